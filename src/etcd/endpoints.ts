@@ -1,0 +1,102 @@
+import { EtcdUnavailableError } from './errors.js';
+
+/** Raised inside an attempt when the endpoint, not the request, is at fault. */
+export class EndpointFailure extends Error {
+  override name = 'EndpointFailure';
+  constructor(cause: unknown) {
+    super('endpoint failed', { cause });
+  }
+}
+
+export interface EndpointPoolOptions {
+  /** How long a failed endpoint is tried only after the others. */
+  cooldownMs: number;
+  random?: () => number;
+  now?: () => number;
+}
+
+/**
+ * The etcd members a client talks to. It starts at a random one, stays with an
+ * endpoint while it answers, and on a failure moves on and sets the failed one
+ * aside for `cooldownMs` (it is still tried last, so a blip on every member at
+ * once does not block calls for the whole cooldown).
+ */
+export class EndpointPool {
+  readonly urls: readonly string[];
+  #current: number;
+  #downUntil: number[];
+  #cooldownMs: number;
+  #now: () => number;
+
+  constructor(urls: readonly string[], options: EndpointPoolOptions) {
+    if (urls.length === 0) throw new TypeError('at least one etcd endpoint is required');
+    this.urls = urls.map(normalizeEndpoint);
+    this.#current = Math.floor((options.random ?? Math.random)() * this.urls.length);
+    this.#downUntil = this.urls.map(() => 0);
+    this.#cooldownMs = options.cooldownMs;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Runs `attempt` against endpoints in order until one succeeds. Only an
+   * `EndpointFailure` moves on to the next endpoint; any other error is the
+   * answer and is thrown as is.
+   */
+  async run<T>(attempt: (url: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let lastCause: unknown;
+    const order = this.#order();
+    for (const index of order) {
+      signal?.throwIfAborted();
+      try {
+        const result = await attempt(this.urls[index]!);
+        this.#current = index;
+        this.#downUntil[index] = 0;
+        return result;
+      } catch (error) {
+        if (!(error instanceof EndpointFailure)) throw error;
+        signal?.throwIfAborted();
+        lastCause = error.cause;
+        this.#downUntil[index] = this.#now() + this.#cooldownMs;
+      }
+    }
+    throw new EtcdUnavailableError(new Set(order).size, order.length, lastCause);
+  }
+
+  /**
+   * Healthy endpoints from the current one on, then those set aside. A single
+   * endpoint is tried twice: a pooled keep-alive connection the server already
+   * closed fails the first attempt without saying anything about the server.
+   */
+  #order(): number[] {
+    const now = this.#now();
+    const healthy: number[] = [];
+    const down: number[] = [];
+    for (let i = 0; i < this.urls.length; i++) {
+      const index = (this.#current + i) % this.urls.length;
+      (this.#downUntil[index]! > now ? down : healthy).push(index);
+    }
+    const order = healthy.concat(down);
+    return order.length === 1 ? [order[0]!, order[0]!] : order;
+  }
+}
+
+/** Validates an endpoint URL and drops a trailing slash; credentials in it are refused. */
+export function normalizeEndpoint(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new TypeError(`invalid etcd endpoint URL: ${JSON.stringify(redact(raw))}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`etcd endpoint must be http(s): ${JSON.stringify(redact(raw))}`);
+  }
+  if (url.username || url.password) {
+    throw new TypeError('etcd endpoint URLs must not contain credentials; use the username and password options');
+  }
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+function redact(raw: string): string {
+  return raw.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,93 @@
+/**
+ * Typed errors of the etcd client. Callers branch on `code` (stable strings)
+ * and `retryable`, never on message text. Messages never contain credentials
+ * or auth tokens.
+ */
+export type EtcdErrorCode =
+  | 'ETCD_UNAVAILABLE'
+  | 'ETCD_TIMEOUT'
+  | 'ETCD_PROTOCOL'
+  | 'ETCD_AUTH_FAILED'
+  | 'ETCD_UNAUTHENTICATED'
+  | 'ETCD_PERMISSION_DENIED'
+  | 'ETCD_LEASE_NOT_FOUND'
+  | 'ETCD_COMPACTED'
+  | 'ETCD_REVISION_OUT_OF_RANGE'
+  | 'ETCD_INVALID_ARGUMENT'
+  | 'ETCD_NOT_FOUND'
+  | 'ETCD_FAILED_PRECONDITION'
+  | 'ETCD_RESOURCE_EXHAUSTED'
+  | 'ETCD_SERVER_ERROR';
+
+export interface EtcdErrorOptions {
+  retryable?: boolean;
+  cause?: unknown;
+  /** gRPC status code reported by etcd, when it sent one. */
+  grpcCode?: number;
+  /** HTTP status of the response, when there was one. */
+  status?: number;
+}
+
+/** Base class of every error the etcd client throws. */
+export class EtcdError extends Error {
+  override name = 'EtcdError';
+  readonly code: EtcdErrorCode;
+  readonly retryable: boolean;
+  readonly grpcCode: number | undefined;
+  readonly status: number | undefined;
+
+  constructor(code: EtcdErrorCode, message: string, options: EtcdErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.grpcCode = options.grpcCode;
+    this.status = options.status;
+  }
+}
+
+/** Every endpoint was tried and none answered usefully. */
+export class EtcdUnavailableError extends EtcdError {
+  override name = 'EtcdUnavailableError';
+  /** How many distinct endpoints were tried. */
+  readonly endpoints: number;
+  /** How many requests were made in all. */
+  readonly attempts: number;
+
+  constructor(endpoints: number, attempts: number, cause: unknown) {
+    const detail = cause instanceof EtcdError ? `; last error: ${cause.code}` : '';
+    super('ETCD_UNAVAILABLE', `etcd unavailable: ${endpoints} endpoint(s) tried in ${attempts} attempt(s)${detail}`, {
+      retryable: true,
+      cause,
+    });
+    this.endpoints = endpoints;
+    this.attempts = attempts;
+  }
+}
+
+/** A body that is not what etcd's gateway sends: not JSON, truncated, wrong shape. */
+export class EtcdProtocolError extends EtcdError {
+  override name = 'EtcdProtocolError';
+  constructor(message: string, options: EtcdErrorOptions = {}) {
+    super('ETCD_PROTOCOL', message, { retryable: true, ...options });
+  }
+}
+
+/** The lease does not exist (any more): expired, revoked or never granted. */
+export class EtcdLeaseNotFoundError extends EtcdError {
+  override name = 'EtcdLeaseNotFoundError';
+  readonly leaseId: string;
+  constructor(leaseId: string, options: EtcdErrorOptions = {}) {
+    super('ETCD_LEASE_NOT_FOUND', `lease ${leaseId} not found (expired or revoked)`, options);
+    this.leaseId = leaseId;
+  }
+}
+
+/** The requested revision was compacted; resync from a fresh range. */
+export class EtcdCompactedError extends EtcdError {
+  override name = 'EtcdCompactedError';
+  readonly compactRevision: number;
+  constructor(compactRevision: number) {
+    super('ETCD_COMPACTED', `revision compacted (compact revision ${compactRevision})`);
+    this.compactRevision = compactRevision;
+  }
+}

@@ -1,0 +1,26 @@
+export { EtcdClient, type EtcdClientOptions } from './client.js';
+export {
+  compareBytes,
+  equalBytes,
+  fromBase64,
+  jsonBytes,
+  parseJson,
+  prefixEnd,
+  toBase64,
+  toBytes,
+  utf8,
+  type Bytes,
+} from './bytes.js';
+export {
+  EtcdCompactedError,
+  EtcdError,
+  EtcdLeaseNotFoundError,
+  EtcdProtocolError,
+  EtcdUnavailableError,
+  type EtcdErrorCode,
+} from './errors.js';
+export type { LeaseGrant, LeaseKeepAlive, LeaseTimeToLive } from './lease.js';
+export { compare, op, type Compare, type CompareResult, type TxnOp, type TxnOpResult, type TxnRequest, type TxnResult } from './txn.js';
+export type { FetchLike } from './transport.js';
+export type * from './types.js';
+export type { WatchBatch, WatchEvent, WatchOptions } from './watch.js';

@@ -1,0 +1,78 @@
+import type { Bytes } from './bytes.js';
+
+/**
+ * A key-value pair as etcd stores it. Revisions and versions are numbers:
+ * etcd's are int64, but a store would need 2^53 writes to outgrow them, and the
+ * decoder rejects any that did. Lease IDs are random 63-bit values and stay strings.
+ */
+export interface KeyValue {
+  key: Uint8Array;
+  value: Uint8Array;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+  /** The lease attached to the key, or `"0"` for none. */
+  lease: string;
+}
+
+/** Which keys an operation applies to: one key, a prefix, or `[key, rangeEnd)`. */
+export type KeyRange = Bytes | { key: Bytes; rangeEnd?: Bytes } | { prefix: Bytes };
+
+export interface ResponseHeader {
+  /** The store revision when the request was served. */
+  revision: number;
+  clusterId: string;
+  memberId: string;
+  raftTerm: number;
+}
+
+export interface RangeOptions {
+  /** At most this many keys in one request; `more` says whether others exist. */
+  limit?: number;
+  /** Read everything in pages of this many keys, all at one revision. */
+  pageSize?: number;
+  keysOnly?: boolean;
+  countOnly?: boolean;
+  /** Read the store as of this revision. */
+  revision?: number;
+  /** Serve from the member's local state without a quorum read. */
+  serializable?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RangeResult {
+  header: ResponseHeader;
+  kvs: KeyValue[];
+  /** Keys in the range, regardless of `limit`. */
+  count: number;
+  more: boolean;
+}
+
+export interface PutOptions {
+  lease?: string;
+  prevKv?: boolean;
+  ignoreLease?: boolean;
+  ignoreValue?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface PutResult {
+  header: ResponseHeader;
+  prevKv?: KeyValue;
+}
+
+export interface DeleteOptions {
+  prevKv?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface DeleteResult {
+  header: ResponseHeader;
+  deleted: number;
+  prevKvs: KeyValue[];
+}
+
+/** Options every call accepts. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}

@@ -1,0 +1,110 @@
+import type { FakeBody } from './fake-body.js';
+import type { FakeLeases } from './fake-leases.js';
+import { FakeStoreError, type FakeStore, type StoredKv } from './fake-store.js';
+import { latin1, latin1Bytes, wireKv } from './fake-wire.js';
+
+type Json = Record<string, unknown>;
+
+/** The fake's `/v3/kv/*` operations, answering in the gateway's JSON shapes. */
+export class FakeKv {
+  constructor(
+    private readonly store: FakeStore,
+    private readonly leases: FakeLeases,
+  ) {}
+
+  range(b: FakeBody): Json {
+    const end = b.json.range_end === undefined ? undefined : b.bytes('range_end');
+    const all = this.store.range(b.bytes('key'), end === '' ? undefined : end, b.int('revision'));
+    const limit = b.int('limit');
+    const kvs = limit > 0 ? all.slice(0, limit) : all;
+    const out: Json = {};
+    if (!b.flag('count_only') && kvs.length > 0) out.kvs = kvs.map((kv) => wireKv(kv, b.flag('keys_only')));
+    if (limit > 0 && all.length > limit) out.more = true;
+    if (all.length > 0) out.count = String(all.length);
+    return out;
+  }
+
+  put(b: FakeBody): Json {
+    const key = b.bytes('key');
+    if (key === '') throw new FakeStoreError(3, 'etcdserver: key is not provided');
+    const prev = this.store.range(key, undefined)[0];
+    const lease = b.flag('ignore_lease') ? (prev?.lease ?? '0') : b.id('lease');
+    if ((b.flag('ignore_lease') || b.flag('ignore_value')) && !prev) throw new FakeStoreError(3, 'etcdserver: key not found');
+    if (lease !== '0' && !this.leases.get(lease)) throw new FakeStoreError(5, 'etcdserver: requested lease not found');
+    const value = b.flag('ignore_value') ? prev!.value : latin1Bytes(b.bytes('value'));
+    this.#moveLease(key, prev, lease);
+    this.store.put(key, value, lease);
+    return b.flag('prev_kv') && prev ? { prev_kv: wireKv(prev) } : {};
+  }
+
+  deleteRange(b: FakeBody): Json {
+    const end = b.json.range_end === undefined ? undefined : b.bytes('range_end');
+    const events = this.store.delete(b.bytes('key'), end === '' ? undefined : end);
+    for (const e of events) if (e.prevKv) this.#moveLease(e.prevKv.key, e.prevKv, '0');
+    const out: Json = {};
+    if (events.length > 0) out.deleted = String(events.length);
+    if (b.flag('prev_kv') && events.length > 0) out.prev_kvs = events.map((e) => wireKv(e.prevKv!));
+    return out;
+  }
+
+  txn(b: FakeBody): Json {
+    const succeeded = b.list('compare').every((c) => this.#holds(c));
+    const ops = b.list(succeeded ? 'success' : 'failure');
+    for (const op of ops) this.#checkLease(op);
+    const responses = this.store.write(() => ops.map((op) => this.#op(op)));
+    return { ...(succeeded ? { succeeded: true } : {}), ...(responses.length > 0 ? { responses } : {}) };
+  }
+
+  compact(b: FakeBody): Json {
+    this.store.compact(b.int('revision'));
+    return {};
+  }
+
+  #op(op: FakeBody): Json {
+    const header = (): Json => ({ header: { revision: String(this.store.revision) } });
+    const range = op.child('request_range');
+    if (range) return { response_range: { ...header(), ...this.range(range) } };
+    const put = op.child('request_put');
+    if (put) return { response_put: { ...this.put(put), header: { revision: String(this.store.revision + 1) } } };
+    const del = op.child('request_delete_range');
+    if (del) return { response_delete_range: { ...this.deleteRange(del), header: { revision: String(this.store.revision + 1) } } };
+    throw new FakeStoreError(3, 'the fake etcd supports range, put and delete_range operations in a txn');
+  }
+
+  #checkLease(op: FakeBody): void {
+    const put = op.child('request_put');
+    const lease = put?.id('lease') ?? '0';
+    if (lease !== '0' && !this.leases.get(lease)) throw new FakeStoreError(5, 'etcdserver: requested lease not found');
+  }
+
+  #holds(c: FakeBody): boolean {
+    const end = c.json.range_end === undefined ? undefined : c.bytes('range_end');
+    const kvs = this.store.range(c.bytes('key'), end === '' ? undefined : end);
+    const targets: (StoredKv | undefined)[] = end === undefined || end === '' ? [kvs[0]] : kvs;
+    return targets.every((kv) => compareOne(c, kv));
+  }
+
+  #moveLease(key: string, prev: StoredKv | undefined, lease: string): void {
+    if (prev && prev.lease !== '0') this.leases.get(prev.lease)?.keys.delete(key);
+    if (lease !== '0') this.leases.get(lease)?.keys.add(key);
+  }
+}
+
+function compareOne(c: FakeBody, kv: StoredKv | undefined): boolean {
+  const target = c.text('target') || 'VERSION';
+  let order: number;
+  if (target === 'VALUE') {
+    if (!kv) return false;
+    const have = latin1(kv.value);
+    const want = c.bytes('value');
+    order = have < want ? -1 : have > want ? 1 : 0;
+  } else if (target === 'LEASE') {
+    order = Math.sign(Number(BigInt(kv?.lease ?? '0') - BigInt(c.id('lease'))));
+  } else {
+    const field = { VERSION: 'version', CREATE: 'create_revision', MOD: 'mod_revision' }[target] ?? 'version';
+    const have = !kv ? 0 : field === 'version' ? kv.version : field === 'create_revision' ? kv.createRevision : kv.modRevision;
+    order = Math.sign(have - c.int(field));
+  }
+  const result = c.text('result') || 'EQUAL';
+  return result === 'EQUAL' ? order === 0 : result === 'NOT_EQUAL' ? order !== 0 : result === 'LESS' ? order < 0 : order > 0;
+}

@@ -13,6 +13,9 @@ type Header = (revision?: number) => Record<string, string>;
 
 const encoder = new TextEncoder();
 
+/** etcd's `watchBatchMaxRevs`: revisions per history batch sent to a catching-up watcher. */
+const HISTORY_BATCH_REVISIONS = 1000;
+
 /** One open `/v3/watch` stream of the fake. */
 class FakeWatchStream {
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
@@ -102,11 +105,21 @@ export class FakeWatchHub {
       });
       return stream.body;
     }
-    if (start > 0) {
-      const events = this.store.changesSince(start).flatMap((c) => c.events.filter((e) => stream.matches(e.kv.key)));
+    if (start > 0) this.#catchUp(stream, start);
+    return stream.body;
+  }
+
+  /**
+   * History for a watcher that starts in the past, in batches of at most
+   * HISTORY_BATCH_REVISIONS revisions, each stamped with the current store
+   * revision (not the last revision it carries), as etcd does.
+   */
+  #catchUp(stream: FakeWatchStream, start: number): void {
+    const changes = this.store.changesSince(start);
+    for (let i = 0; i < changes.length; i += HISTORY_BATCH_REVISIONS) {
+      const events = changes.slice(i, i + HISTORY_BATCH_REVISIONS).flatMap((c) => c.events.filter((e) => stream.matches(e.kv.key)));
       if (events.length > 0) stream.send(this.#batch(stream, this.store.revision, events));
     }
-    return stream.body;
   }
 
   publish(revision: number, events: StoreEvent[]): void {

@@ -1,6 +1,6 @@
 import type { StoredKv } from './fake-store.js';
 
-/** Bytes ↔ the fake's latin1 key strings ↔ base64, without Node's Buffer. */
+/** Bytes ↔ the fake's latin1 key strings ↔ base64, with Web APIs only. */
 export function latin1(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += String.fromCharCode(b);

@@ -243,6 +243,35 @@ export function etcdContract(backend: () => ContractBackend): void {
       expect(revisions).toEqual([...revisions].sort((x, y) => x - y));
     });
 
+    it('catches up on long history sent in several batches, then resumes without a gap', async () => {
+      const b = backend();
+      const etcd = b.client();
+      const p = uniquePrefix('history');
+      const start = (await etcd.put(`${p}k`, '0')).header.revision;
+      for (let i = 1; i < 1_500; i += 50) {
+        await Promise.all(Array.from({ length: 50 }, (_, j) => etcd.put(`${p}k${(i + j) % 7}`, String(i + j))));
+      }
+      const controller = new AbortController();
+      let dropped = false;
+      const watch = etcd.watch({ prefix: p }, { startRevision: start, signal: controller.signal, backoff: { initialMs: 20 } });
+      const batches = await collect(
+        watch,
+        controller,
+        (bs) => {
+          if (!dropped && bs.length === 1) {
+            dropped = true;
+            b.dropConnections();
+          }
+          return events(bs).length >= 1_501;
+        },
+        15_000,
+      );
+      const revisions = events(batches).map((e) => e.kv.modRevision);
+      expect(revisions).toHaveLength(1_501);
+      expect(new Set(revisions).size).toBe(1_501);
+      expect(revisions[0]).toBe(start);
+    }, 30_000);
+
     it('without a start revision delivers only later changes', async () => {
       const etcd = backend().client();
       const p = uniquePrefix('watchnow');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EtcdCompactedError, EtcdError, EtcdProtocolError } from './errors.js';
-import { errorFromStatus, grpcCodeByName } from './status.js';
+import { errorFromStatus, grpcCodeByName, isStaleTokenError } from './status.js';
 import type { KeyValue } from './types.js';
 import { header, int64, int64String, keyValue, streamError } from './wire.js';
 
@@ -73,7 +73,10 @@ function canceled(compactRevision: number, reason: string): WatchMessage {
   const match = /code = (\w+) desc = (.*)$/s.exec(reason);
   const grpcCode = match ? grpcCodeByName(match[1]!) ?? 2 : 2;
   const message = match ? match[2]! : reason || 'watch canceled by etcd';
-  const error = errorFromStatus(grpcCode, message);
-  const staleToken = grpcCode === 16 || message.includes('revision of auth store is old');
-  return { kind: 'canceled', error, staleToken };
+  if (isStaleTokenError(grpcCode, message)) {
+    // Worth a reconnect once the token is refreshed, whatever the status says.
+    const error = new EtcdError('ETCD_UNAUTHENTICATED', `etcd: ${message}`, { retryable: true, grpcCode });
+    return { kind: 'canceled', error, staleToken: true };
+  }
+  return { kind: 'canceled', error: errorFromStatus(grpcCode, message), staleToken: false };
 }

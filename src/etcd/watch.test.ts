@@ -134,6 +134,28 @@ describe('watch', () => {
     expect((error as EtcdError).retryable).toBe(false);
   });
 
+  it('refreshes the token and reconnects when etcd cancels a watch for an old auth revision', async () => {
+    const fake = new FakeEtcd({ auth: { users: { edge: 'pw' } } });
+    let canceled = false;
+    const fetch: FetchLike = async (url, init) => {
+      if (url.endsWith('/v3/watch') && !canceled) {
+        canceled = true;
+        const reason = 'rpc error: code = InvalidArgument desc = etcdserver: revision of auth store is old';
+        return new Response(`{"result":{"header":{"revision":"1"},"watch_id":"-1","created":true,"canceled":true,"cancel_reason":"${reason}"}}\n`);
+      }
+      return fake.fetch(url, init);
+    };
+    const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch, username: 'edge', password: 'pw' });
+    const controller = new AbortController();
+    const watch = reader(etcd.watch('k', { signal: controller.signal, backoff: { initialMs: 1 } }));
+    await until(() => fake.watches.size === 1);
+    await etcd.put('k', 'after re-login');
+    await until(() => watch.values().length === 1);
+    expect(fake.auth!.logins).toBe(2);
+    controller.abort();
+    await watch.done;
+  });
+
   it('reopens a stream that stays silent past idleTimeoutMs', async () => {
     const { fake, etcd, starts } = setup();
     const controller = new AbortController();

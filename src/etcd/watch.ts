@@ -77,7 +77,26 @@ async function* watchOnce(
       ...(options.progressNotify ? { progress_notify: true } : {}),
     },
   };
-  const { response, token } = await transport.stream('/v3/watch', body, options.signal);
+  // Aborted when this stream is done with, so the request ends on every runtime
+  // (cancelling the body alone does not reach a mocked or proxied source).
+  const local = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, local.signal]) : local.signal;
+  try {
+    yield* readStream(transport, body, options, start, onCreated, signal);
+  } finally {
+    local.abort();
+  }
+}
+
+async function* readStream(
+  transport: Transport,
+  body: unknown,
+  options: WatchOptions,
+  start: number,
+  onCreated: () => void,
+  signal: AbortSignal,
+): AsyncGenerator<Step> {
+  const { response, token } = await transport.stream('/v3/watch', body, signal);
   if (response.body === null) throw new EtcdError('ETCD_PROTOCOL', 'watch answered without a body', { retryable: true });
   let next = start;
   for await (const line of readLines(response.body, options.idleTimeoutMs)) {

@@ -1,5 +1,5 @@
 import { setupServer } from 'msw/node';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/index.js';
 import { etcdHandlers, FakeEtcd } from '../../src/testing/index.js';
 import type { ContractBackend } from './backend.js';
@@ -33,4 +33,8 @@ const backend: ContractBackend = {
 
 describe('etcd contract: fake etcd through msw', () => {
   etcdContract(() => backend);
+
+  it('leaves no watch stream open once the watches ended', async () => {
+    await expect.poll(() => plain.watches.size + withAuth.watches.size).toBe(0);
+  });
 });

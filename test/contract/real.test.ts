@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/index.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd-server.js';
 import { enableAuth } from '../support/etcd-auth.js';
@@ -37,4 +37,12 @@ const backend: ContractBackend = {
 
 describe('etcd contract: real etcd', () => {
   etcdContract(() => backend);
+
+  it('leaves no watch stream open once the watches ended', async () => {
+    const streams = async (endpoint: string) => {
+      const metrics = await (await fetch(`${endpoint}/metrics`)).text();
+      return Number(/^etcd_debugging_mvcc_watch_stream_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
+    };
+    await expect.poll(async () => (await streams(plain.endpoints[0]!)) + (await streams(withAuth.endpoints[0]!)), { timeout: 5_000 }).toBe(0);
+  });
 });

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 
@@ -45,6 +46,8 @@ export interface EtcdStartOptions {
   size?: number;
   /** Seconds a simple auth token stays valid while unused. */
   authTokenTtl?: number;
+  /** Serve clients over HTTPS with these PEM files, requiring client certificates signed by `caFile`. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 /** Starts a single etcd server or an n-member cluster on free loopback ports with temp data dirs. */
@@ -57,7 +60,7 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdClu
     specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `m${i}`) });
   }
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
-  const members = specs.map((spec) => new Member(spec, initialCluster, options.authTokenTtl));
+  const members = specs.map((spec) => new Member(spec, initialCluster, options));
   await Promise.all(members.map((m) => m.start()));
   return {
     members,
@@ -77,9 +80,9 @@ class Member implements EtcdMember {
   constructor(
     readonly spec: MemberSpec,
     private readonly initialCluster: string,
-    private readonly authTokenTtl: number | undefined,
+    private readonly options: EtcdStartOptions,
   ) {
-    this.endpoint = `http://127.0.0.1:${spec.clientPort}`;
+    this.endpoint = `${options.tls ? 'https' : 'http'}://127.0.0.1:${spec.clientPort}`;
   }
 
   get running(): boolean {
@@ -91,8 +94,8 @@ class Member implements EtcdMember {
     const args = [
       `--name=${name}`,
       `--data-dir=${dataDir}`,
-      `--listen-client-urls=http://127.0.0.1:${clientPort}`,
-      `--advertise-client-urls=http://127.0.0.1:${clientPort}`,
+      `--listen-client-urls=${this.endpoint}`,
+      `--advertise-client-urls=${this.endpoint}`,
       `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-cluster=${this.initialCluster}`,
@@ -103,7 +106,8 @@ class Member implements EtcdMember {
       '--election-timeout=500',
       '--logger=zap',
       '--log-level=warn',
-      ...(this.authTokenTtl === undefined ? [] : [`--auth-token-ttl=${this.authTokenTtl}`]),
+      ...(this.options.authTokenTtl === undefined ? [] : [`--auth-token-ttl=${this.options.authTokenTtl}`]),
+      ...tlsArgs(this.options.tls),
     ];
     const child = spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (chunk: Buffer) => this.#log.push(chunk.toString()));
@@ -127,6 +131,11 @@ class Member implements EtcdMember {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`etcd ${this.spec.name} exited: ${this.#log.join('').slice(-2000)}`);
+      if (this.options.tls) {
+        if (await tlsListening(this.spec.clientPort)) return;
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
       try {
         const res = await fetch(`${this.endpoint}/v3/maintenance/status`, { method: 'POST', body: '{}' });
         const body = (await res.json()) as { leader?: string; error?: string };
@@ -140,4 +149,21 @@ class Member implements EtcdMember {
     }
     throw new Error(`etcd ${this.spec.name} not ready within 15 s: ${this.#log.join('').slice(-2000)}`);
   }
+}
+
+function tlsArgs(tls: EtcdStartOptions['tls']): string[] {
+  if (!tls) return [];
+  return [`--cert-file=${tls.certFile}`, `--key-file=${tls.keyFile}`, `--trusted-ca-file=${tls.caFile}`, '--client-cert-auth=true'];
+}
+
+/** True once something accepts TCP connections on the port (a TLS etcd needs a client cert to say more). */
+function tlsListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

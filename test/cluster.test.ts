@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdClient, utf8 } from '../src/index.js';
+import { EtcdClient, EtcdUnavailableError, utf8 } from '../src/index.js';
 import { startEtcd, type EtcdCluster, type EtcdMember } from './support/etcd-server.js';
 
 let cluster: EtcdCluster;
@@ -27,9 +27,24 @@ describe('3-member cluster', () => {
     await etcd.put('cluster/k', 'before');
     const killed = await leader();
     await killed.stop('SIGKILL');
+    let unknownOutcomes = 0;
+    // Putting the same value again is harmless, so a write whose outcome is
+    // unknown (etcd timed out while electing a leader) is simply repeated.
+    const put = async (value: string): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await etcd.put('cluster/k', value);
+          return;
+        } catch (error) {
+          if (!(error instanceof EtcdUnavailableError) || attempt >= 20) throw error;
+          if (error.outcomeUnknown) unknownOutcomes += 1;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    };
     const written: string[] = [];
     for (let i = 0; i < 20; i++) {
-      await etcd.put('cluster/k', `during-${i}`);
+      await put(`during-${i}`);
       written.push(`during-${i}`);
     }
     expect(utf8((await etcd.range('cluster/k')).kvs[0]!.value)).toBe('during-19');
@@ -42,5 +57,34 @@ describe('3-member cluster', () => {
     }
     expect(seen).toBe('during-19');
     expect(written).toHaveLength(20);
+    expect(unknownOutcomes).toBeLessThan(20);
   }, 40_000);
+
+  it('a watch on a member that lost quorum hears "no leader" and resumes once the cluster heals', async () => {
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints, timeoutMs: 1_000, endpointCooldownMs: 500 });
+    const start = (await etcd.put('cluster/w', 'before')).header.revision;
+    const retries: string[] = [];
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const watching = (async () => {
+      const watch = etcd.watch('cluster/w', {
+        startRevision: start,
+        signal: controller.signal,
+        backoff: { initialMs: 50, maxMs: 300 },
+        onRetry: (error) => retries.push(String((error as Error).message)),
+      });
+      for await (const batch of watch) for (const e of batch.events) seen.push(utf8(e.kv.value));
+    })();
+    await expect.poll(() => seen).toEqual(['before']);
+    const [a, b] = cluster.members;
+    await Promise.all([a!.stop('SIGKILL'), b!.stop('SIGKILL')]);
+    await expect.poll(() => retries.some((m) => m.includes('no leader')), { timeout: 15_000 }).toBe(true);
+    await Promise.all([a!.start(), b!.start()]);
+    const writer = new EtcdClient({ endpoints: cluster.endpoints });
+    await expect.poll(() => writer.put('cluster/w', 'after').then(() => true, () => false), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toBe('after');
+    expect(seen.filter((v) => v === 'before')).toHaveLength(1);
+    controller.abort();
+    await watching;
+  }, 60_000);
 });

@@ -3,9 +3,21 @@ import { EtcdUnavailableError } from './errors.js';
 /** Raised inside an attempt when the endpoint, not the request, is at fault. */
 export class EndpointFailure extends Error {
   override name = 'EndpointFailure';
-  constructor(cause: unknown) {
+  /** False only when the request provably never reached the server. */
+  readonly maybeSent: boolean;
+  constructor(cause: unknown, maybeSent = true) {
     super('endpoint failed', { cause });
+    this.maybeSent = maybeSent;
   }
+}
+
+export interface RunOptions {
+  signal?: AbortSignal | undefined;
+  /**
+   * A write that etcd may have applied is not sent again: after a failure
+   * that might have reached the server it ends the call (outcome unknown).
+   */
+  write?: boolean;
 }
 
 export interface EndpointPoolOptions {
@@ -42,11 +54,14 @@ export class EndpointPool {
    * `EndpointFailure` moves on to the next endpoint; any other error is the
    * answer and is thrown as is.
    */
-  async run<T>(attempt: (url: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(attempt: (url: string) => Promise<T>, options: RunOptions = {}): Promise<T> {
+    const { signal } = options;
     let lastCause: unknown;
     const order = this.#order();
+    let attempts = 0;
     for (const index of order) {
       signal?.throwIfAborted();
+      attempts += 1;
       try {
         const result = await attempt(this.urls[index]!);
         this.#current = index;
@@ -56,10 +71,19 @@ export class EndpointPool {
         if (!(error instanceof EndpointFailure)) throw error;
         signal?.throwIfAborted();
         lastCause = error.cause;
-        this.#downUntil[index] = this.#now() + this.#cooldownMs;
+        this.markDown(this.urls[index]!);
+        if (options.write && error.maybeSent) {
+          throw new EtcdUnavailableError(new Set(order.slice(0, attempts)).size, attempts, lastCause, true);
+        }
       }
     }
-    throw new EtcdUnavailableError(new Set(order).size, order.length, lastCause);
+    throw new EtcdUnavailableError(new Set(order).size, attempts, lastCause, false);
+  }
+
+  /** Sets an endpoint aside for the cooldown (a watch stream on it failed). */
+  markDown(url: string): void {
+    const index = this.urls.indexOf(url);
+    if (index >= 0) this.#downUntil[index] = this.#now() + this.#cooldownMs;
   }
 
   /**
@@ -82,14 +106,15 @@ export class EndpointPool {
 
 /** Validates an endpoint URL and drops a trailing slash; credentials in it are refused. */
 export function normalizeEndpoint(raw: string): string {
+  // The raw text is never echoed: a mistyped URL may carry a password.
   let url: URL;
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new TypeError(`invalid etcd endpoint URL: ${JSON.stringify(redact(raw))}`);
+    throw new TypeError('invalid etcd endpoint URL: expected http(s)://host:port');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`etcd endpoint must be http(s): ${JSON.stringify(redact(raw))}`);
+    throw new TypeError(`etcd endpoint must be http(s), not ${url.protocol}`);
   }
   if (url.username || url.password) {
     throw new TypeError('etcd endpoint URLs must not contain credentials; use the username and password options');
@@ -97,6 +122,3 @@ export function normalizeEndpoint(raw: string): string {
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
-function redact(raw: string): string {
-  return raw.replace(/\/\/[^@/]*@/, '//***@');
-}

@@ -45,22 +45,30 @@ export class EtcdError extends Error {
   }
 }
 
-/** Every endpoint was tried and none answered usefully. */
+/**
+ * No endpoint answered usefully. For a write, `outcomeUnknown` says the
+ * request may have been applied before the failure (a timeout, a reset, a
+ * 5xx), so it was not sent to another endpoint: read back before retrying
+ * anything that must not happen twice.
+ */
 export class EtcdUnavailableError extends EtcdError {
   override name = 'EtcdUnavailableError';
   /** How many distinct endpoints were tried. */
   readonly endpoints: number;
   /** How many requests were made in all. */
   readonly attempts: number;
+  readonly outcomeUnknown: boolean;
 
-  constructor(endpoints: number, attempts: number, cause: unknown) {
+  constructor(endpoints: number, attempts: number, cause: unknown, outcomeUnknown = false) {
     const detail = cause instanceof EtcdError ? `; last error: ${cause.code}` : '';
-    super('ETCD_UNAVAILABLE', `etcd unavailable: ${endpoints} endpoint(s) tried in ${attempts} attempt(s)${detail}`, {
+    const unknown = outcomeUnknown ? '; the write may have been applied' : '';
+    super('ETCD_UNAVAILABLE', `etcd unavailable: ${endpoints} endpoint(s) tried in ${attempts} attempt(s)${detail}${unknown}`, {
       retryable: true,
       cause,
     });
     this.endpoints = endpoints;
     this.attempts = attempts;
+    this.outcomeUnknown = outcomeUnknown;
   }
 }
 

@@ -51,7 +51,7 @@ export async function range(transport: Transport, keys: KeyRange, options: Range
 }
 
 async function rangeOnce(transport: Transport, keys: KeyRange, options: RangeOptions): Promise<RangeResult> {
-  const r = await transport.call('/v3/kv/range', rangeRequest(keys, options), rangeResponse, options.signal);
+  const r = await transport.call('/v3/kv/range', rangeRequest(keys, options), rangeResponse, { signal: options.signal });
   return { header: r.header, kvs: r.kvs, count: r.count, more: r.more };
 }
 
@@ -80,7 +80,7 @@ async function rangePages(
 
 export async function put(transport: Transport, key: Bytes, value: Bytes, options: PutOptions = {}): Promise<PutResult> {
   try {
-    const r = await transport.call('/v3/kv/put', putRequest(key, value, options), putResponse, options.signal);
+    const r = await transport.call('/v3/kv/put', putRequest(key, value, options), putResponse, { signal: options.signal, write: true });
     return r.prev_kv === undefined ? { header: r.header } : { header: r.header, prevKv: r.prev_kv };
   } catch (error) {
     throw options.lease === undefined ? error : leaseError(error, options.lease);
@@ -88,13 +88,16 @@ export async function put(transport: Transport, key: Bytes, value: Bytes, option
 }
 
 export async function deleteRange(transport: Transport, keys: KeyRange, options: DeleteOptions = {}): Promise<DeleteResult> {
-  const r = await transport.call('/v3/kv/deleterange', deleteRequest(keys, options), deleteRangeResponse, options.signal);
+  const r = await transport.call('/v3/kv/deleterange', deleteRequest(keys, options), deleteRangeResponse, {
+    signal: options.signal,
+    write: true,
+  });
   return { header: r.header, deleted: r.deleted, prevKvs: r.prev_kvs };
 }
 
 /** Discards history before `revision`; watches and reads from older revisions then fail. */
 export async function compact(transport: Transport, revision: number, options: CallOptions & { physical?: boolean } = {}): Promise<{ header: ResponseHeader }> {
   const body = { revision: String(revision), ...(options.physical ? { physical: true } : {}) };
-  const r = await transport.call('/v3/kv/compaction', body, putResponse.pick({ header: true }), options.signal);
+  const r = await transport.call('/v3/kv/compaction', body, putResponse.pick({ header: true }), { signal: options.signal, write: true });
   return { header: r.header };
 }

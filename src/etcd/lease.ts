@@ -42,7 +42,7 @@ export function leaseError(error: unknown, leaseId: string): unknown {
 
 export async function grant(transport: Transport, ttlSeconds: number, options: CallOptions & { id?: string } = {}): Promise<LeaseGrant> {
   const body = { TTL: String(ttlSeconds), ...(options.id === undefined ? {} : { ID: options.id }) };
-  const r = await transport.call('/v3/lease/grant', body, leaseGrantResponse, options.signal);
+  const r = await transport.call('/v3/lease/grant', body, leaseGrantResponse, { signal: options.signal, write: true });
   if (r.error) throw new EtcdError('ETCD_FAILED_PRECONDITION', `lease grant refused: ${r.error}`);
   return { header: r.header, id: r.ID, ttl: r.TTL };
 }
@@ -53,7 +53,7 @@ export async function grant(transport: Transport, ttlSeconds: number, options: C
  */
 export async function keepAlive(transport: Transport, id: string, options: CallOptions = {}): Promise<LeaseKeepAlive> {
   const r = await transport
-    .call('/v3/lease/keepalive', { ID: id }, leaseKeepAliveResponse, options.signal)
+    .call('/v3/lease/keepalive', { ID: id }, leaseKeepAliveResponse, { signal: options.signal })
     .catch((error: unknown) => {
       throw leaseError(error, id);
     });
@@ -64,7 +64,7 @@ export async function keepAlive(transport: Transport, id: string, options: CallO
 
 export async function revoke(transport: Transport, id: string, options: CallOptions = {}): Promise<{ header: ResponseHeader }> {
   const r = await transport
-    .call('/v3/lease/revoke', { ID: id }, leaseGrantResponse.pick({ header: true }), options.signal)
+    .call('/v3/lease/revoke', { ID: id }, leaseGrantResponse.pick({ header: true }), { signal: options.signal })
     .catch((error: unknown) => {
       throw leaseError(error, id);
     });
@@ -81,12 +81,12 @@ export async function timeToLive(
   options: CallOptions & { keys?: boolean } = {},
 ): Promise<LeaseTimeToLive> {
   const body = { ID: id, ...(options.keys ? { keys: true } : {}) };
-  const r = await transport.call('/v3/lease/timetolive', body, leaseTimeToLiveResponse, options.signal);
+  const r = await transport.call('/v3/lease/timetolive', body, leaseTimeToLiveResponse, { signal: options.signal });
   if (r.TTL < 0) throw new EtcdLeaseNotFoundError(id);
   return { header: r.header, id, ttl: r.TTL, grantedTtl: r.grantedTTL, keys: r.keys };
 }
 
 export async function leases(transport: Transport, options: CallOptions = {}): Promise<{ header: ResponseHeader; ids: string[] }> {
-  const r = await transport.call('/v3/lease/leases', {}, leaseLeasesResponse, options.signal);
+  const r = await transport.call('/v3/lease/leases', {}, leaseLeasesResponse, { signal: options.signal });
   return { header: r.header, ids: r.leases.map((lease) => lease.ID) };
 }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { FakeEtcd } from '../testing/index.js';
 import { EtcdClient } from './client.js';
@@ -119,11 +120,81 @@ describe('endpoint failover', () => {
     expect(starts).toEqual(ENDPOINTS);
   });
 
+  it('never echoes an endpoint URL, which may hold a password', () => {
+    expect(() => new EtcdClient({ endpoints: ['http://edge:s3cr/t@10.0.0.1:2379 x'] })).toThrow(/invalid etcd endpoint URL/);
+    expect(() => new EtcdClient({ endpoints: ['http://edge:s3cr/t@10.0.0.1:2379 x'] })).not.toThrow(/s3cr/);
+  });
+
   it('refuses endpoint URLs with credentials without echoing them', () => {
     expect(() => new EtcdClient({ endpoints: ['http://user:s3cret@etcd:2379'] })).toThrow(/must not contain credentials/);
     expect(() => new EtcdClient({ endpoints: ['http://user:s3cret@etcd:2379'] })).not.toThrow(/s3cret/);
     expect(() => new EtcdClient({ endpoints: ['ftp://etcd'] })).toThrow(/http\(s\)/);
     expect(() => new EtcdClient({ endpoints: [] })).toThrow(/at least one/);
+  });
+});
+
+describe('writes', () => {
+  it('are not sent again after a failure that may have reached etcd', async () => {
+    const { fake, hits, client } = cluster();
+    const etcd = client({ writeTimeoutMs: 100 });
+    await etcd.put('k', 'v0');
+    const current = hits[hits.length - 1]!;
+    fake.faults(current).failNext = { status: 503, times: 1 };
+    hits.length = 0;
+    const answered = (await etcd.put('k', 'v1').catch((e: unknown) => e)) as EtcdUnavailableError;
+    expect(answered).toBeInstanceOf(EtcdUnavailableError);
+    expect(answered.outcomeUnknown).toBe(true);
+    expect(answered.message).toMatch(/may have been applied/);
+    expect(hits).toHaveLength(1);
+
+    const next = (await etcd.range('k'), hits[hits.length - 1]!);
+    fake.faults(next).delayMs = 1_000;
+    hits.length = 0;
+    const slow = (await etcd.txn({ success: [] }).catch((e: unknown) => e)) as EtcdUnavailableError;
+    expect(slow.outcomeUnknown).toBe(true);
+    expect((slow.cause as EtcdError).code).toBe('ETCD_TIMEOUT');
+    expect(hits).toHaveLength(1);
+  });
+
+  it('move to another endpoint when the connection was refused', async () => {
+    const { fake, hits, client } = cluster();
+    const etcd = client();
+    await etcd.leaseGrant(5);
+    const current = hits[hits.length - 1]!;
+    fake.faults(current).down = true;
+    hits.length = 0;
+    await etcd.put('k', 'v');
+    expect(hits).toHaveLength(2);
+    expect(hits[0]).toBe(current);
+  });
+});
+
+describe('signals', () => {
+  it('leave no listener on a long-lived caller signal', async () => {
+    const fake = new FakeEtcd();
+    const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch: fake.fetch });
+    const shutdown = new AbortController();
+    for (let i = 0; i < 20; i++) await etcd.put(`k${i}`, 'v', { signal: shutdown.signal });
+    await etcd.range({ prefix: 'k' }, { signal: shutdown.signal, pageSize: 3 });
+    const start = (await etcd.put('w', '1')).header.revision;
+    for await (const batch of etcd.watch('w', { startRevision: start, signal: shutdown.signal })) {
+      expect(batch.events).toHaveLength(1);
+      break;
+    }
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('an aborted call stops waiting for a slow login', async () => {
+    const fake = new FakeEtcd({ auth: { users: { edge: 'pw' } } });
+    const fetch: FetchLike = async (url, init) => {
+      if (url.endsWith('/v3/auth/authenticate')) await new Promise((r) => setTimeout(r, 1_000));
+      return fake.fetch(url, init);
+    };
+    const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch, username: 'edge', password: 'pw' });
+    const started = Date.now();
+    const error = await etcd.range('k', { signal: AbortSignal.timeout(50) }).catch((e: unknown) => e);
+    expect((error as Error).name).toBe('TimeoutError');
+    expect(Date.now() - started).toBeLessThan(500);
   });
 });
 
@@ -193,6 +264,21 @@ describe('error bodies', () => {
     expect(await res.json()).toEqual({ code: 5, message: 'etcdserver: requested lease not found' });
     const error = await new EtcdClient({ endpoints: fake.endpoints, fetch: fake.fetch }).leaseRevoke('1').catch((e: unknown) => e);
     expect((error as EtcdError).code).toBe('ETCD_LEASE_NOT_FOUND');
+  });
+
+  it('an error line inside a 200 keepalive answer is typed, and a server-side one fails over', async () => {
+    const answers = [
+      '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}\n',
+      '{"result":{"header":{"revision":"3"},"ID":"7","TTL":"9"}}\n',
+    ];
+    let n = 0;
+    const fetch: FetchLike = async () => new Response(answers[n++]);
+    const etcd = new EtcdClient({ endpoints: ['http://a:2379', 'http://b:2379'], fetch });
+    expect((await etcd.leaseKeepAlive('7')).ttl).toBe(9);
+    expect(n).toBe(2);
+    const denied: FetchLike = async () => new Response('{"error":{"code":7,"message":"etcdserver: permission denied"}}\n');
+    const error = await new EtcdClient({ endpoints: ['http://a:2379'], fetch: denied }).leaseKeepAlive('7').catch((e: unknown) => e);
+    expect((error as EtcdError).code).toBe('ETCD_PERMISSION_DENIED');
   });
 
   it('a 200 that is not JSON, or JSON of the wrong shape, is a protocol error', async () => {

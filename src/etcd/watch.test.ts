@@ -169,6 +169,26 @@ describe('watch', () => {
     expect(fake.watches.size).toBe(0);
   });
 
+  it('asks for a leader and reopens a failed stream on another member', async () => {
+    const endpoints = ['http://etcd-0.fake:2379', 'http://etcd-1.fake:2379', 'http://etcd-2.fake:2379'];
+    const fake = new FakeEtcd({ endpoints });
+    const opened: { url: string; hasLeader: string | null }[] = [];
+    const fetch: FetchLike = async (url, init) => {
+      if (url.endsWith('/v3/watch')) opened.push({ url: new URL(url).origin, hasLeader: new Headers(init.headers).get('grpc-metadata-hasleader') });
+      return fake.fetch(url, init);
+    };
+    const etcd = new EtcdClient({ endpoints, fetch });
+    const controller = new AbortController();
+    const watch = reader(etcd.watch('m', { signal: controller.signal, backoff: { initialMs: 1 } }));
+    await until(() => fake.watches.size === 1);
+    fake.breakWatchStreams();
+    await until(() => opened.length === 2 && fake.watches.size === 1);
+    expect(opened[1]!.url).not.toBe(opened[0]!.url);
+    expect(opened.every((o) => o.hasLeader === 'true')).toBe(true);
+    controller.abort();
+    await watch.done;
+  });
+
   it('releases the stream when the consumer stops iterating', async () => {
     const { fake, etcd } = setup();
     const start = (await etcd.put('r/a', '1')).header.revision;

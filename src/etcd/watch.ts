@@ -1,6 +1,5 @@
 import { EtcdCompactedError, EtcdError } from './errors.js';
-import { readLines } from './lines.js';
-import { wireRange } from './range.js';
+import { watchStream } from './watch-stream.js';
 import type { Transport } from './transport.js';
 import type { KeyRange } from './types.js';
 import { decodeWatchLine, type WatchEvent } from './watch-wire.js';
@@ -17,7 +16,13 @@ export interface WatchOptions {
   signal?: AbortSignal;
   /** Reconnect backoff: full delay doubles from `initialMs` up to `maxMs`, half of it jittered. */
   backoff?: { initialMs?: number; maxMs?: number };
-  /** Reopen a stream that sent nothing for this long (ms); 0 keeps it open forever. */
+  /**
+   * Reopen a stream that sent nothing for this long (ms), on another member
+   * when there is one; 0 (the default) waits forever. It turns on etcd's
+   * progress notifications, which a quiet watch receives every 10 minutes by
+   * default (`--experimental-watch-progress-notify-interval`): set it above
+   * that interval, or a quiet watch reconnects needlessly.
+   */
   idleTimeoutMs?: number;
   /** Told about each failure that leads to a reconnect. */
   onRetry?: (error: unknown, attempt: number) => void;
@@ -37,6 +42,10 @@ export interface WatchBatch {
  * only moves forward on a progress notification, which etcd sends once every
  * earlier change was delivered. Compaction of the next revision ends the
  * iteration with `EtcdCompactedError`: range again, then watch from there.
+ *
+ * Without `startRevision` the watch starts where etcd first creates it; if
+ * that first attempt fails, the next one starts from its own creation, so
+ * pass `startRevision` (the revision of a range + 1) when no change may be missed.
  */
 export async function* watch(transport: Transport, keys: KeyRange, options: WatchOptions = {}): AsyncGenerator<WatchBatch> {
   const { signal } = options;
@@ -44,7 +53,7 @@ export async function* watch(transport: Transport, keys: KeyRange, options: Watc
   let failures = 0;
   while (!signal?.aborted) {
     try {
-      for await (const batch of watchOnce(transport, keys, options, next, () => (failures = 0))) {
+      for await (const batch of watchStream(transport, keys, options, next, () => (failures = 0))) {
         next = batch.next;
         if (batch.yield) yield batch.yield;
       }
@@ -54,68 +63,6 @@ export async function* watch(transport: Transport, keys: KeyRange, options: Watc
       options.onRetry?.(error, failures + 1);
     }
     if (!(await pause(backoffDelay(failures++, options.backoff), signal))) return;
-  }
-}
-
-interface Step {
-  next: number;
-  yield?: WatchBatch;
-}
-
-async function* watchOnce(
-  transport: Transport,
-  keys: KeyRange,
-  options: WatchOptions,
-  start: number,
-  onCreated: () => void,
-): AsyncGenerator<Step> {
-  const body = {
-    create_request: {
-      ...wireRange(keys),
-      ...(start > 0 ? { start_revision: String(start) } : {}),
-      ...(options.prevKv ? { prev_kv: true } : {}),
-      ...(options.progressNotify ? { progress_notify: true } : {}),
-    },
-  };
-  // Aborted when this stream is done with, so the request ends on every runtime
-  // (cancelling the body alone does not reach a mocked or proxied source).
-  const local = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, local.signal]) : local.signal;
-  try {
-    yield* readStream(transport, body, options, start, onCreated, signal);
-  } finally {
-    local.abort();
-  }
-}
-
-async function* readStream(
-  transport: Transport,
-  body: unknown,
-  options: WatchOptions,
-  start: number,
-  onCreated: () => void,
-  signal: AbortSignal,
-): AsyncGenerator<Step> {
-  const { response, token } = await transport.stream('/v3/watch', body, signal);
-  if (response.body === null) throw new EtcdError('ETCD_PROTOCOL', 'watch answered without a body', { retryable: true });
-  let next = start;
-  for await (const line of readLines(response.body, options.idleTimeoutMs)) {
-    const message = decodeWatchLine(line);
-    if (message.kind === 'canceled') {
-      if (message.staleToken) await transport.refreshToken(token);
-      throw message.error;
-    }
-    if (message.kind === 'created') {
-      onCreated();
-      if (next === 0) next = message.revision + 1;
-      yield { next };
-    } else if (message.kind === 'events') {
-      next = message.events[message.events.length - 1]!.kv.modRevision + 1;
-      yield { next, yield: { revision: message.revision, events: message.events, progress: false } };
-    } else if (next > 0) {
-      next = Math.max(next, message.revision + 1);
-      if (options.progressNotify) yield { next, yield: { revision: message.revision, events: [], progress: true } };
-    }
   }
 }
 

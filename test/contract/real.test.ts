@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdClient } from '../../src/index.js';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { EtcdClient, type FetchLike } from '../../src/index.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd-server.js';
 import { enableAuth } from '../support/etcd-auth.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -22,8 +23,14 @@ afterAll(async () => {
   await Promise.all([plain?.close(), withAuth?.close()]);
 });
 
+/** Each client gets its own connection pool, as one process's client would. */
+function pooledFetch(): FetchLike {
+  const dispatcher = new Agent();
+  return (url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+}
+
 const backend: ContractBackend = {
-  client: (options) => new EtcdClient({ endpoints: [proxy.url], ...options }),
+  client: (options) => new EtcdClient({ endpoints: [proxy.url], fetch: pooledFetch(), ...options }),
   dropConnections: () => void proxy.dropAll(),
   auth: {
     username: 'edge',

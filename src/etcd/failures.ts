@@ -1,0 +1,74 @@
+import { EndpointFailure } from './endpoints.js';
+import { EtcdProtocolError, type EtcdError } from './errors.js';
+import { errorFromStatus } from './status.js';
+import { errorBody, streamError } from './wire.js';
+
+/**
+ * Error codes of a fetch that failed before the request could reach the
+ * server: refused, unresolvable or unreachable, connect timeout, TLS refused.
+ * Only these let a write move to another endpoint without risk of applying twice.
+ */
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** gRPC statuses that say the member, not the request, failed. */
+const SERVER_SIDE = new Set([1, 2, 4, 10, 13, 14]);
+
+/** True when a fetch error proves the request was never sent. */
+export function neverSent(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (NOT_SENT.has(code) || code.startsWith('ERR_SSL_'))) return true;
+  }
+  return false;
+}
+
+/** Parses a 2xx body; a body that is not JSON means the endpoint is not etcd's gateway. */
+export function parseBody(text: string, status: number): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new EndpointFailure(new EtcdProtocolError(`etcd answered with a body that is not JSON (HTTP ${status})`, { cause, status }));
+  }
+}
+
+/**
+ * An error reported inside a 200 answer of a stream endpoint (such as
+ * `/v3/lease/keepalive`), or undefined when the body is not one.
+ */
+export function inStreamError(json: unknown): Error | undefined {
+  const parsed = streamError.safeParse(json);
+  if (!parsed.success) return undefined;
+  const { grpc_code, code, message } = parsed.data.error;
+  const grpcCode = grpc_code ?? code ?? 2;
+  const error = errorFromStatus(grpcCode, message ?? 'stream error');
+  return SERVER_SIDE.has(grpcCode) ? new EndpointFailure(error) : error;
+}
+
+/** A non-2xx answer: typed from etcd's error body; 5xx and non-etcd bodies are the endpoint's failure. */
+export function failureFor(status: number, text: string): EtcdError | EndpointFailure {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = errorBody.safeParse(json);
+  const error = parsed.success
+    ? errorFromStatus(parsed.data.code, parsed.data.message ?? parsed.data.error ?? '', status)
+    : new EtcdProtocolError(`etcd answered HTTP ${status} without an etcd error body`, { status });
+  return status >= 500 || !parsed.success ? new EndpointFailure(error) : error;
+}

@@ -1,0 +1,95 @@
+import { EtcdError } from './errors.js';
+import { readLines } from './lines.js';
+import { wireRange } from './range.js';
+import type { Transport } from './transport.js';
+import type { KeyRange } from './types.js';
+import type { WatchBatch, WatchOptions } from './watch.js';
+import { decodeWatchLine } from './watch-wire.js';
+
+/** Where a stream has got to, and what (if anything) to hand the caller. */
+export interface Step {
+  next: number;
+  yield?: WatchBatch;
+}
+
+/**
+ * etcd's `WithRequireLeader` over the gateway: a member that lost its leader
+ * ends the stream with "no leader" instead of going silent.
+ */
+const REQUIRE_LEADER = { 'grpc-metadata-hasleader': 'true' };
+
+/**
+ * One `/v3/watch` stream from `start` (0: from its creation). It ends by
+ * throwing: the caller decides whether to reconnect. A member whose stream
+ * failed is set aside so that the reconnect goes to another one.
+ */
+export async function* watchStream(
+  transport: Transport,
+  keys: KeyRange,
+  options: WatchOptions,
+  start: number,
+  onCreated: () => void,
+): AsyncGenerator<Step> {
+  const body = {
+    create_request: {
+      ...wireRange(keys),
+      ...(start > 0 ? { start_revision: String(start) } : {}),
+      ...(options.prevKv ? { prev_kv: true } : {}),
+      ...(options.progressNotify || (options.idleTimeoutMs ?? 0) > 0 ? { progress_notify: true } : {}),
+    },
+  };
+  // Aborted when this stream is done with, so the request ends on every runtime
+  // (cancelling the body alone does not reach a mocked or proxied source).
+  const local = new AbortController();
+  const forward = (): void => local.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', forward, { once: true });
+  let served: string | undefined;
+  try {
+    const open = await transport.stream('/v3/watch', body, local.signal, REQUIRE_LEADER);
+    served = open.url;
+    yield* readStream(open.response, open.token, transport, options, start, onCreated);
+    throw new EtcdError('ETCD_UNAVAILABLE', 'etcd closed the watch stream', { retryable: true });
+  } catch (error) {
+    if (served !== undefined && !options.signal?.aborted && isMemberFailure(error)) transport.pool.markDown(served);
+    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', forward);
+    local.abort();
+  }
+}
+
+async function* readStream(
+  response: Response,
+  token: string | undefined,
+  transport: Transport,
+  options: WatchOptions,
+  start: number,
+  onCreated: () => void,
+): AsyncGenerator<Step> {
+  if (response.body === null) throw new EtcdError('ETCD_PROTOCOL', 'watch answered without a body', { retryable: true });
+  let next = start;
+  for await (const line of readLines(response.body, options.idleTimeoutMs)) {
+    const message = decodeWatchLine(line);
+    if (message.kind === 'canceled') {
+      if (message.staleToken) await transport.refreshToken(token);
+      throw message.error;
+    }
+    if (message.kind === 'created') {
+      onCreated();
+      if (next === 0) next = message.revision + 1;
+      yield { next };
+    } else if (message.kind === 'events') {
+      next = message.events[message.events.length - 1]!.kv.modRevision + 1;
+      yield { next, yield: { revision: message.revision, events: message.events, progress: false } };
+    } else if (next > 0) {
+      next = Math.max(next, message.revision + 1);
+      if (options.progressNotify) yield { next, yield: { revision: message.revision, events: [], progress: true } };
+    }
+  }
+}
+
+/** A failure of the member (network, silence, "no leader"), not of the request. */
+function isMemberFailure(error: unknown): boolean {
+  if (!(error instanceof EtcdError)) return true;
+  return error.retryable && error.code !== 'ETCD_UNAUTHENTICATED';
+}

@@ -182,7 +182,10 @@ export class FakeEtcd {
     return Response.json(body, { status });
   }
 
+  /** A response header; revision 0 is omitted, as the gateway omits zero values. */
   #header(revision = this.store.revision): Record<string, string> {
-    return { cluster_id: '14841639068965178418', member_id: '10276657743932975437', revision: String(revision), raft_term: '2' };
+    const header: Record<string, string> = { cluster_id: '14841639068965178418', member_id: '10276657743932975437', raft_term: '2' };
+    if (revision !== 0) header.revision = String(revision);
+    return header;
   }
 }

@@ -25,16 +25,23 @@ export class FakeKv {
   }
 
   put(b: FakeBody): Json {
-    const key = b.bytes('key');
-    if (key === '') throw new FakeStoreError(3, 'etcdserver: key is not provided');
-    const prev = this.store.range(key, undefined)[0];
-    const lease = b.flag('ignore_lease') ? (prev?.lease ?? '0') : b.id('lease');
-    if ((b.flag('ignore_lease') || b.flag('ignore_value')) && !prev) throw new FakeStoreError(3, 'etcdserver: key not found');
-    if (lease !== '0' && !this.leases.get(lease)) throw new FakeStoreError(5, 'etcdserver: requested lease not found');
+    const { key, prev, lease } = this.#checkPut(b);
     const value = b.flag('ignore_value') ? prev!.value : latin1Bytes(b.bytes('value'));
     this.#moveLease(key, prev, lease);
     this.store.put(key, value, lease);
     return b.flag('prev_kv') && prev ? { prev_kv: wireKv(prev) } : {};
+  }
+
+  /** Everything etcd checks before a put changes anything. */
+  #checkPut(b: FakeBody): { key: string; prev: StoredKv | undefined; lease: string } {
+    const key = b.bytes('key');
+    if (key === '') throw new FakeStoreError(3, 'etcdserver: key is not provided');
+    if (b.flag('ignore_lease') && b.id('lease') !== '0') throw new FakeStoreError(3, 'etcdserver: lease is provided');
+    const prev = this.store.range(key, undefined)[0];
+    const lease = b.flag('ignore_lease') ? (prev?.lease ?? '0') : b.id('lease');
+    if ((b.flag('ignore_lease') || b.flag('ignore_value')) && !prev) throw new FakeStoreError(3, 'etcdserver: key not found');
+    if (lease !== '0' && !this.leases.get(lease)) throw new FakeStoreError(5, 'etcdserver: requested lease not found');
+    return { key, prev, lease };
   }
 
   deleteRange(b: FakeBody): Json {
@@ -47,12 +54,37 @@ export class FakeKv {
     return out;
   }
 
+  /** All or nothing: every operation is checked before any is applied, as etcd does. */
   txn(b: FakeBody): Json {
     const succeeded = b.list('compare').every((c) => this.#holds(c));
     const ops = b.list(succeeded ? 'success' : 'failure');
-    for (const op of ops) this.#checkLease(op);
+    this.#checkTxn(ops);
     const responses = this.store.write(() => ops.map((op) => this.#op(op)));
+    // Every response in a txn carries the txn's own revision.
+    for (const response of responses) for (const inner of Object.values(response)) (inner as Json).header = { revision: String(this.store.revision) };
     return { ...(succeeded ? { succeeded: true } : {}), ...(responses.length > 0 ? { responses } : {}) };
+  }
+
+  #checkTxn(ops: FakeBody[]): void {
+    const puts = new Set<string>();
+    const deletes: [string, string | undefined][] = [];
+    for (const op of ops) {
+      const put = op.child('request_put');
+      const del = op.child('request_delete_range');
+      if (put) {
+        const { key } = this.#checkPut(put);
+        if (puts.has(key)) throw duplicateKey();
+        puts.add(key);
+      } else if (del) {
+        const end = del.json.range_end === undefined ? undefined : del.bytes('range_end');
+        deletes.push([del.bytes('key'), end === '' ? undefined : end]);
+      } else if (!op.child('request_range')) {
+        throw new FakeStoreError(3, 'the fake etcd supports range, put and delete_range operations in a txn');
+      }
+    }
+    for (const key of puts) {
+      if (deletes.some(([from, end]) => (end === undefined ? key === from : key >= from && (end === '\0' || key < end)))) throw duplicateKey();
+    }
   }
 
   compact(b: FakeBody): Json {
@@ -61,26 +93,18 @@ export class FakeKv {
   }
 
   #op(op: FakeBody): Json {
-    const header = (): Json => ({ header: { revision: String(this.store.revision) } });
     const range = op.child('request_range');
-    if (range) return { response_range: { ...header(), ...this.range(range) } };
+    if (range) return { response_range: this.range(range) };
     const put = op.child('request_put');
-    if (put) return { response_put: { ...this.put(put), header: { revision: String(this.store.revision + 1) } } };
-    const del = op.child('request_delete_range');
-    if (del) return { response_delete_range: { ...this.deleteRange(del), header: { revision: String(this.store.revision + 1) } } };
-    throw new FakeStoreError(3, 'the fake etcd supports range, put and delete_range operations in a txn');
-  }
-
-  #checkLease(op: FakeBody): void {
-    const put = op.child('request_put');
-    const lease = put?.id('lease') ?? '0';
-    if (lease !== '0' && !this.leases.get(lease)) throw new FakeStoreError(5, 'etcdserver: requested lease not found');
+    if (put) return { response_put: this.put(put) };
+    return { response_delete_range: this.deleteRange(op.child('request_delete_range')!) };
   }
 
   #holds(c: FakeBody): boolean {
     const end = c.json.range_end === undefined ? undefined : c.bytes('range_end');
     const kvs = this.store.range(c.bytes('key'), end === '' ? undefined : end);
-    const targets: (StoredKv | undefined)[] = end === undefined || end === '' ? [kvs[0]] : kvs;
+    // An empty range compares as one absent key (version 0, no value), as etcd does.
+    const targets: (StoredKv | undefined)[] = kvs.length > 0 ? kvs : [undefined];
     return targets.every((kv) => compareOne(c, kv));
   }
 
@@ -107,4 +131,8 @@ function compareOne(c: FakeBody, kv: StoredKv | undefined): boolean {
   }
   const result = c.text('result') || 'EQUAL';
   return result === 'EQUAL' ? order === 0 : result === 'NOT_EQUAL' ? order !== 0 : result === 'LESS' ? order < 0 : order > 0;
+}
+
+function duplicateKey(): FakeStoreError {
+  return new FakeStoreError(3, 'etcdserver: duplicate key given in txn request');
 }

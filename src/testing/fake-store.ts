@@ -43,8 +43,9 @@ export class FakeStore {
 
   /** Live keys in `[key, end)` (or just `key` when `end` is undefined) at `revision` (0 = now). */
   range(key: string, end: string | undefined, revision = 0): StoredKv[] {
-    const at = revision > 0 ? revision : this.revision;
-    if (at > this.revision) throw new FakeStoreError(11, 'etcdserver: mvcc: required revision is a future revision');
+    // Inside a txn, reads see the txn's own earlier writes.
+    const at = revision > 0 ? revision : this.#pending ? this.revision + 1 : this.revision;
+    if (revision > this.revision) throw new FakeStoreError(11, 'etcdserver: mvcc: required revision is a future revision');
     if (revision > 0 && revision < this.compactRevision) {
       throw new FakeStoreError(11, 'etcdserver: mvcc: required revision has been compacted');
     }

@@ -101,7 +101,7 @@ export class FakeWatchHub {
     const start = create.startRevision;
     if (start > 0 && start < this.store.compactRevision) {
       stream.send({
-        result: { header: this.header(undefined), canceled: true, compact_revision: String(this.store.compactRevision) },
+        result: { header: this.header(0), canceled: true, compact_revision: String(this.store.compactRevision) },
       });
       return stream.body;
     }
@@ -111,19 +111,22 @@ export class FakeWatchHub {
 
   /**
    * History for a watcher that starts in the past, in batches of at most
-   * HISTORY_BATCH_REVISIONS revisions, each stamped with the current store
-   * revision (not the last revision it carries), as etcd does.
+   * HISTORY_BATCH_REVISIONS revisions that concern it, each stamped with the
+   * current store revision (not the last revision it carries), as etcd does.
    */
   #catchUp(stream: FakeWatchStream, start: number): void {
-    const changes = this.store.changesSince(start);
-    for (let i = 0; i < changes.length; i += HISTORY_BATCH_REVISIONS) {
-      const events = changes.slice(i, i + HISTORY_BATCH_REVISIONS).flatMap((c) => c.events.filter((e) => stream.matches(e.kv.key)));
-      if (events.length > 0) stream.send(this.#batch(stream, this.store.revision, events));
+    const mine = this.store
+      .changesSince(start)
+      .map((c) => c.events.filter((e) => stream.matches(e.kv.key)))
+      .filter((events) => events.length > 0);
+    for (let i = 0; i < mine.length; i += HISTORY_BATCH_REVISIONS) {
+      stream.send(this.#batch(stream, this.store.revision, mine.slice(i, i + HISTORY_BATCH_REVISIONS).flat()));
     }
   }
 
   publish(revision: number, events: StoreEvent[]): void {
     for (const stream of this.#streams) {
+      if (revision < stream.create.startRevision) continue;
       const mine = events.filter((e) => stream.matches(e.kv.key));
       if (mine.length > 0) stream.send(this.#batch(stream, revision, mine));
     }

@@ -167,6 +167,59 @@ export function etcdContract(backend: () => ContractBackend): void {
     });
   });
 
+  describe('txn semantics', () => {
+    it('reads its own writes and stamps every response with its revision', async () => {
+      const etcd = backend().client();
+      const p = uniquePrefix('txnread');
+      const r = await etcd.txn({ success: [op.put(`${p}a`, '1'), op.range({ prefix: p })] });
+      const read = r.responses[1]!;
+      expect(read.type === 'range' && read.kvs.map((kv) => text(kv.value))).toEqual(['1']);
+    });
+
+    it('applies nothing when one operation is refused', async () => {
+      const etcd = backend().client();
+      const p = uniquePrefix('txnatomic');
+      const before = (await etcd.range('any')).header.revision;
+      const error = await etcd
+        .txn({ success: [op.put(`${p}b`, '2'), op.put(`${p}missing`, '', { ignoreValue: true })] })
+        .catch((e: unknown) => e);
+      expect((error as EtcdError).code).toBe('ETCD_INVALID_ARGUMENT');
+      expect((await etcd.range({ prefix: p })).count).toBe(0);
+      expect((await etcd.range('any')).header.revision).toBe(before);
+    });
+
+    it('refuses the same key twice, or a put inside a deleted range', async () => {
+      const etcd = backend().client();
+      const p = uniquePrefix('txndup');
+      for (const success of [
+        [op.put(`${p}a`, '1'), op.put(`${p}a`, '2')],
+        [op.put(`${p}a`, '1'), op.delete({ prefix: p })],
+      ]) {
+        const error = await etcd.txn({ success }).catch((e: unknown) => e);
+        expect((error as EtcdError).code).toBe('ETCD_INVALID_ARGUMENT');
+      }
+    });
+
+    it('compares an empty range as one absent key', async () => {
+      const etcd = backend().client();
+      const p = uniquePrefix('txnempty');
+      const none = await etcd.txn({ compare: [compare.version({ prefix: p }, '>', 0)] });
+      expect(none.succeeded).toBe(false);
+      const absent = await etcd.txn({ compare: [compare.createRevision({ prefix: p }, '=', 0)] });
+      expect(absent.succeeded).toBe(true);
+    });
+
+    it('refuses ignoreLease together with a lease', async () => {
+      const etcd = backend().client();
+      const key = `${uniquePrefix('ignorelease')}k`;
+      await etcd.put(key, 'v');
+      const { id } = await etcd.leaseGrant(30);
+      const error = await etcd.put(key, 'w', { lease: id, ignoreLease: true }).catch((e: unknown) => e);
+      expect((error as EtcdError).code).toBe('ETCD_INVALID_ARGUMENT');
+      await etcd.leaseRevoke(id);
+    });
+  });
+
   describe('lease', () => {
     it('grants, attaches keys, reports time to live and lists leases', async () => {
       const etcd = backend().client();
@@ -271,6 +324,21 @@ export function etcdContract(backend: () => ContractBackend): void {
       expect(new Set(revisions).size).toBe(1_501);
       expect(revisions[0]).toBe(start);
     }, 30_000);
+
+    it('from a future revision delivers changes from that revision on', async () => {
+      const etcd = backend().client();
+      const p = uniquePrefix('future');
+      const now = (await etcd.put(`${p}k`, '0')).header.revision;
+      const controller = new AbortController();
+      const watch = etcd.watch({ prefix: p }, { startRevision: now + 2, signal: controller.signal });
+      const later = (async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        for (const v of ['1', '2', '3']) await etcd.put(`${p}k`, v);
+      })();
+      const batches = await collect(watch, controller, (b) => events(b).length >= 2);
+      await later;
+      expect(events(batches).map((e) => text(e.kv.value))).toEqual(['2', '3']);
+    });
 
     it('without a start revision delivers only later changes', async () => {
       const etcd = backend().client();

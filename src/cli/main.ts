@@ -12,8 +12,13 @@ function version(): string {
   return pkg.version;
 }
 
+/** Where the CLI writes: process.stdout and process.stderr, or a test's buffer. */
+export interface Output {
+  write(text: string): unknown;
+}
+
 /** Runs the CLI with `argv` (without node and the script); returns the exit code. */
-export function main(argv: readonly string[], out = process.stdout, err = process.stderr): number {
+export function main(argv: readonly string[], out: Output = process.stdout, err: Output = process.stderr): number {
   const [command] = argv;
   if (command === undefined || command === '-h' || command === '--help') {
     out.write(USAGE);

@@ -49,12 +49,12 @@ export function parseBody(text: string, status: number): unknown {
  * An error reported inside a 200 answer of a stream endpoint (such as
  * `/v3/lease/keepalive`), or undefined when the body is not one.
  */
-export function inStreamError(json: unknown): Error | undefined {
+export function inStreamError(json: unknown, status?: number): EtcdError | EndpointFailure | undefined {
   const parsed = streamError.safeParse(json);
   if (!parsed.success) return undefined;
   const { grpc_code, code, message } = parsed.data.error;
   const grpcCode = grpc_code ?? code ?? 2;
-  const error = errorFromStatus(grpcCode, message ?? 'stream error');
+  const error = errorFromStatus(grpcCode, message ?? 'stream error', status);
   return SERVER_SIDE.has(grpcCode) ? new EndpointFailure(error) : error;
 }
 
@@ -67,8 +67,13 @@ export function failureFor(status: number, text: string): EtcdError | EndpointFa
     json = undefined;
   }
   const parsed = errorBody.safeParse(json);
-  const error = parsed.success
-    ? errorFromStatus(parsed.data.code, parsed.data.message ?? parsed.data.error ?? '', status)
-    : new EtcdProtocolError(`etcd answered HTTP ${status} without an etcd error body`, { status });
-  return status >= 500 || !parsed.success ? new EndpointFailure(error) : error;
+  if (!parsed.success) {
+    // A stream endpoint refused at open answers with its stream error shape
+    // (e.g. 503 `{"error":{"grpc_code":14,"message":"etcdserver: no leader"}}`).
+    const streamed = inStreamError(json, status);
+    if (streamed) return status >= 500 && !(streamed instanceof EndpointFailure) ? new EndpointFailure(streamed) : streamed;
+    return new EndpointFailure(new EtcdProtocolError(`etcd answered HTTP ${status} without an etcd error body`, { status }));
+  }
+  const error = errorFromStatus(parsed.data.code, parsed.data.message ?? parsed.data.error ?? '', status);
+  return status >= 500 ? new EndpointFailure(error) : error;
 }

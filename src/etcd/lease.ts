@@ -64,7 +64,7 @@ export async function keepAlive(transport: Transport, id: string, options: CallO
 
 export async function revoke(transport: Transport, id: string, options: CallOptions = {}): Promise<{ header: ResponseHeader }> {
   const r = await transport
-    .call('/v3/lease/revoke', { ID: id }, leaseGrantResponse.pick({ header: true }), { signal: options.signal })
+    .call('/v3/lease/revoke', { ID: id }, leaseGrantResponse.pick({ header: true }), { signal: options.signal, write: true })
     .catch((error: unknown) => {
       throw leaseError(error, id);
     });

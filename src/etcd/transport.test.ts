@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { FakeEtcd } from '../testing/index.js';
 import { EtcdClient } from './client.js';
+import { compare, op } from './txn.js';
 import { EndpointPool } from './endpoints.js';
 import { EtcdError, EtcdProtocolError, EtcdUnavailableError } from './errors.js';
 import type { FetchLike } from './transport.js';
@@ -150,10 +151,29 @@ describe('writes', () => {
     const next = (await etcd.range('k'), hits[hits.length - 1]!);
     fake.faults(next).delayMs = 1_000;
     hits.length = 0;
-    const slow = (await etcd.txn({ success: [] }).catch((e: unknown) => e)) as EtcdUnavailableError;
+    const slow = (await etcd.txn({ success: [op.put('k', 'v2')] }).catch((e: unknown) => e)) as EtcdUnavailableError;
     expect(slow.outcomeUnknown).toBe(true);
     expect((slow.cause as EtcdError).code).toBe('ETCD_TIMEOUT');
     expect(hits).toHaveLength(1);
+  });
+
+  it('include lease revocation, while a read-only txn still fails over', async () => {
+    const { fake, hits, client } = cluster();
+    const etcd = client();
+    const { id } = await etcd.leaseGrant(30);
+    const current = hits[hits.length - 1]!;
+    fake.faults(current).failNext = { status: 503, times: 1 };
+    hits.length = 0;
+    const revoke = (await etcd.leaseRevoke(id).catch((e: unknown) => e)) as EtcdUnavailableError;
+    expect(revoke.outcomeUnknown).toBe(true);
+    expect(hits).toHaveLength(1);
+
+    const next = (await etcd.range('k'), hits[hits.length - 1]!);
+    fake.faults(next).failNext = { status: 503, times: 1 };
+    hits.length = 0;
+    const read = await etcd.txn({ compare: [compare.version('k', '=', 0)], success: [op.range('k')] });
+    expect(read.succeeded).toBe(true);
+    expect(hits).toHaveLength(2);
   });
 
   it('move to another endpoint when the connection was refused', async () => {

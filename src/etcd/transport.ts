@@ -153,9 +153,20 @@ export class Transport {
 
   async #open(url: string, attempt: Attempt): Promise<Response> {
     const deadline = new Deadline(attempt.signal, attempt.timeoutMs);
-    const response = await this.#send(url, attempt, deadline).finally(() => deadline.stopTimer());
-    if (response.ok) return response;
+    let response: Response;
+    try {
+      response = await this.#send(url, attempt, deadline);
+    } catch (error) {
+      deadline.release();
+      throw error;
+    }
+    if (response.ok) {
+      // The stream outlives the timer; the caller's signal still ends it.
+      deadline.stopTimer();
+      return response;
+    }
     const text = await response.text().catch(() => '');
+    deadline.release();
     throw failureFor(response.status, text);
   }
 

@@ -103,6 +103,7 @@ export async function txn(transport: Transport, request: TxnRequest, options: Ca
     success: (request.success ?? []).map((o) => o.wire),
     failure: (request.failure ?? []).map((o) => o.wire),
   };
-  const r = await transport.call('/v3/kv/txn', body, txnResponse, { signal: options.signal, write: true });
+  const write = [...body.success, ...body.failure].some((o) => !('request_range' in o));
+  const r = await transport.call('/v3/kv/txn', body, txnResponse, { signal: options.signal, write });
   return { header: r.header, succeeded: r.succeeded, responses: r.responses.map(opResult) };
 }

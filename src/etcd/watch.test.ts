@@ -189,6 +189,51 @@ describe('watch', () => {
     await watch.done;
   });
 
+  it('treats a 503 "no leader" at open and a cleanly closed stream as member failures', async () => {
+    const endpoints = ['http://etcd-0.fake:2379', 'http://etcd-1.fake:2379', 'http://etcd-2.fake:2379'];
+    const fake = new FakeEtcd({ endpoints });
+    const opened: string[] = [];
+    // Recorded from etcd 3.4: a watch opened on a member without a leader.
+    const noLeader = '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}';
+    const fetch: FetchLike = async (url, init) => {
+      if (url.endsWith('/v3/watch')) {
+        opened.push(new URL(url).origin);
+        if (opened.length === 1) return new Response(noLeader, { status: 503 });
+      }
+      return fake.fetch(url, init);
+    };
+    const etcd = new EtcdClient({ endpoints, fetch });
+    const retries: unknown[] = [];
+    const controller = new AbortController();
+    const watch = reader(etcd.watch('c', { signal: controller.signal, backoff: { initialMs: 1 }, onRetry: (e) => retries.push(e) }));
+    await until(() => fake.watches.size === 1);
+    expect(opened).toHaveLength(2);
+    expect(opened[1]).not.toBe(opened[0]);
+    fake.watches.closeAll();
+    await until(() => opened.length === 3 && fake.watches.size === 1);
+    expect(new Set(opened).size).toBe(3);
+    expect(retries).toHaveLength(1);
+    expect((retries[0] as EtcdError).message).toContain('closed the watch stream');
+    controller.abort();
+    await watch.done;
+  });
+
+  it('reports a 503 "no leader" at open as etcd\'s own error, not a protocol error', async () => {
+    const noLeader = '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}';
+    const fetch: FetchLike = async () => new Response(noLeader, { status: 503 });
+    const etcd = new EtcdClient({ endpoints: ['http://etcd:2379'], fetch });
+    const retries: EtcdError[] = [];
+    const controller = new AbortController();
+    const watch = reader(etcd.watch('c', { signal: controller.signal, backoff: { initialMs: 1 }, onRetry: (e) => retries.push(e as EtcdError) }));
+    await until(() => retries.length >= 1);
+    controller.abort();
+    await watch.done;
+    const cause = retries[0]!.cause as EtcdError;
+    expect(cause.code).toBe('ETCD_UNAVAILABLE');
+    expect(cause.grpcCode).toBe(14);
+    expect(cause.message).toContain('no leader');
+  });
+
   it('releases the stream when the consumer stops iterating', async () => {
     const { fake, etcd } = setup();
     const start = (await etcd.put('r/a', '1')).header.revision;

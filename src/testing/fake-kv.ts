@@ -54,36 +54,29 @@ export class FakeKv {
     return out;
   }
 
-  /** All or nothing: every operation is checked before any is applied, as etcd does. */
+  /**
+   * All or nothing, as etcd does: both branches are checked for their shape
+   * before the compares, the chosen one for what it refers to before any write,
+   * and the store undoes the writes if an operation still fails.
+   */
   txn(b: FakeBody): Json {
+    for (const branch of ['success', 'failure']) checkTxnShape(b.list(branch));
     const succeeded = b.list('compare').every((c) => this.#holds(c));
     const ops = b.list(succeeded ? 'success' : 'failure');
-    this.#checkTxn(ops);
+    this.#checkTxnTargets(ops);
     const responses = this.store.write(() => ops.map((op) => this.#op(op)));
     // Every response in a txn carries the txn's own revision.
     for (const response of responses) for (const inner of Object.values(response)) (inner as Json).header = { revision: String(this.store.revision) };
     return { ...(succeeded ? { succeeded: true } : {}), ...(responses.length > 0 ? { responses } : {}) };
   }
 
-  #checkTxn(ops: FakeBody[]): void {
-    const puts = new Set<string>();
-    const deletes: [string, string | undefined][] = [];
+  /** Leases and previous values the puts need, and the revisions the ranges read. */
+  #checkTxnTargets(ops: FakeBody[]): void {
     for (const op of ops) {
       const put = op.child('request_put');
-      const del = op.child('request_delete_range');
-      if (put) {
-        const { key } = this.#checkPut(put);
-        if (puts.has(key)) throw duplicateKey();
-        puts.add(key);
-      } else if (del) {
-        const end = del.json.range_end === undefined ? undefined : del.bytes('range_end');
-        deletes.push([del.bytes('key'), end === '' ? undefined : end]);
-      } else if (!op.child('request_range')) {
-        throw new FakeStoreError(3, 'the fake etcd supports range, put and delete_range operations in a txn');
-      }
-    }
-    for (const key of puts) {
-      if (deletes.some(([from, end]) => (end === undefined ? key === from : key >= from && (end === '\0' || key < end)))) throw duplicateKey();
+      if (put) this.#checkPut(put);
+      const range = op.child('request_range');
+      if (range && range.int('revision') > 0) this.store.range(range.bytes('key'), undefined, range.int('revision'));
     }
   }
 
@@ -135,4 +128,26 @@ function compareOne(c: FakeBody, kv: StoredKv | undefined): boolean {
 
 function duplicateKey(): FakeStoreError {
   return new FakeStoreError(3, 'etcdserver: duplicate key given in txn request');
+}
+
+/** Checks etcd makes on a branch whether or not it runs: keys given, no key written twice. */
+function checkTxnShape(ops: FakeBody[]): void {
+  const puts = new Set<string>();
+  const deletes: [string, string | undefined][] = [];
+  for (const op of ops) {
+    const target = op.child('request_put') ?? op.child('request_delete_range') ?? op.child('request_range');
+    if (!target) throw new FakeStoreError(3, 'the fake etcd supports range, put and delete_range operations in a txn');
+    const key = target.bytes('key');
+    if (key === '') throw new FakeStoreError(3, 'etcdserver: key is not provided');
+    if (op.child('request_put')) {
+      if (puts.has(key)) throw duplicateKey();
+      puts.add(key);
+    } else if (op.child('request_delete_range')) {
+      const end = target.json.range_end === undefined ? undefined : target.bytes('range_end');
+      deletes.push([key, end === '' ? undefined : end]);
+    }
+  }
+  for (const key of puts) {
+    if (deletes.some(([from, end]) => (end === undefined ? key === from : key >= from && (end === '\0' || key < end)))) throw duplicateKey();
+  }
 }

@@ -61,11 +61,15 @@ export class FakeStore {
   write<T>(body: () => T): T {
     const outer = this.#pending === undefined;
     if (outer) this.#pending = [];
+    let result: T;
     try {
-      return body();
-    } finally {
-      if (outer) this.#commit();
+      result = body();
+    } catch (error) {
+      if (outer) this.#rollback();
+      throw error;
     }
+    if (outer) this.#commit();
+    return result;
   }
 
   put(key: string, value: Uint8Array, lease: string): StoreEvent {
@@ -136,6 +140,17 @@ export class FakeStore {
     this.revision += 1;
     this.#changes.push({ revision: this.revision, events });
     this.onCommit(this.revision, events);
+  }
+
+  /** Drops the versions written at the pending revision, as if the writes never happened. */
+  #rollback(): void {
+    const rev = this.revision + 1;
+    for (const event of this.#pending!) {
+      const versions = this.#history.get(event.kv.key);
+      if (versions?.[versions.length - 1]?.revision === rev) versions.pop();
+      if (versions?.length === 0) this.#forget(event.kv.key);
+    }
+    this.#pending = undefined;
   }
 
   #at(key: string, revision: number): StoredKv | undefined {

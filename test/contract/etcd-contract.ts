@@ -168,7 +168,7 @@ export function etcdContract(backend: () => ContractBackend): void {
   });
 
   describe('txn semantics', () => {
-    it('reads its own writes and stamps every response with its revision', async () => {
+    it('reads its own writes', async () => {
       const etcd = backend().client();
       const p = uniquePrefix('txnread');
       const r = await etcd.txn({ success: [op.put(`${p}a`, '1'), op.range({ prefix: p })] });
@@ -188,15 +188,31 @@ export function etcdContract(backend: () => ContractBackend): void {
       expect((await etcd.range('any')).header.revision).toBe(before);
     });
 
-    it('refuses the same key twice, or a put inside a deleted range', async () => {
+    it('applies nothing when a read in it fails after a write', async () => {
+      const etcd = backend().client();
+      const p = uniquePrefix('txnread-fails');
+      const first = await etcd.put(`${p}a`, '1');
+      const second = await etcd.put(`${p}a`, '2');
+      await etcd.compact(second.header.revision);
+      const error = await etcd
+        .txn({ success: [op.put(`${p}b`, '3'), op.range(`${p}a`, { revision: first.header.revision })] })
+        .catch((e: unknown) => e);
+      expect((error as EtcdError).code).toBe('ETCD_REVISION_OUT_OF_RANGE');
+      expect((await etcd.range(`${p}b`)).count).toBe(0);
+      expect((await etcd.range('any')).header.revision).toBe(second.header.revision);
+    });
+
+    it('refuses the same key twice, or a put inside a deleted range, in either branch', async () => {
       const etcd = backend().client();
       const p = uniquePrefix('txndup');
-      for (const success of [
+      for (const ops of [
         [op.put(`${p}a`, '1'), op.put(`${p}a`, '2')],
         [op.put(`${p}a`, '1'), op.delete({ prefix: p })],
       ]) {
-        const error = await etcd.txn({ success }).catch((e: unknown) => e);
-        expect((error as EtcdError).code).toBe('ETCD_INVALID_ARGUMENT');
+        const taken = await etcd.txn({ success: ops }).catch((e: unknown) => e);
+        expect((taken as EtcdError).code).toBe('ETCD_INVALID_ARGUMENT');
+        const notTaken = await etcd.txn({ success: [], failure: ops }).catch((e: unknown) => e);
+        expect((notTaken as EtcdError).code).toBe('ETCD_INVALID_ARGUMENT');
       }
     });
 

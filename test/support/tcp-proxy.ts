@@ -8,6 +8,9 @@ export class TcpProxy {
   #server: Server;
   #sockets = new Set<Socket>();
   #refusing = false;
+  #cutResponses = false;
+  /** Connections accepted so far. */
+  accepted = 0;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {
@@ -38,12 +41,21 @@ export class TcpProxy {
     this.#refusing = on;
   }
 
+  /**
+   * While on, requests reach the server but the connection is cut as soon as
+   * the answer starts: the client cannot know whether its request was applied.
+   */
+  cutResponses(on: boolean): void {
+    this.#cutResponses = on;
+  }
+
   async close(): Promise<void> {
     this.dropAll();
     await new Promise((resolve) => this.#server.close(resolve));
   }
 
   #accept(client: Socket): void {
+    this.accepted += 1;
     if (this.#refusing) return void client.destroy();
     const upstream = connect(this.target.port, this.target.host);
     for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
@@ -53,7 +65,15 @@ export class TcpProxy {
         this.#sockets.delete(a);
         b.destroy();
       });
-      a.pipe(b);
     }
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (this.#cutResponses) {
+        client.destroy();
+        upstream.destroy();
+      } else {
+        client.write(chunk);
+      }
+    });
   }
 }

@@ -1,1 +1,2 @@
 export * from './etcd/index.js';
+export * from './registry/index.js';

@@ -1,2 +1,3 @@
 export * from './etcd/index.js';
 export * from './registry/index.js';
+export * from './discovery/index.js';

@@ -28,7 +28,7 @@ export async function* watchStream(
   keys: KeyRange,
   options: WatchOptions,
   start: number,
-  onCreated: () => void,
+  onCreated: (revision: number) => void,
 ): AsyncGenerator<Step> {
   const body = {
     create_request: {
@@ -64,7 +64,7 @@ async function* readStream(
   transport: Transport,
   options: WatchOptions,
   start: number,
-  onCreated: () => void,
+  onCreated: (revision: number) => void,
 ): AsyncGenerator<Step> {
   if (response.body === null) throw new EtcdError('ETCD_PROTOCOL', 'watch answered without a body', { retryable: true });
   let next = start;
@@ -75,7 +75,7 @@ async function* readStream(
       throw message.error;
     }
     if (message.kind === 'created') {
-      onCreated();
+      onCreated(message.revision);
       if (next === 0) next = message.revision + 1;
       yield { next };
     } else if (message.kind === 'events') {

@@ -26,6 +26,8 @@ export interface WatchOptions {
   idleTimeoutMs?: number;
   /** Told about each failure that leads to a reconnect. */
   onRetry?: (error: unknown, attempt: number) => void;
+  /** Told each time etcd confirms a stream (the first and every reconnect), with the store revision then. */
+  onCreated?: (revision: number) => void;
 }
 
 export interface WatchBatch {
@@ -53,7 +55,10 @@ export async function* watch(transport: Transport, keys: KeyRange, options: Watc
   let failures = 0;
   while (!signal?.aborted) {
     try {
-      for await (const batch of watchStream(transport, keys, options, next, () => (failures = 0))) {
+      for await (const batch of watchStream(transport, keys, options, next, (revision) => {
+        failures = 0;
+        options.onCreated?.(revision);
+      })) {
         next = batch.next;
         if (batch.yield) yield batch.yield;
       }

@@ -1,5 +1,5 @@
 export { parseAddress, type Address, type ParsedAddress } from './address.js';
-export { decodeRecord, MAX_VALUE_BYTES } from './decode.js';
+export { decodeRecord, MAX_VALUE_BYTES, printableKey } from './decode.js';
 export { RegistryError, type RegistryErrorCode } from './errors.js';
 export { MAX_WEIGHT } from './fields.js';
 export { goJson } from './go-json.js';

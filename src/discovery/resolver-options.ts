@@ -1,0 +1,62 @@
+import type { EtcdClient } from '../etcd/index.js';
+import { nativeLayout, type KeyLayout, type SkippedRecord } from '../registry/index.js';
+
+export interface ResolverOptions {
+  etcd: EtcdClient;
+  /** Where services live; several layouts are merged into one snapshot per service. Default: native. */
+  layouts?: readonly KeyLayout[];
+  /** A snapshot is served without asking etcd for this long (ms). Default 2,000. */
+  cacheTtlMs?: number;
+  /** Then served at once while one background refresh runs, for this long (ms). Default 30,000. */
+  staleWhileRevalidateMs?: number;
+  /** While etcd is unreachable, the last snapshot is served for this long after it was read (ms). Default 600,000. */
+  staleIfErrorMs?: number;
+  /** A service with no instances is remembered for this long (ms). Default 1,000. */
+  negativeTtlMs?: number;
+  /** After a failed refresh, no other is tried for this long (ms). Default 1,000. */
+  errorBackoffMs?: number;
+  /** Services kept in memory, least recently used dropped first. Default 10,000. */
+  maxServices?: number;
+  /** Keys per range request when reading a service. Default 1,000. */
+  pageSize?: number;
+  /** Keep snapshots current with etcd watches instead of re-reading them (long-lived runtimes). Default false. */
+  watch?: boolean;
+  /** In watch mode, a service not resolved for this long (ms) stops being watched. Default 300,000. */
+  watchIdleMs?: number;
+  /** Told once about each record that does not decode. */
+  onSkipped?: (record: SkippedRecord) => void;
+  /** The clock, in ms since the epoch. */
+  now?: () => number;
+}
+
+export type ResolvedOptions = Required<Omit<ResolverOptions, 'onSkipped'>> & { onSkipped: ResolverOptions['onSkipped'] | undefined };
+
+const DEFAULTS = {
+  cacheTtlMs: 2_000,
+  staleWhileRevalidateMs: 30_000,
+  staleIfErrorMs: 600_000,
+  negativeTtlMs: 1_000,
+  errorBackoffMs: 1_000,
+  maxServices: 10_000,
+  pageSize: 1_000,
+  watchIdleMs: 300_000,
+} as const;
+
+/** Fills in defaults. @throws {RangeError} naming an option that is not a non-negative number */
+export function resolveOptions(options: ResolverOptions): ResolvedOptions {
+  const numbers: Record<keyof typeof DEFAULTS, number> = { ...DEFAULTS };
+  for (const name of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+    const value = options[name] ?? DEFAULTS[name];
+    if (typeof value !== 'number' || !(value >= 0)) throw new RangeError(`resolver option ${name} must be a non-negative number, got ${value}`);
+    numbers[name] = value;
+  }
+  if (numbers.pageSize < 1 || numbers.maxServices < 1) throw new RangeError('resolver options pageSize and maxServices must be at least 1');
+  return {
+    ...numbers,
+    etcd: options.etcd,
+    layouts: options.layouts ?? [nativeLayout()],
+    watch: options.watch ?? false,
+    now: options.now ?? Date.now,
+    onSkipped: options.onSkipped,
+  };
+}

@@ -1,0 +1,192 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { EtcdClient, EtcdUnavailableError } from '../etcd/index.js';
+import { grpcNamingLayout, kitexLayout, nativeLayout, type Registration, type SkippedRecord } from '../registry/index.js';
+import { FakeEtcd } from '../testing/index.js';
+import { Resolver } from './resolver.js';
+import type { ResolverOptions } from './resolver-options.js';
+
+const native = nativeLayout();
+const fakes: FakeEtcd[] = [];
+const resolvers: Resolver[] = [];
+
+afterEach(() => {
+  resolvers.splice(0).forEach((r) => r.close());
+  fakes.splice(0).forEach((f) => f.close());
+});
+
+function setup(options: Partial<ResolverOptions> = {}) {
+  const fake = new FakeEtcd();
+  fakes.push(fake);
+  const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch: fake.fetch, timeoutMs: 300, endpointCooldownMs: 0 });
+  const clock = { now: 1_000_000 };
+  const resolver = new Resolver({ etcd, now: () => clock.now, ...options });
+  resolvers.push(resolver);
+  const ranges = (): number => fake.calls.get('/v3/kv/range') ?? 0;
+  const add = async (registration: Registration, layout = native): Promise<void> => {
+    const record = layout.encode(registration);
+    await etcd.put(record.key, record.value);
+  };
+  return { fake, etcd, clock, resolver, ranges, add };
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms = 3_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('Resolver (cache mode)', () => {
+  it('serves a fresh snapshot from memory, then stale while one background refresh runs', async () => {
+    const { clock, resolver, ranges, add } = setup();
+    await add({ service: 'orders', url: '10.0.0.1:80', weight: 3, tags: { zone: 'fra' } });
+    const first = await resolver.resolve('orders');
+    expect(first.instances).toMatchObject([{ url: 'http://10.0.0.1:80', weight: 3, tags: { zone: 'fra' } }]);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.instances)).toBe(true);
+    clock.now += 1_999;
+    expect(await resolver.resolve('orders')).toBe(first);
+    expect(ranges()).toBe(1);
+
+    await add({ service: 'orders', url: '10.0.0.2:80' });
+    clock.now += 2;
+    const background: Promise<unknown>[] = [];
+    const stale = await Promise.all([1, 2, 3].map(() => resolver.resolve('orders', { waitUntil: (p) => background.push(p) })));
+    expect(stale.every((s) => s === first)).toBe(true);
+    expect(background).toHaveLength(1);
+    await background[0];
+    expect(ranges()).toBe(2);
+    expect((await resolver.resolve('orders')).instances.map((i) => i.url)).toEqual(['http://10.0.0.1:80', 'http://10.0.0.2:80']);
+    expect(resolver.stats).toMatchObject({ hits: 2, misses: 1, staleServes: 3, refreshes: 2 });
+  });
+
+  it('makes one range for 500 concurrent lookups of a cold service', async () => {
+    const { resolver, ranges, add } = setup();
+    await add({ service: 'orders', url: '10.0.0.1:80' });
+    const snapshots = await Promise.all(Array.from({ length: 500 }, () => resolver.resolve('orders')));
+    expect(ranges()).toBe(1);
+    expect(new Set(snapshots).size).toBe(1);
+  });
+
+  it('serves the last snapshot while etcd is down, up to staleIfError, and picks up changes after', async () => {
+    const { fake, clock, resolver, add } = setup();
+    await add({ service: 'orders', url: '10.0.0.1:80' });
+    const first = await resolver.resolve('orders');
+    fake.faults().down = true;
+    clock.now += 60_000;
+    expect(await resolver.resolve('orders')).toBe(first);
+    // Known to be failing: served at once, no wait for another failing read.
+    const started = Date.now();
+    expect(await resolver.resolve('orders')).toBe(first);
+    expect(Date.now() - started).toBeLessThan(50);
+    await expect(resolver.resolve('payments')).rejects.toBeInstanceOf(EtcdUnavailableError);
+    clock.now += 600_000;
+    await expect(resolver.resolve('orders')).rejects.toBeInstanceOf(EtcdUnavailableError);
+
+    fake.faults().down = false;
+    await add({ service: 'orders', url: '10.0.0.9:80' });
+    expect((await resolver.resolve('orders')).instances.map((i) => i.url)).toContain('http://10.0.0.9:80');
+    expect(resolver.stats.staleIfErrorServes).toBeGreaterThanOrEqual(2);
+  });
+
+  it('remembers a service with no instances for negativeTtl only', async () => {
+    const { clock, resolver, ranges, add } = setup();
+    expect((await resolver.resolve('ghost')).instances).toEqual([]);
+    clock.now += 999;
+    await resolver.resolve('ghost');
+    expect(ranges()).toBe(1);
+    await add({ service: 'ghost', url: '10.0.0.1:80' });
+    clock.now += 1;
+    await resolver.resolve('ghost');
+    await until(() => ranges() === 2);
+  });
+
+  it('keeps at most maxServices snapshots, dropping the least recently used', async () => {
+    const { resolver, ranges } = setup({ maxServices: 2 });
+    await resolver.resolve('a');
+    await resolver.resolve('b');
+    await resolver.resolve('a');
+    await resolver.resolve('c');
+    expect(ranges()).toBe(3);
+    expect(resolver.peek('b')).toBeUndefined();
+    expect(resolver.peek('a')).toBeDefined();
+  });
+
+  it('rejects names no layout can hold, without asking etcd', async () => {
+    const { resolver, ranges } = setup();
+    for (const name of ['', '..', 'a/b', 'x'.repeat(129)]) {
+      await expect(resolver.resolve(name)).rejects.toMatchObject({ code: 'INVALID_SERVICE' });
+    }
+    expect(ranges()).toBe(0);
+  });
+
+  it('merges several layouts into one snapshot and reports each bad record once', async () => {
+    const skipped: SkippedRecord[] = [];
+    const layouts = [native, grpcNamingLayout(), kitexLayout()];
+    const { etcd, clock, resolver, add } = setup({ layouts, onSkipped: (r) => skipped.push(r) });
+    await add({ service: 'echo', url: '10.0.0.1:80' });
+    await add({ service: 'echo', url: '10.0.0.2:80', weight: 2 }, layouts[1]);
+    await add({ service: 'echo', url: '10.0.0.3:8888', weight: 7 }, layouts[2]);
+    await etcd.put('echo/10.0.0.4', 'not json');
+    const snapshot = await resolver.resolve('echo');
+    expect(snapshot.instances.map((i) => [i.layout, i.url, i.weight])).toEqual([
+      ['grpc-naming', 'http://10.0.0.2:80', 2],
+      ['kitex', 'http://10.0.0.3:8888', 7],
+      ['native', 'http://10.0.0.1:80', 1],
+    ]);
+    expect(snapshot.skipped).toEqual([{ key: 'echo/10.0.0.4', layout: 'grpc-naming', reason: 'value is not valid UTF-8 JSON' }]);
+    clock.now += 10_000;
+    await resolver.resolve('echo');
+    clock.now += 100_000;
+    await resolver.resolve('echo');
+    expect(skipped).toHaveLength(1);
+  });
+});
+
+describe('Resolver (watch mode)', () => {
+  it('keeps a snapshot current with no range in steady state', async () => {
+    const { clock, resolver, ranges, add, etcd } = setup({ watch: true });
+    await add({ service: 'orders', url: '10.0.0.1:80' });
+    await resolver.resolve('orders');
+    await resolver.resolve('payments-never-registered');
+    const before = ranges();
+    await add({ service: 'orders', url: '10.0.0.2:80', weight: 0 });
+    await until(async () => (await resolver.resolve('orders')).instances.length === 2);
+    await etcd.delete('services/orders/10.0.0.1:80');
+    await until(async () => (await resolver.resolve('orders')).instances.length === 1);
+    for (let minute = 0; minute < 60; minute++) {
+      clock.now += 60_000;
+      expect((await resolver.resolve('orders')).instances).toMatchObject([{ url: 'http://10.0.0.2:80', weight: 0 }]);
+    }
+    expect(ranges()).toBe(before);
+    expect(resolver.watchCount).toBe(1);
+  });
+
+  it('resyncs after a compaction without losing a change', async () => {
+    const { fake, resolver, ranges, add } = setup({ watch: true });
+    await add({ service: 'orders', url: '10.0.0.1:80' });
+    await resolver.resolve('orders');
+    const record = native.encode({ service: 'orders', url: '10.0.0.7:80' });
+    // Break the stream, then change and compact before the watch can resume.
+    fake.breakWatchStreams('error');
+    fake.store.write(() => fake.store.put(record.key, new TextEncoder().encode(record.value), '0'));
+    fake.store.write(() => fake.store.delete('services/orders/10.0.0.1:80', undefined));
+    fake.store.compact(fake.store.revision);
+    await until(async () => (await resolver.resolve('orders')).instances.map((i) => i.url).join() === 'http://10.0.0.7:80');
+    expect(ranges()).toBe(2);
+    await add({ service: 'orders', url: '10.0.0.8:80' });
+    await until(async () => (await resolver.resolve('orders')).instances.length === 2);
+  });
+
+  it('shares one watch per layout prefix, one per service without one, and releases idle services', async () => {
+    const { clock, resolver, add } = setup({ watch: true, layouts: [native, grpcNamingLayout()], watchIdleMs: 60_000 });
+    for (const service of ['a', 'b', 'c']) await add({ service, url: '10.0.0.1:80' });
+    await Promise.all(['a', 'b', 'c'].map((s) => resolver.resolve(s)));
+    expect(resolver.watchCount).toBe(1 + 3);
+    clock.now += 30_000;
+    await resolver.resolve('a');
+    clock.now += 40_000;
+    await resolver.resolve('a');
+    expect(resolver.watchCount).toBe(1 + 1);
+  });
+});

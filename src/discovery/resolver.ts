@@ -1,0 +1,221 @@
+import { EtcdError } from '../etcd/index.js';
+import { assertServiceName } from '../registry/index.js';
+import { loadService } from './load.js';
+import { Lru } from './lru.js';
+import { resolveOptions, type ResolvedOptions, type ResolverOptions } from './resolver-options.js';
+import { buildSnapshot, type Snapshot } from './snapshot.js';
+import { WatchHub } from './watch-hub.js';
+
+export interface ResolveOptions {
+  /** Keeps a background refresh alive past the response (a Worker's `ctx.waitUntil`). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+export interface ResolverStats {
+  /** Served fresh from memory. */
+  hits: number;
+  /** Had nothing to serve, waited for etcd. */
+  misses: number;
+  /** Served stale while a background refresh ran. */
+  staleServes: number;
+  /** Served stale because etcd was failing. */
+  staleIfErrorServes: number;
+  /** Reads of a service from etcd (each one range per layout). */
+  refreshes: number;
+  refreshFailures: number;
+}
+
+interface Entry {
+  snapshot: Snapshot | undefined;
+  refreshing: Promise<Snapshot> | undefined;
+  failedAt: number | undefined;
+  lastUsed: number;
+}
+
+const MAX_REPORTED = 10_000;
+
+/**
+ * Answers "which instances does this service have?" from a snapshot cache:
+ * fresh for `cacheTtlMs`, then stale-while-revalidate, and stale-if-error while
+ * etcd is unreachable. Concurrent misses share one read. In watch mode,
+ * snapshots are kept current by shared watches and no range is made in steady state.
+ *
+ * @example
+ * const resolver = new Resolver({ etcd, layouts: [nativeLayout(), kitexLayout()] });
+ * const { instances } = await resolver.resolve('orders');
+ */
+export class Resolver {
+  readonly #o: ResolvedOptions;
+  readonly #entries: Lru<string, Entry>;
+  readonly #hub: WatchHub | undefined;
+  readonly #stats: ResolverStats = { hits: 0, misses: 0, staleServes: 0, staleIfErrorServes: 0, refreshes: 0, refreshFailures: 0 };
+  readonly #reported = new Set<string>();
+  #lastSweep = 0;
+
+  constructor(options: ResolverOptions) {
+    this.#o = resolveOptions(options);
+    this.#entries = new Lru(this.#o.maxServices, (service) => this.#hub?.untrack(service));
+    this.#hub = this.#o.watch
+      ? new WatchHub(this.#o.etcd, this.#o.layouts, {
+          pageSize: this.#o.pageSize,
+          now: this.#o.now,
+          onLost: (service) => this.#resync(service),
+        })
+      : undefined;
+  }
+
+  get stats(): Readonly<ResolverStats> {
+    return { ...this.#stats };
+  }
+
+  /** Open etcd watches (watch mode). */
+  get watchCount(): number {
+    return this.#hub?.feedCount ?? 0;
+  }
+
+  /**
+   * The instances of `service`.
+   * @throws {RegistryError} `INVALID_SERVICE` for a name no layout can hold
+   * @throws {EtcdError} when etcd cannot be read and no snapshot is young enough to serve
+   */
+  async resolve(service: string, options: ResolveOptions = {}): Promise<Snapshot> {
+    assertServiceName(service);
+    const now = this.#o.now();
+    this.#sweep(now);
+    const entry = this.#entry(service, now);
+    const live = this.#hub?.live(service);
+    if (live) {
+      const broken = live.brokenSince;
+      if (broken === undefined || now - broken < this.#o.staleIfErrorMs) {
+        this.#stats[broken === undefined ? 'hits' : 'staleIfErrorServes']++;
+        return this.#keep(entry, live.snapshot(now));
+      }
+      this.#hub!.untrack(service);
+    }
+    const snapshot = entry.snapshot;
+    if (!snapshot) {
+      this.#stats.misses++;
+      return this.#refresh(service, entry);
+    }
+    const age = now - snapshot.fetchedAt;
+    const ttl = snapshot.instances.length === 0 ? this.#o.negativeTtlMs : this.#o.cacheTtlMs;
+    if (age < ttl) {
+      this.#stats.hits++;
+      return snapshot;
+    }
+    const failing = entry.failedAt !== undefined;
+    if (age < ttl + this.#o.staleWhileRevalidateMs || (failing && age < this.#o.staleIfErrorMs)) {
+      this.#stats[failing ? 'staleIfErrorServes' : 'staleServes']++;
+      this.#background(service, entry, now, options.waitUntil);
+      return snapshot;
+    }
+    try {
+      return await this.#refresh(service, entry);
+    } catch (error) {
+      if (!(error instanceof EtcdError) || age >= this.#o.staleIfErrorMs) throw error;
+      this.#stats.staleIfErrorServes++;
+      return snapshot;
+    }
+  }
+
+  /** The snapshot held for a service, without asking etcd. */
+  peek(service: string): Snapshot | undefined {
+    const live = this.#hub?.live(service);
+    return live ? live.snapshot(this.#o.now()) : this.#entries.peek(service)?.snapshot;
+  }
+
+  /** Stops every watch. Pending lookups still settle. */
+  close(): void {
+    this.#hub?.close();
+  }
+
+  #entry(service: string, now: number): Entry {
+    let entry = this.#entries.get(service);
+    if (!entry) {
+      entry = { snapshot: undefined, refreshing: undefined, failedAt: undefined, lastUsed: now };
+      this.#entries.set(service, entry);
+    }
+    entry.lastUsed = now;
+    return entry;
+  }
+
+  #refresh(service: string, entry: Entry): Promise<Snapshot> {
+    entry.refreshing ??= this.#read(service).then(
+      (snapshot) => {
+        entry.refreshing = undefined;
+        entry.failedAt = undefined;
+        return this.#keep(entry, snapshot);
+      },
+      (error: unknown) => {
+        entry.refreshing = undefined;
+        entry.failedAt = this.#o.now();
+        this.#stats.refreshFailures++;
+        throw error;
+      },
+    );
+    return entry.refreshing;
+  }
+
+  async #read(service: string): Promise<Snapshot> {
+    this.#stats.refreshes++;
+    if (!this.#hub) {
+      const loaded = await loadService(this.#o.etcd, this.#o.layouts, service, this.#o.pageSize);
+      return buildSnapshot(service, loaded.records.values(), loaded.revision, this.#o.now());
+    }
+    const snapshot = await this.#hub.track(service);
+    // Names nobody registered are remembered briefly instead of watched: a
+    // stream of unknown names must not open a watch each.
+    if (snapshot.instances.length === 0 && snapshot.skipped.length === 0) this.#hub.untrack(service);
+    return snapshot;
+  }
+
+  #background(service: string, entry: Entry, now: number, waitUntil: ResolveOptions['waitUntil']): void {
+    if (entry.refreshing || (entry.failedAt !== undefined && now - entry.failedAt < this.#o.errorBackoffMs)) return;
+    const done = this.#refresh(service, entry).then(
+      () => undefined,
+      () => undefined,
+    );
+    waitUntil?.(done);
+  }
+
+  /** A watch was lost: read the service again now, serving the old snapshot meanwhile. */
+  #resync(service: string): void {
+    const entry = this.#entries.peek(service);
+    if (entry) void this.#refresh(service, entry).catch(() => undefined);
+  }
+
+  #keep(entry: Entry, snapshot: Snapshot): Snapshot {
+    if (entry.snapshot !== snapshot) {
+      entry.snapshot = snapshot;
+      this.#report(snapshot);
+    }
+    return snapshot;
+  }
+
+  #report(snapshot: Snapshot): void {
+    const onSkipped = this.#o.onSkipped;
+    if (!onSkipped) return;
+    for (const record of snapshot.skipped) {
+      const id = `${record.key}\u0000${record.reason}`;
+      if (this.#reported.has(id)) continue;
+      if (this.#reported.size >= MAX_REPORTED) this.#reported.clear();
+      this.#reported.add(id);
+      onSkipped(record);
+    }
+  }
+
+  /** Watch mode: stop watching services nobody asked for in `watchIdleMs`. */
+  #sweep(now: number): void {
+    if (!this.#hub || now - this.#lastSweep < this.#o.watchIdleMs / 4) return;
+    this.#lastSweep = now;
+    const idle: string[] = [];
+    for (const [service, entry] of this.#entries.entries()) {
+      if (now - entry.lastUsed < this.#o.watchIdleMs) break;
+      idle.push(service);
+    }
+    for (const service of idle) {
+      this.#hub.untrack(service);
+      this.#entries.delete(service);
+    }
+  }
+}

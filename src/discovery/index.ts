@@ -1,3 +1,6 @@
 export { Resolver, type ResolveOptions, type ResolverStats } from './resolver.js';
 export type { ResolverOptions } from './resolver-options.js';
 export type { Snapshot } from './snapshot.js';
+export { RegistrationConflictError } from './errors.js';
+export { register } from './registrar.js';
+export type { LossReason, RegisteredInstance, RegisterOptions, RegistrarEvent, RegistrationState, RetryOptions } from './registrar-types.js';

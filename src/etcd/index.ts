@@ -24,3 +24,4 @@ export { compare, op, type Compare, type CompareResult, type TxnOp, type TxnOpRe
 export type { FetchLike } from './transport.js';
 export type * from './types.js';
 export type { WatchBatch, WatchEvent, WatchOptions } from './watch.js';
+export { sleep } from './sleep.js';

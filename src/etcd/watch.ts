@@ -1,4 +1,5 @@
 import { EtcdCompactedError, EtcdError } from './errors.js';
+import { sleep } from './sleep.js';
 import { watchStream } from './watch-stream.js';
 import type { Transport } from './transport.js';
 import type { KeyRange } from './types.js';
@@ -67,7 +68,7 @@ export async function* watch(transport: Transport, keys: KeyRange, options: Watc
       if (!isRetryable(error)) throw error;
       options.onRetry?.(error, failures + 1);
     }
-    if (!(await pause(backoffDelay(failures++, options.backoff), signal))) return;
+    if (!(await sleep(backoffDelay(failures++, options.backoff), signal))) return;
   }
 }
 
@@ -82,20 +83,4 @@ function backoffDelay(failures: number, backoff: WatchOptions['backoff'] = {}): 
   const max = backoff.maxMs ?? 5_000;
   const full = Math.min(max, initial * 2 ** Math.min(failures, 20));
   return full / 2 + Math.random() * (full / 2);
-}
-
-/** Waits `ms`; resolves false (at once) when the signal aborts. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

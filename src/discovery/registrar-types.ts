@@ -1,0 +1,60 @@
+import type { KeyLayout, Registration } from '../registry/index.js';
+
+/** Why a registration was lost. */
+export type LossReason =
+  /** A keepalive answered that the lease no longer exists. */
+  | 'lease-expired'
+  /** The key was deleted (by hand, or with its lease). */
+  | 'key-deleted'
+  /** Another lease (or none) now holds the key. */
+  | 'key-taken'
+  /** No keepalive got through for a whole TTL: the lease has expired. */
+  | 'unreachable';
+
+export type RegistrarEvent =
+  | { type: 'registered'; key: string; leaseId: string; revision: number }
+  | { type: 'updated'; key: string; value: string }
+  /** The first keepalive that failed since the last one that worked. */
+  | { type: 'keepalive-failed'; error: unknown }
+  | { type: 'keepalive-recovered' }
+  | { type: 'lost'; reason: LossReason }
+  | { type: 'retry-failed'; attempt: number; error: unknown }
+  | { type: 're-registered'; key: string; leaseId: string; attempts: number }
+  | { type: 'gave-up'; attempts: number; error: unknown }
+  | { type: 'closed' };
+
+export interface RetryOptions {
+  /** Wait before each re-registration attempt (ms). Default TTL/5, at least 1 s. */
+  retryDelayMs?: number;
+  /** While registered, check that the key is still ours this often (ms). Default TTL/2. */
+  observeDelayMs?: number;
+  /** Give up after this many failed attempts in a row; 0 tries forever. Default 0. */
+  maxAttempts?: number;
+}
+
+export interface RegisterOptions extends Registration {
+  /** Lease TTL in seconds (etcd may raise it to its minimum). Default 10. */
+  ttl?: number;
+  /** Default: native with prefix `services/`. */
+  layout?: KeyLayout;
+  retry?: RetryOptions;
+  /** Told about every state change. */
+  onEvent?: (event: RegistrarEvent) => void;
+}
+
+export type RegistrationState = 'registered' | 'lost' | 'gave-up' | 'closed';
+
+/** A live registration. */
+export interface RegisteredInstance {
+  readonly key: string;
+  readonly id: string;
+  /** The current lease; changes after a re-registration. */
+  readonly leaseId: string;
+  readonly state: RegistrationState;
+  /** Rewrites weight, tags or metadata under the same lease (weight 0 drains). */
+  update(changes: Pick<Registration, 'weight' | 'tags' | 'metadata'>): Promise<void>;
+  /** Deletes the key and revokes the lease; safe to call more than once. */
+  close(): Promise<void>;
+  /** Settles when the registration gave up (rejects with the last error) or was closed. */
+  readonly done: Promise<void>;
+}

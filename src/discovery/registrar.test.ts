@@ -1,0 +1,114 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { EtcdClient, utf8 } from '../etcd/index.js';
+import { kitexLayout } from '../registry/index.js';
+import { FakeEtcd } from '../testing/index.js';
+import { RegistrationConflictError } from './errors.js';
+import { register } from './registrar.js';
+import type { RegisteredInstance, RegistrarEvent } from './registrar-types.js';
+
+const fakes: FakeEtcd[] = [];
+const instances: RegisteredInstance[] = [];
+
+afterEach(async () => {
+  await Promise.all(instances.splice(0).map((i) => i.close().catch(() => undefined)));
+  fakes.splice(0).forEach((f) => f.close());
+});
+
+function setup() {
+  const fake = new FakeEtcd();
+  fakes.push(fake);
+  const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch: fake.fetch, timeoutMs: 300, writeTimeoutMs: 300, endpointCooldownMs: 0 });
+  const events: RegistrarEvent[] = [];
+  const start = async (options: Partial<Parameters<typeof register>[1]> = {}) => {
+    const instance = await register(etcd, { service: 'orders', url: 'http://10.0.0.5:8080', ttl: 2, onEvent: (e) => events.push(e), ...options });
+    instances.push(instance);
+    return instance;
+  };
+  return { fake, etcd, events, start };
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('register', () => {
+  it('writes the key under a new lease and keeps the lease alive past its TTL', async () => {
+    const { etcd, events, start } = setup();
+    const instance = await start({ weight: 5, tags: { zone: 'fra' } });
+    expect(instance.key).toBe('services/orders/10.0.0.5:8080');
+    const { kvs } = await etcd.range(instance.key);
+    expect(kvs[0]!.lease).toBe(instance.leaseId);
+    expect(utf8(kvs[0]!.value)).toBe('{"Op":0,"Addr":"http://10.0.0.5:8080","Metadata":{"tags":{"zone":"fra"},"weight":5}}');
+    expect(events[0]).toMatchObject({ type: 'registered', key: instance.key, leaseId: instance.leaseId });
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await etcd.range(instance.key)).kvs).toHaveLength(1);
+    expect(instance.state).toBe('registered');
+  });
+
+  it('refuses a key held by another lease or by no lease', async () => {
+    const { etcd, start } = setup();
+    const first = await start();
+    await expect(start()).rejects.toMatchObject({ code: 'REGISTRATION_CONFLICT', holder: first.leaseId });
+    await etcd.put('services/orders/static', '{"Addr":"1.2.3.4"}');
+    await expect(start({ id: 'static' })).rejects.toBeInstanceOf(RegistrationConflictError);
+    expect((await etcd.leaseList()).ids).toEqual([first.leaseId]);
+  });
+
+  it('updates weight and tags in place under the same lease', async () => {
+    const { etcd, start } = setup();
+    const instance = await start({ layout: kitexLayout(), url: '10.0.0.5:8888', weight: 10 });
+    const lease = instance.leaseId;
+    await instance.update({ weight: 20, tags: { lane: 'canary' } });
+    const { kvs } = await etcd.range(instance.key);
+    expect(utf8(kvs[0]!.value)).toBe('{"network":"tcp","address":"10.0.0.5:8888","weight":20,"tags":{"lane":"canary"}}');
+    expect(kvs[0]!.lease).toBe(lease);
+    await expect(instance.update({ weight: 0 })).rejects.toThrow(/weight 0/);
+  });
+
+  it('close deletes the key and revokes the lease, and is safe twice', async () => {
+    const { etcd, events, start } = setup();
+    const instance = await start();
+    await Promise.all([instance.close(), instance.close()]);
+    await instance.close();
+    expect((await etcd.range(instance.key)).kvs).toEqual([]);
+    expect((await etcd.leaseList()).ids).toEqual([]);
+    expect(instance.state).toBe('closed');
+    expect(events.filter((e) => e.type === 'closed')).toHaveLength(1);
+    await expect(instance.done).resolves.toBeUndefined();
+  });
+
+  it('re-registers after its lease is revoked behind its back', async () => {
+    const { etcd, events, start } = setup();
+    const instance = await start({ retry: { retryDelayMs: 200 } });
+    const old = instance.leaseId;
+    await etcd.leaseRevoke(old);
+    await until(() => events.some((e) => e.type === 're-registered'));
+    expect(events.map((e) => e.type)).toEqual(['registered', 'lost', 're-registered']);
+    expect(instance.leaseId).not.toBe(old);
+    expect((await etcd.range(instance.key)).kvs[0]!.lease).toBe(instance.leaseId);
+  });
+
+  it('gives up after maxAttempts failures in a row while etcd is unreachable', async () => {
+    const { fake, events, start } = setup();
+    const instance = await start({ retry: { retryDelayMs: 100, maxAttempts: 2 } });
+    fake.faults().down = true;
+    await expect(instance.done).rejects.toThrow();
+    expect(events.map((e) => e.type)).toEqual(['registered', 'keepalive-failed', 'lost', 'retry-failed', 'retry-failed', 'gave-up']);
+    // The fake's open watch stream may still report the key expiring first.
+    expect(events.find((e) => e.type === 'lost')).toMatchObject({ reason: expect.stringMatching(/^(unreachable|key-deleted)$/) });
+    expect(instance.state).toBe('gave-up');
+  });
+
+  it('notices its key taken by someone else', async () => {
+    const { etcd, events, start } = setup();
+    const instance = await start({ retry: { retryDelayMs: 100, maxAttempts: 1 } });
+    const other = await etcd.leaseGrant(30);
+    await etcd.put(instance.key, '{"Addr":"10.9.9.9:80"}', { lease: other.id });
+    await expect(instance.done).rejects.toBeInstanceOf(RegistrationConflictError);
+    expect(events.find((e) => e.type === 'lost')).toMatchObject({ reason: 'key-taken' });
+  });
+});

@@ -1,4 +1,7 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli/main.js';
 
-process.exitCode = main(process.argv.slice(2));
+const stop = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => stop.abort());
+
+process.exitCode = await main(process.argv.slice(2), { signal: stop.signal });

@@ -1,25 +1,47 @@
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../test/support/ports.js';
 import { main } from './main.js';
 
-function run(argv: string[]) {
+async function run(argv: string[], env: Record<string, string> = {}) {
   let out = '';
   let err = '';
-  const code = main(argv, { write: (s: string) => (out += s) }, { write: (s: string) => (err += s) });
+  const code = await main(argv, { out: { write: (s: string) => (out += s) }, err: { write: (s: string) => (err += s) }, env });
   return { code, out, err };
 }
 
-describe('etcd-edge CLI', () => {
-  it('prints its version and help', () => {
-    expect(run(['--version']).out).toMatch(/^\d+\.\d+\.\d+\n$/);
-    const help = run(['--help']);
+describe('etcd-edge CLI arguments', () => {
+  it('prints its version and help', async () => {
+    expect((await run(['--version'])).out).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('Usage: etcd-edge');
+    expect((await run(['ls', '--help'])).code).toBe(0);
   });
 
-  it('exits non-zero with a one-line reason and the usage on an unknown command', () => {
-    const bad = run(['frobnicate']);
-    expect(bad.code).toBe(2);
-    expect(bad.err.split('\n')[0]).toBe('etcd-edge: unknown command "frobnicate"');
-    expect(bad.err).toContain('Usage: etcd-edge');
+  it.each([
+    [['frobnicate'], 'etcd-edge: unknown command "frobnicate"; commands: register, deregister, ls, watch'],
+    [['register', 'orders'], 'etcd-edge: register takes <service> <url>'],
+    [['register', 'orders', 'http://1.2.3.4', '--weight', '-1'], 'etcd-edge: Option \'--weight\' argument is ambiguous.'],
+    [['register', 'orders', 'http://1.2.3.4', '--weight=abc'], 'etcd-edge: --weight must be a number from 0 to 1000000, got "abc"'],
+    [['register', 'orders', 'http://1.2.3.4', '--ttl', '1.5'], 'etcd-edge: --ttl must be a whole number from 1 to 86400, got "1.5"'],
+    [['register', 'orders', 'http://1.2.3.4', '--tag', 'novalue'], 'etcd-edge: --tag takes key=value, got "novalue"'],
+    [['register', 'orders', 'http://1.2.3.4', '--layout', 'consul'], 'etcd-edge: unknown layout "consul": use native, grpc-naming, kitex'],
+    [['ls', '--weight', '3'], 'etcd-edge: --weight is not an option of ls'],
+    [['ls', '--bogus'], 'etcd-edge: unknown option --bogus'],
+    [['ls', '--user', 'root'], 'etcd-edge: --user and --password go together'],
+  ])('%j exits 2 with one line and the usage', async (argv, line) => {
+    const result = await run(argv);
+    expect(result.code).toBe(2);
+    expect(result.err.split('\n')[0]).toBe(line);
+    expect(result.err).toContain('Usage: etcd-edge');
+  });
+
+  it('exits 1 with one clear line for a bad service name or an unreachable etcd', async () => {
+    const bad = await run(['ls', 'a/b']);
+    expect(bad).toMatchObject({ code: 1, err: expect.stringMatching(/^etcd-edge: invalid service name "a\/b".*\n$/) });
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const down = await run(['ls', 'orders'], { ETCD_ENDPOINTS: url });
+    expect(down.code).toBe(1);
+    expect(down.err).toBe(`etcd-edge: cannot reach etcd at ${url} (connection refused)\n`);
   });
 });

@@ -1,33 +1,68 @@
 import { readFileSync } from 'node:fs';
+import { RegistrationConflictError } from '../discovery/index.js';
+import { EtcdError } from '../etcd/index.js';
+import { RegistryError } from '../registry/index.js';
+import { COMMANDS, parseCommandLine } from './args.js';
+import { endpointsFrom } from './connect.js';
+import type { CliContext, Output } from './context.js';
+import { deregisterCommand } from './deregister.js';
+import { describeError, UsageError } from './errors.js';
+import { lsCommand } from './ls.js';
+import { registerCommand } from './register.js';
+import { USAGE } from './usage.js';
+import { watchCommand } from './watch.js';
 
-const USAGE = `Usage: etcd-edge <command> [options]
+export type { CliContext, Output } from './context.js';
 
-Options:
-  -h, --help     show this help
-  -v, --version  print the version
-`;
+const RUN = { register: registerCommand, deregister: deregisterCommand, ls: lsCommand, watch: watchCommand } as const;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-/** Where the CLI writes: process.stdout and process.stderr, or a test's buffer. */
-export interface Output {
-  write(text: string): unknown;
+/**
+ * Runs the CLI with `argv` (without node and the script); resolves with the
+ * exit code: 0 done, 1 failed (one line on stderr), 2 bad arguments (with usage).
+ */
+export async function main(argv: readonly string[], context: Partial<CliContext> = {}): Promise<number> {
+  const ctx: CliContext = {
+    out: context.out ?? process.stdout,
+    err: context.err ?? process.stderr,
+    env: context.env ?? process.env,
+    signal: context.signal ?? new AbortController().signal,
+  };
+  try {
+    const { positionals, flags } = parseCommandLine(argv);
+    const [command] = positionals;
+    if (flags.version && command === undefined) {
+      ctx.out.write(`${version()}\n`);
+      return 0;
+    }
+    if (command === undefined || flags.help) {
+      (command === undefined && !flags.help ? ctx.err : ctx.out).write(USAGE);
+      return command === undefined && !flags.help ? 2 : 0;
+    }
+    if (!(command in RUN)) throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${COMMANDS.join(', ')}`);
+    return await RUN[command as keyof typeof RUN](positionals, flags, ctx);
+  } catch (error) {
+    return report(error, argv, ctx);
+  }
 }
 
-/** Runs the CLI with `argv` (without node and the script); returns the exit code. */
-export function main(argv: readonly string[], out: Output = process.stdout, err: Output = process.stderr): number {
-  const [command] = argv;
-  if (command === undefined || command === '-h' || command === '--help') {
-    out.write(USAGE);
-    return command === undefined ? 2 : 0;
+function report(error: unknown, argv: readonly string[], ctx: CliContext): number {
+  if (error instanceof UsageError) {
+    ctx.err.write(`etcd-edge: ${error.message}\n\n${USAGE}`);
+    return 2;
   }
-  if (command === '-v' || command === '--version') {
-    out.write(`${version()}\n`);
-    return 0;
+  const known = error instanceof EtcdError || error instanceof RegistryError || error instanceof RegistrationConflictError;
+  let endpoints: string[] = [];
+  try {
+    endpoints = endpointsFrom(parseCommandLine(argv).flags, ctx.env);
+  } catch {
+    // Already reported as a usage error, or nothing to name.
   }
-  err.write(`etcd-edge: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-  return 2;
+  ctx.err.write(`etcd-edge: ${describeError(error, endpoints)}\n`);
+  if (!known && ctx.env.ETCD_EDGE_DEBUG && error instanceof Error) ctx.err.write(`${error.stack}\n`);
+  return 1;
 }

@@ -120,7 +120,7 @@ class LeasedRegistration implements RegisteredInstance {
         throw error;
       }
       this.#leaseId = id;
-      if (this.#state !== 'closed') this.#state = 'registered';
+      if (!this.#stop.signal.aborted) this.#state = 'registered';
       if (previous !== '0') await revokeQuietly(this.#etcd, previous).catch(() => undefined);
     });
   }
@@ -151,7 +151,7 @@ class LeasedRegistration implements RegisteredInstance {
         this.#emit({ type: 're-registered', key: this.key, leaseId: this.#leaseId, attempts: attempt });
         return;
       } catch (error) {
-        if (this.#state === 'closed') return;
+        if (this.#stop.signal.aborted) return;
         this.#emit({ type: 'retry-failed', attempt, error });
         if (this.#maxAttempts > 0 && attempt >= this.#maxAttempts) {
           this.#state = 'gave-up';

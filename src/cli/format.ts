@@ -1,0 +1,32 @@
+import type { Instance, SkippedRecord } from '../registry/index.js';
+
+/** etcdctl shows lease IDs in hex; so do we, to make them easy to match. */
+export function leaseHex(id: string | undefined): string {
+  if (id === undefined || id === '0') return '-';
+  try {
+    return BigInt(id).toString(16);
+  } catch {
+    return id;
+  }
+}
+
+export function formatTags(tags: Readonly<Record<string, string>>): string {
+  const pairs = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
+  return pairs.length === 0 ? '-' : pairs.join(',');
+}
+
+/** Columns padded to the widest cell. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** One line per instance for `watch`: `+ service id url weight=N tags=…`. */
+export function instanceLine(mark: '+' | '~', instance: Instance): string {
+  return `${mark} ${instance.service} ${instance.id} ${instance.url} weight=${instance.weight} tags=${formatTags(instance.tags)} layout=${instance.layout}\n`;
+}
+
+export function skippedLine(record: SkippedRecord): string {
+  return `! ${JSON.stringify(record.key)} (${record.layout}) skipped: ${record.reason}\n`;
+}

@@ -1,0 +1,127 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdClient, nativeLayout, register, Resolver, type RegisteredInstance, type RegistrarEvent } from '../src/index.js';
+import { countingFetch, until } from './support/counting-fetch.js';
+import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
+import { etcdctl } from './support/etcdctl.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+
+let cluster: EtcdCluster;
+let etcd: EtcdClient;
+const native = nativeLayout();
+const cleanup: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  cluster = await startEtcd();
+  etcd = new EtcdClient({ endpoints: cluster.endpoints });
+});
+
+afterEach(async () => {
+  for (const done of cleanup.splice(0).reverse()) await done();
+});
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+async function add(service: string, url: string): Promise<void> {
+  const record = native.encode({ service, url });
+  await etcd.put(record.key, record.value);
+}
+
+function resolver(options: Partial<ConstructorParameters<typeof Resolver>[0]> & { endpoints?: string[] } = {}) {
+  const counter = countingFetch();
+  const { endpoints = cluster.endpoints, ...rest } = options;
+  const client = new EtcdClient({ endpoints, fetch: counter.fetch, timeoutMs: 1_000 });
+  const r = new Resolver({ etcd: client, ...rest });
+  cleanup.push(() => r.close());
+  return { resolver: r, ranges: () => counter.count('/v3/kv/range') };
+}
+
+const urls = async (r: Resolver, service: string): Promise<string[]> => (await r.resolve(service)).instances.map((i) => i.url);
+
+describe('resolver against etcd', () => {
+  it('answers 500 concurrent lookups of a cold service with one range', async () => {
+    await add('cold', '10.0.0.1:80');
+    const { resolver: r, ranges } = resolver();
+    const snapshots = await Promise.all(Array.from({ length: 500 }, () => r.resolve('cold')));
+    expect(ranges()).toBe(1);
+    expect(new Set(snapshots).size).toBe(1);
+    expect(snapshots[0]!.instances).toHaveLength(1);
+  });
+
+  it.each([false, true])('keeps answering while etcd is stopped and sees changes after it restarts (watch: %s)', async (watch) => {
+    const service = `outage-${watch}`;
+    await add(service, '10.0.0.1:80');
+    const clock = { offset: 0 };
+    const { resolver: r } = resolver({ watch, cacheTtlMs: 200, staleWhileRevalidateMs: 200, now: () => Date.now() + clock.offset });
+    expect(await urls(r, service)).toEqual(['http://10.0.0.1:80']);
+    const member = cluster.members[0]!;
+    await member.stop();
+    try {
+      for (let i = 0; i < 5; i++) {
+        clock.offset += 60_000;
+        expect(await urls(r, service)).toEqual(['http://10.0.0.1:80']);
+      }
+    } finally {
+      await member.start();
+    }
+    await add(service, '10.0.0.2:80');
+    await until(async () => (await urls(r, service)).length === 2);
+  });
+
+  it('resyncs a watch after etcdctl compact without losing a change', async () => {
+    const proxy = await new TcpProxy({ host: '127.0.0.1', port: Number(new URL(cluster.endpoints[0]!).port) }).listen();
+    cleanup.push(() => proxy.close());
+    await add('compacted', '10.0.0.1:80');
+    const { resolver: r, ranges } = resolver({ watch: true, endpoints: [proxy.url] });
+    expect(await urls(r, 'compacted')).toEqual(['http://10.0.0.1:80']);
+    expect(ranges()).toBe(1);
+    proxy.refuse(true);
+    proxy.dropAll();
+    await add('compacted', '10.0.0.2:80');
+    await etcd.delete('services/compacted/10.0.0.1:80');
+    const revision = (await etcd.range('nothing')).header.revision;
+    etcdctl(cluster.endpoints, 'compact', String(revision));
+    proxy.refuse(false);
+    await until(async () => (await urls(r, 'compacted')).join() === 'http://10.0.0.2:80');
+    expect(ranges()).toBe(2);
+    await add('compacted', '10.0.0.3:80');
+    await until(async () => (await urls(r, 'compacted')).length === 2);
+  });
+
+  it('makes no range call in steady state in watch mode, and sees a change within a watch round trip', async () => {
+    await add('steady', '10.0.0.1:80');
+    const { resolver: r, ranges } = resolver({ watch: true });
+    await r.resolve('steady');
+    const before = ranges();
+    const started = Date.now();
+    await add('steady', '10.0.0.2:80');
+    await until(async () => (await urls(r, 'steady')).length === 2);
+    const visibleMs = Date.now() - started;
+    for (let i = 0; i < 200; i++) await r.resolve('steady');
+    expect(ranges()).toBe(before);
+    expect(visibleMs).toBeLessThan(2_000);
+  });
+});
+
+describe('registrar against etcd', () => {
+  it('re-registers within retryDelay + 1 s after its lease is revoked behind its back', async () => {
+    const events: RegistrarEvent[] = [];
+    const instance: RegisteredInstance = await register(etcd, {
+      service: 'revoked',
+      url: '10.0.0.1:80',
+      ttl: 5,
+      retry: { retryDelayMs: 500 },
+      onEvent: (e) => events.push(e),
+    });
+    cleanup.push(() => instance.close());
+    const old = instance.leaseId;
+    const revokedAt = Date.now();
+    etcdctl(cluster.endpoints, 'lease', 'revoke', BigInt(old).toString(16));
+    await until(() => events.some((e) => e.type === 're-registered'), 5_000);
+    expect(Date.now() - revokedAt).toBeLessThan(500 + 1_000);
+    expect(instance.leaseId).not.toBe(old);
+    expect((await etcd.range(instance.key)).kvs[0]?.lease).toBe(instance.leaseId);
+    expect(events.map((e) => e.type)).toEqual(['registered', 'lost', 're-registered']);
+  });
+});

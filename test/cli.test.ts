@@ -1,0 +1,97 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdClient, Resolver } from '../src/index.js';
+import { CliProcess, cli } from './support/cli-process.js';
+import { until } from './support/counting-fetch.js';
+import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
+import { freePort } from './support/ports.js';
+
+let cluster: EtcdCluster;
+let env: Record<string, string>;
+const processes: CliProcess[] = [];
+const resolvers: Resolver[] = [];
+
+beforeAll(async () => {
+  cluster = await startEtcd();
+  env = { ETCD_ENDPOINTS: cluster.endpoints.join(',') };
+});
+
+afterEach(async () => {
+  resolvers.splice(0).forEach((r) => r.close());
+  await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
+});
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+function start(args: string[]): CliProcess {
+  const p = new CliProcess(args, env);
+  processes.push(p);
+  return p;
+}
+
+describe('etcd-edge command end to end', () => {
+  it('register in one process, ls and watch in others, SIGTERM deregisters', async () => {
+    const watcher = start(['watch', 'web']);
+    await until(() => watcher.child.pid !== undefined);
+    const registrar = start(['register', 'web', 'http://127.0.0.1:8081', '--weight', '3', '--tag', 'zone=fra', '--ttl', '5']);
+    await until(() => registrar.stdout.includes('registered '));
+    expect(registrar.stdout).toMatch(/^registered services\/web\/127\.0\.0\.1:8081 -> http:\/\/127\.0\.0\.1:8081 \(weight 3, tags zone=fra, lease [0-9a-f]+, ttl 5s\)\n$/);
+
+    const ls = cli(['ls', 'web'], env);
+    expect(ls.code).toBe(0);
+    const [header, row] = ls.stdout.split('\n');
+    expect(header).toMatch(/^SERVICE\s+INSTANCE\s+URL\s+WEIGHT\s+TAGS\s+TTL\s+LAYOUT$/);
+    expect(row).toMatch(/^web\s+127\.0\.0\.1:8081\s+http:\/\/127\.0\.0\.1:8081\s+3\s+zone=fra\s+[1-5]s\s+native, lease [0-9a-f]+$/);
+    const json = JSON.parse(cli(['ls', '--json'], env).stdout) as { instances: { url: string; ttl: number }[] };
+    expect(json.instances).toMatchObject([{ url: 'http://127.0.0.1:8081', ttl: expect.any(Number) }]);
+
+    expect(await registrar.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(registrar.stdout).toContain('deregistered services/web/127.0.0.1:8081\n');
+    expect(cli(['ls', 'web'], env).stdout).toBe('no instances\n');
+    await until(() => watcher.stdout.includes('- web'));
+    expect(watcher.stdout).toBe(
+      '+ web 127.0.0.1:8081 http://127.0.0.1:8081 weight=3 tags=zone=fra layout=native\n- web 127.0.0.1:8081 (native)\n',
+    );
+    expect(await watcher.kill('SIGINT')).toEqual({ code: 0, signal: null });
+  });
+
+  it('deregisters by URL or id and says so when nothing matches', async () => {
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    await etcd.put('kitex/registry-etcd/api/10.0.0.5:8888', '{"network":"tcp","address":"10.0.0.5:8888","weight":10,"tags":null}');
+    expect(cli(['deregister', 'api', 'http://10.0.0.5:8888', '--layout', 'kitex'], env)).toMatchObject({
+      code: 0,
+      stdout: 'deregistered kitex/registry-etcd/api/10.0.0.5:8888\n',
+    });
+    expect(cli(['deregister', 'api', '10.0.0.5:8888', '--layout', 'kitex'], env)).toMatchObject({
+      code: 1,
+      stderr: 'etcd-edge: no kitex instance of api matches "10.0.0.5:8888"\n',
+    });
+  });
+
+  it('a killed registrar vanishes within TTL + 1 s in watch mode and TTL + cacheTtl + 1 s in cache mode', async () => {
+    const ttlMs = 2_000;
+    const cacheTtlMs = 2_000;
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    const watching = new Resolver({ etcd, watch: true });
+    const caching = new Resolver({ etcd, cacheTtlMs, staleWhileRevalidateMs: 0 });
+    resolvers.push(watching, caching);
+    const registrar = start(['register', 'dies', 'http://127.0.0.1:8082', '--ttl', String(ttlMs / 1_000)]);
+    await until(() => registrar.stdout.includes('registered '));
+    await until(async () => (await watching.resolve('dies')).instances.length === 1);
+    await until(async () => (await caching.resolve('dies')).instances.length === 1);
+
+    await registrar.kill('SIGKILL');
+    const killedAt = Date.now();
+    const gone = (r: Resolver) => until(async () => (await r.resolve('dies')).instances.length === 0, 15_000).then(() => Date.now() - killedAt);
+    const [watchMs, cacheMs] = await Promise.all([gone(watching), gone(caching)]);
+    expect(watchMs).toBeLessThan(ttlMs + 1_000);
+    expect(cacheMs).toBeLessThan(ttlMs + cacheTtlMs + 1_000);
+  });
+
+  it('says in one line that etcd is unreachable', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const r = cli(['register', 'web', 'http://127.0.0.1:8083'], { ETCD_ENDPOINTS: url });
+    expect(r).toMatchObject({ code: 1, stderr: `etcd-edge: cannot reach etcd at ${url} (connection refused)\n` });
+  });
+});

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, Resolver } from '../src/index.js';
 import { CliProcess, cli } from './support/cli-process.js';
-import { until } from './support/counting-fetch.js';
+import { until } from './support/until.js';
 import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
 import { freePort } from './support/ports.js';
 

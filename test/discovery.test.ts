@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, nativeLayout, register, Resolver, type RegisteredInstance, type RegistrarEvent } from '../src/index.js';
-import { countingFetch, until } from './support/counting-fetch.js';
+import { countingFetch } from './support/counting-fetch.js';
+import { until } from './support/until.js';
 import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
 import { etcdctl } from './support/etcdctl.js';
 import { TcpProxy } from './support/tcp-proxy.js';

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../test/support/until.js';
 import { EtcdClient, utf8 } from '../etcd/index.js';
 import { kitexLayout } from '../registry/index.js';
 import { FakeEtcd } from '../testing/index.js';
@@ -27,13 +28,6 @@ function setup() {
   return { fake, etcd, events, start };
 }
 
-async function until(check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('register', () => {
   it('writes the key under a new lease and keeps the lease alive past its TTL', async () => {

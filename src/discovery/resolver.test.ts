@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../test/support/until.js';
 import { EtcdClient, EtcdUnavailableError } from '../etcd/index.js';
 import { grpcNamingLayout, kitexLayout, nativeLayout, type Registration, type SkippedRecord } from '../registry/index.js';
 import { FakeEtcd } from '../testing/index.js';
@@ -29,13 +30,6 @@ function setup(options: Partial<ResolverOptions> = {}) {
   return { fake, etcd, clock, resolver, ranges, add };
 }
 
-async function until(check: () => boolean | Promise<boolean>, ms = 3_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('Resolver (cache mode)', () => {
   it('serves a fresh snapshot from memory, then stale while one background refresh runs', async () => {

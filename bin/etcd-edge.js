@@ -4,4 +4,5 @@ import { main } from '../dist/cli/main.js';
 const stop = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => stop.abort());
 
-process.exitCode = await main(process.argv.slice(2), { signal: stop.signal });
+// Exit at once: a deregistration that timed out may still have a request in flight.
+process.exit(await main(process.argv.slice(2), { signal: stop.signal }));

@@ -1,10 +1,13 @@
 import { register, type RegistrarEvent } from '../discovery/index.js';
+import { sleep } from '../etcd/index.js';
 import { MAX_WEIGHT } from '../registry/index.js';
 import { expectArgs, numberFlag, tagsFlag, type Flags } from './args.js';
 import { connect, singleLayout } from './connect.js';
 import type { CliContext } from './context.js';
 import { describeError } from './errors.js';
 import { formatTags, leaseHex } from './format.js';
+
+const CLOSE_TIMEOUT_MS = 5_000;
 
 /** `etcd-edge register`: stays in the foreground until SIGINT/SIGTERM, then deregisters. */
 export async function registerCommand(positionals: readonly string[], flags: Flags, ctx: CliContext): Promise<number> {
@@ -40,10 +43,14 @@ export async function registerCommand(positionals: readonly string[], flags: Fla
     ctx.err.write(`etcd-edge: gave up keeping ${instance.key} registered\n`);
     return 1;
   }
-  try {
-    await instance.close();
-  } catch (error) {
-    ctx.err.write(`etcd-edge: could not deregister ${instance.key}: ${describeError(error, etcd.endpoints)}; it expires with its lease within ${ttl}s\n`);
+  // A shutdown must not hang on an unreachable etcd: the lease expires by itself.
+  const closing = instance.close().then(
+    () => undefined,
+    (error: unknown) => describeError(error, etcd.endpoints),
+  );
+  const failure = await Promise.race([closing, sleep(CLOSE_TIMEOUT_MS).then(() => `no answer in ${CLOSE_TIMEOUT_MS / 1_000}s`)]);
+  if (failure !== undefined) {
+    ctx.err.write(`etcd-edge: could not deregister ${instance.key}: ${failure}; it expires with its lease within ${ttl}s\n`);
     return 1;
   }
   ctx.out.write(`deregistered ${instance.key}\n`);

@@ -27,6 +27,8 @@ export interface ResolverStats {
 
 interface Entry {
   snapshot: Snapshot | undefined;
+  /** When the snapshot was last known to match etcd: its read, or the last look while its watch was up. */
+  currentAt: number;
   refreshing: Promise<Snapshot> | undefined;
   failedAt: number | undefined;
   lastUsed: number;
@@ -88,6 +90,7 @@ export class Resolver {
       const broken = live.brokenSince;
       if (broken === undefined || now - broken < this.#o.staleIfErrorMs) {
         this.#stats[broken === undefined ? 'hits' : 'staleIfErrorServes']++;
+        entry.currentAt = broken ?? now;
         return this.#keep(entry, live.snapshot(now));
       }
       this.#hub!.untrack(service);
@@ -97,7 +100,7 @@ export class Resolver {
       this.#stats.misses++;
       return this.#refresh(service, entry);
     }
-    const age = now - snapshot.fetchedAt;
+    const age = now - entry.currentAt;
     const ttl = snapshot.instances.length === 0 ? this.#o.negativeTtlMs : this.#o.cacheTtlMs;
     if (age < ttl) {
       this.#stats.hits++;
@@ -132,7 +135,7 @@ export class Resolver {
   #entry(service: string, now: number): Entry {
     let entry = this.#entries.get(service);
     if (!entry) {
-      entry = { snapshot: undefined, refreshing: undefined, failedAt: undefined, lastUsed: now };
+      entry = { snapshot: undefined, currentAt: 0, refreshing: undefined, failedAt: undefined, lastUsed: now };
       this.#entries.set(service, entry);
     }
     entry.lastUsed = now;
@@ -144,6 +147,7 @@ export class Resolver {
       (snapshot) => {
         entry.refreshing = undefined;
         entry.failedAt = undefined;
+        entry.currentAt = this.#o.now();
         return this.#keep(entry, snapshot);
       },
       (error: unknown) => {

@@ -33,10 +33,22 @@ export async function rewriteKey(etcd: EtcdClient, key: string, value: string, l
   return r.succeeded;
 }
 
-/** Deletes the key if `lease` still holds it, then revokes the lease (already gone is fine). */
+/**
+ * Deletes the key if `lease` still holds it, then revokes the lease (already
+ * gone is fine). The revoke is tried even when the delete failed: it removes
+ * the key too.
+ */
 export async function releaseKey(etcd: EtcdClient, key: string, lease: string): Promise<void> {
-  await etcd.txn({ compare: [compare.lease(key, '=', lease)], success: [op.delete(key)] });
-  await revokeQuietly(etcd, lease);
+  const deleted = etcd.txn({ compare: [compare.lease(key, '=', lease)], success: [op.delete(key)] }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  const deleteError = await deleted;
+  try {
+    await revokeQuietly(etcd, lease);
+  } catch (error) {
+    throw deleteError ?? error;
+  }
 }
 
 export async function revokeQuietly(etcd: EtcdClient, lease: string): Promise<void> {

@@ -17,7 +17,8 @@ interface Pending {
  */
 export class LiveService {
   readonly service: string;
-  readonly feeds: Feed[] = [];
+  /** Per layout, the feed it reads; undefined for a layout that cannot hold the service. */
+  readonly feeds: (Feed | undefined)[] = [];
   /** Settles when the first read has been applied. */
   ready: Promise<Snapshot> | undefined;
   #layouts: readonly KeyLayout[];
@@ -41,7 +42,7 @@ export class LiveService {
   get brokenSince(): number | undefined {
     let since: number | undefined;
     for (const feed of this.feeds) {
-      const broken = feed.brokenSince;
+      const broken = feed?.brokenSince;
       if (broken !== undefined && (since === undefined || broken < since)) since = broken;
     }
     return since;

@@ -1,7 +1,7 @@
 import type { EtcdClient } from '../etcd/index.js';
-import { decodeRecord, type Decoded, type KeyLayout } from '../registry/index.js';
+import { decodeRecord, servesService, type Decoded, type KeyLayout } from '../registry/index.js';
 
-/** One service as read from etcd: its records by key, and the revision each layout was read at. */
+/** One service as read from etcd: its records by key, and the revision each layout was read at (0: not read). */
 export interface LoadedService {
   records: Map<string, Decoded>;
   revisions: number[];
@@ -12,16 +12,25 @@ export interface LoadedService {
  * Reads a service's keys in every layout (in pages, so a large service never
  * arrives as one huge response) and decodes them.
  */
-export async function loadService(etcd: EtcdClient, layouts: readonly KeyLayout[], service: string, pageSize: number): Promise<LoadedService> {
-  const results = await Promise.all(layouts.map((layout) => etcd.range({ prefix: layout.servicePrefix(service) }, { pageSize })));
+export async function loadService(
+  etcd: EtcdClient,
+  layouts: readonly KeyLayout[],
+  service: string,
+  pageSize: number,
+  signal?: AbortSignal,
+): Promise<LoadedService> {
+  const results = await Promise.all(
+    layouts.map((layout) =>
+      servesService(layout, service, layouts) ? etcd.range({ prefix: layout.servicePrefix(service) }, { pageSize, ...(signal ? { signal } : {}) }) : undefined,
+    ),
+  );
   const records = new Map<string, Decoded>();
   results.forEach((result, i) => {
-    const layout = layouts[i]!;
-    for (const kv of result.kvs) {
-      const decoded = decodeRecord(layout, kv);
+    for (const kv of result?.kvs ?? []) {
+      const decoded = decodeRecord(layouts[i]!, kv);
       if (decoded) records.set(decoded.ok ? decoded.instance.key : decoded.skipped.key, decoded);
     }
   });
-  const revisions = results.map((r) => r.header.revision);
+  const revisions = results.map((r) => r?.header.revision ?? 0);
   return { records, revisions, revision: Math.max(...revisions) };
 }

@@ -97,6 +97,33 @@ describe('register', () => {
     expect(instance.state).toBe('gave-up');
   });
 
+  it('keeps going when an event listener throws', async () => {
+    const { etcd, events, start } = setup();
+    const instance = await start({
+      retry: { retryDelayMs: 100 },
+      onEvent: (e) => {
+        events.push(e);
+        throw new Error('listener bug');
+      },
+    });
+    await etcd.leaseRevoke(instance.leaseId);
+    await until(() => events.some((e) => e.type === 're-registered'));
+    await instance.close();
+    expect(events.map((e) => e.type)).toEqual(['registered', 'lost', 're-registered', 'closed']);
+  });
+
+  it('close can be retried after etcd was unreachable, and revokes the lease', async () => {
+    const { fake, etcd, start } = setup();
+    const instance = await start();
+    fake.faults().down = true;
+    await expect(instance.close()).rejects.toThrow();
+    await expect(instance.done).resolves.toBeUndefined();
+    fake.faults().down = false;
+    await instance.close();
+    expect((await etcd.leaseList()).ids).toEqual([]);
+    expect((await etcd.range(instance.key)).kvs).toEqual([]);
+  });
+
   it('notices its key taken by someone else', async () => {
     const { etcd, events, start } = setup();
     const instance = await start({ retry: { retryDelayMs: 100, maxAttempts: 1 } });

@@ -55,7 +55,13 @@ class LeasedRegistration implements RegisteredInstance {
     this.#retryDelayMs = retry.retryDelayMs ?? Math.max(1_000, (ttl * 1_000) / 5);
     this.#observeDelayMs = retry.observeDelayMs ?? (ttl * 1_000) / 2;
     this.#maxAttempts = retry.maxAttempts ?? 0;
-    this.#emit = (event) => onEvent?.(event);
+    this.#emit = (event) => {
+      try {
+        onEvent?.(event);
+      } catch {
+        // A listener's bug must not stop the registration that reports to it.
+      }
+    };
     this.done = new Promise<void>((resolve, reject) => {
       this.#settle = (error?: unknown) => (error === undefined ? resolve() : reject(error));
     });
@@ -96,15 +102,18 @@ class LeasedRegistration implements RegisteredInstance {
   }
 
   async #close(): Promise<void> {
-    const wasActive = this.#state === 'registered' || this.#state === 'lost';
-    this.#state = 'closed';
-    this.#stop.abort();
-    try {
-      await this.#serial(() => (wasActive && this.#leaseId !== '0' ? releaseKey(this.#etcd, this.key, this.#leaseId) : undefined));
-    } finally {
-      this.#emit({ type: 'closed' });
+    if (this.#state !== 'closed') {
+      this.#state = 'closed';
+      this.#stop.abort();
       this.#settle();
     }
+    try {
+      await this.#serial(() => (this.#leaseId === '0' ? undefined : releaseKey(this.#etcd, this.key, this.#leaseId)));
+    } catch (error) {
+      this.#closing = undefined; // let the caller try again
+      throw error;
+    }
+    this.#emit({ type: 'closed' });
   }
 
   /** Grants a lease and claims the key with it; on failure the new lease is revoked. */

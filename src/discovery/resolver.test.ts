@@ -172,6 +172,31 @@ describe('Resolver (watch mode)', () => {
     await until(async () => (await resolver.resolve('orders')).instances.length === 2);
   });
 
+  it('settles a first read that was untracked meanwhile, and opens no watch after close', async () => {
+    const { fake, resolver, ranges, add } = setup({ watch: true, layouts: [grpcNamingLayout()], maxServices: 1 });
+    await add({ service: 'orders', url: '10.0.0.1:80' }, grpcNamingLayout());
+    fake.faults().delayMs = 50;
+    const evicted = resolver.resolve('orders');
+    const other = resolver.resolve('users'); // evicts orders while its read is in flight
+    expect((await evicted).instances).toHaveLength(1);
+    await other;
+    const closing = resolver.resolve('late');
+    resolver.close();
+    await closing;
+    fake.faults().delayMs = 0;
+    await resolver.resolve('orders');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(resolver.watchCount).toBe(0);
+    expect(ranges()).toBeLessThan(10);
+  });
+
+  it('does not read another layout\'s tree as a grpc-naming service', async () => {
+    const { resolver, add, ranges } = setup({ watch: true, layouts: [native, grpcNamingLayout()] });
+    await add({ service: 'billing', url: '10.0.0.1:80' });
+    expect((await resolver.resolve('services')).instances).toEqual([]);
+    expect(ranges()).toBe(1);
+  });
+
   it('shares one watch per layout prefix, one per service without one, and releases idle services', async () => {
     const { clock, resolver, add } = setup({ watch: true, layouts: [native, grpcNamingLayout()], watchIdleMs: 60_000 });
     for (const service of ['a', 'b', 'c']) await add({ service, url: '10.0.0.1:80' });

@@ -1,9 +1,9 @@
 import type { EtcdClient, WatchEvent } from '../etcd/index.js';
-import { printableKey, type KeyLayout } from '../registry/index.js';
+import { printableKey, servesService, type KeyLayout } from '../registry/index.js';
 import { Feed } from './feed.js';
 import { LiveService } from './live-service.js';
-import { loadService } from './load.js';
-import type { Snapshot } from './snapshot.js';
+import { loadService, type LoadedService } from './load.js';
+import { buildSnapshot, type Snapshot } from './snapshot.js';
 
 export interface WatchHubOptions {
   pageSize: number;
@@ -24,6 +24,7 @@ export class WatchHub {
   readonly #options: WatchHubOptions;
   readonly #feeds = new Map<string, Feed>();
   readonly #live = new Map<string, LiveService>();
+  #closed = false;
 
   constructor(etcd: EtcdClient, layouts: readonly KeyLayout[], options: WatchHubOptions) {
     this.#etcd = etcd;
@@ -42,19 +43,23 @@ export class WatchHub {
     return live?.loaded ? live : undefined;
   }
 
-  /** Starts keeping `service` current; resolves with its first snapshot. Concurrent calls share one read. */
+  /**
+   * Starts keeping `service` current; resolves with its first snapshot.
+   * Concurrent calls share one read. After `close()` it only reads.
+   */
   track(service: string): Promise<Snapshot> {
     const existing = this.#live.get(service);
     if (existing?.ready) return existing.ready;
+    if (this.#closed) return this.#readOnce(service);
     const live = new LiveService(service, this.#layouts);
     this.#live.set(service, live);
     this.#layouts.forEach((layout, i) => {
-      const feed = this.#feedFor(layout, i, service);
-      feed.services.add(service);
+      const feed = servesService(layout, service, this.#layouts) ? this.#feedFor(layout, i, service) : undefined;
+      feed?.services.add(service);
       live.feeds.push(feed);
     });
     live.ready = this.#load(live).catch((error: unknown) => {
-      this.untrack(service);
+      this.#untrack(live);
       throw error;
     });
     return live.ready;
@@ -62,29 +67,49 @@ export class WatchHub {
 
   untrack(service: string): void {
     const live = this.#live.get(service);
-    if (!live) return;
-    this.#live.delete(service);
-    for (const feed of live.feeds) {
-      feed.services.delete(service);
-      if (feed.services.size === 0) this.#drop(feed);
-    }
+    if (live) this.#untrack(live);
   }
 
+  /** Stops every watch; later lookups are single reads. */
   close(): void {
+    this.#closed = true;
     for (const feed of this.#feeds.values()) feed.stop();
     this.#feeds.clear();
     this.#live.clear();
   }
 
+  #untrack(live: LiveService): void {
+    if (this.#live.get(live.service) !== live) return;
+    this.#live.delete(live.service);
+    for (const feed of live.feeds) {
+      feed?.services.delete(live.service);
+      if (feed?.services.size === 0) this.#drop(feed);
+    }
+  }
+
   async #load(live: LiveService): Promise<Snapshot> {
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const loaded = await loadService(this.#etcd, this.#layouts, live.service, this.#options.pageSize);
-      live.feeds.forEach((feed, i) => feed.start(loaded.revisions[i]! + 1));
+      // Untracked meanwhile (closed, evicted, its feed lost): the read is still a good answer.
+      if (this.#live.get(live.service) !== live) return this.#snapshotOf(live.service, loaded);
+      live.feeds.forEach((feed, i) => feed?.start(loaded.revisions[i]! + 1));
       // A feed started by another service after this read would miss the changes in between: read again.
-      if (live.feeds.every((feed, i) => feed.startRevision! <= loaded.revisions[i]! + 1)) {
+      if (live.feeds.every((feed, i) => feed === undefined || feed.startRevision! <= loaded.revisions[i]! + 1)) {
         return live.load(loaded, this.#options.now());
       }
+      if (attempt === 3) {
+        this.#untrack(live);
+        return this.#snapshotOf(live.service, loaded);
+      }
     }
+  }
+
+  async #readOnce(service: string): Promise<Snapshot> {
+    return this.#snapshotOf(service, await loadService(this.#etcd, this.#layouts, service, this.#options.pageSize));
+  }
+
+  #snapshotOf(service: string, loaded: LoadedService): Snapshot {
+    return buildSnapshot(service, loaded.records.values(), loaded.revision, this.#options.now());
   }
 
   #feedFor(layout: KeyLayout, index: number, service: string): Feed {

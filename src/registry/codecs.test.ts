@@ -3,7 +3,7 @@ import type { KeyValue } from '../etcd/index.js';
 import { decodeRecord } from './decode.js';
 import { grpcNamingLayout } from './grpc-naming.js';
 import { kitexLayout } from './kitex.js';
-import type { KeyLayout } from './layout.js';
+import { servesService, type KeyLayout } from './layout.js';
 import { layoutByName } from './layouts.js';
 import { nativeLayout } from './native.js';
 
@@ -108,6 +108,15 @@ describe('grpc-naming layout', () => {
     expect(decode(grpc, 'orders/1.2.3.4:9', '{"Addr":"1.2.3.4:9","Metadata":[1]}')).toMatchObject({ ok: true, instance: { weight: 1 } });
   });
 
+  it('reads foreign metadata leniently: a weight that is not a number is 1, tags that are not strings are none', () => {
+    expect(decode(grpc, 'orders/a', '{"Addr":"1.2.3.4:9","Metadata":{"weight":"5","tags":"x"}}')).toMatchObject({
+      ok: true,
+      instance: { weight: 1, tags: {} },
+    });
+    expect(decode(grpc, 'orders/a', '{"Addr":"1.2.3.4:9","Metadata":{"weight":-5}}')).toMatchObject({ ok: false });
+    expect(decode(nativeLayout(), 'services/orders/a', '{"Addr":"1.2.3.4:9","Metadata":{"weight":"5"}}')).toMatchObject({ ok: false });
+  });
+
   it('writes host:port for http, and the URL for https', () => {
     expect(grpc.encode({ service: 'orders', url: 'http://1.2.3.4:9000' })).toEqual({
       key: 'orders/1.2.3.4:9000',
@@ -145,6 +154,20 @@ describe('kitex layout', () => {
     expect(decode(kitex, 'kitex/registry-etcd/echo/x', '{"address":"1.2.3.4:1","tags":{"a":null}}')).toMatchObject({ ok: false });
     expect(() => kitex.encode({ service: 'echo', url: 'https://a:1' })).toThrow(/https/);
     expect(() => kitex.encode({ service: 'echo', url: 'a:1', weight: 0 })).toThrow(/weight 0/);
+  });
+});
+
+describe('servesService', () => {
+  it('keeps a rootless layout out of the other layouts\' trees', () => {
+    const layouts = [nativeLayout(), grpcNamingLayout(), kitexLayout()];
+    const [native, grpc, kitex] = layouts as [KeyLayout, KeyLayout, KeyLayout];
+    expect(servesService(grpc, 'orders', layouts)).toBe(true);
+    expect(servesService(grpc, 'services', layouts)).toBe(false);
+    expect(servesService(grpc, 'kitex', layouts)).toBe(false);
+    expect(servesService(grpc, 'services', [grpc])).toBe(true);
+    expect(servesService(native, 'kitex', layouts)).toBe(true);
+    expect(servesService(kitex, 'services', layouts)).toBe(true);
+    expect(servesService(nativeLayout('a/'), 'b', [nativeLayout('a/'), kitexLayout('a/b/')])).toBe(false);
   });
 });
 

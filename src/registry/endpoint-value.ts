@@ -11,9 +11,11 @@ const OP_DELETE = 1;
 /**
  * Reads etcd's gRPC naming / `naming/endpoints` value, `{"Op":0,"Addr":…,"Metadata":…}`
  * (`Op` optional). Metadata may be anything; an object's numeric `weight` and
- * string map `tags` are taken from it.
+ * string map `tags` are taken from it. `strict` (native, which we write)
+ * skips a record whose weight is not a number or whose tags are not strings;
+ * otherwise (foreign writers) those fields fall back to weight 1 and no tags.
  */
-export function readEndpointValue(value: unknown): Field<ValueFields> {
+export function readEndpointValue(value: unknown, strict: boolean): Field<ValueFields> {
   if (!isObject(value)) return { ok: false, reason: 'value is not a JSON object' };
   if (value.Op === OP_DELETE) return { ok: false, reason: 'Op is 1 (delete)' };
   if (value.Op !== undefined && value.Op !== OP_ADD) return { ok: false, reason: 'Op is not 0 or 1' };
@@ -21,9 +23,11 @@ export function readEndpointValue(value: unknown): Field<ValueFields> {
   const metadata = value.Metadata;
   if (!isObject(metadata)) return { ok: true, value: { address: value.Addr, weight: 1, tags: EMPTY_TAGS, metadata: metadata ?? null } };
   const { weight: rawWeight, tags: rawTags, ...rest } = metadata;
-  const weight = rawWeight === undefined ? ({ ok: true, value: 1 } as const) : readWeight(rawWeight, 'Metadata.weight');
+  const lenientWeight = rawWeight === undefined || (!strict && typeof rawWeight !== 'number');
+  const weight = lenientWeight ? ({ ok: true, value: 1 } as const) : readWeight(rawWeight, 'Metadata.weight');
   if (!weight.ok) return weight;
-  const tags = readTags(rawTags, 'Metadata.tags');
+  let tags = readTags(rawTags, 'Metadata.tags');
+  if (!tags.ok && !strict) tags = { ok: true, value: EMPTY_TAGS };
   if (!tags.ok) return tags;
   return { ok: true, value: { address: value.Addr, weight: weight.value, tags: tags.value, metadata: Object.freeze(rest) } };
 }

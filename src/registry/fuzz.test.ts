@@ -71,7 +71,7 @@ describe('codecs under arbitrary input', () => {
               continue;
             }
             const decoded = decodeRecord(layout, { key: enc.encode(record.key), value: enc.encode(record.value), createRevision: 1, modRevision: 1, version: 1, lease: '0' });
-            expect(decoded).toMatchObject({ ok: true, instance: { service: registration.service, weight: registration.weight, tags: registration.tags } });
+            expect(decoded).toMatchObject({ ok: true, instance: { service: registration.service, weight: registration.weight + 0, tags: registration.tags } });
           }
         },
       ),

@@ -15,7 +15,7 @@ export function grpcNamingLayout(): KeyLayout {
     root: undefined,
     servicePrefix: (service) => `${service}/`,
     parseKey: (key) => splitKey(key, ''),
-    readValue: readEndpointValue,
+    readValue: (value) => readEndpointValue(value, false),
     encode(registration) {
       const { address, weight } = checkRegistration(registration);
       const addr = address.scheme === 'http' ? address.authority : address.url;

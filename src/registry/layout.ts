@@ -36,3 +36,14 @@ export function splitKey(key: string, prefix: string): { service: string; id: st
   if (slash <= prefix.length || slash === key.length - 1) return undefined;
   return { service: key.slice(prefix.length, slash), id: key.slice(slash + 1) };
 }
+
+/**
+ * Whether `layout` can hold `service` beside the other layouts in use. A
+ * layout without a root (grpc-naming keys are `{service}/…`) cannot have a
+ * service whose prefix covers another layout's root, such as `services` or
+ * `kitex`: it would read that layout's whole tree as its own instances.
+ */
+export function servesService(layout: KeyLayout, service: string, layouts: readonly KeyLayout[]): boolean {
+  const prefix = layout.servicePrefix(service);
+  return layouts.every((other) => other === layout || other.root === undefined || !(other.root.startsWith(prefix) || prefix.startsWith(other.root)));
+}

@@ -21,7 +21,7 @@ export function nativeLayout(prefix: string = DEFAULT_NATIVE_PREFIX): KeyLayout 
     root: prefix === '' ? undefined : prefix,
     servicePrefix: (service) => `${prefix}${service}/`,
     parseKey: (key) => splitKey(key, prefix),
-    readValue: readEndpointValue,
+    readValue: (value) => readEndpointValue(value, true),
     encode(registration) {
       const { address, weight } = checkRegistration(registration);
       const id = instanceId(registration, address);

@@ -27,7 +27,7 @@ export function checkRegistration(registration: Registration): CheckedRegistrati
   for (const [k, v] of Object.entries(tags)) {
     if (typeof v !== 'string' || k.length === 0) throw new RegistryError('INVALID_REGISTRATION', `tag ${JSON.stringify(k)} must be a non-empty name with a string value`);
   }
-  return { address: parsed.address, weight, tags };
+  return { address: parsed.address, weight: weight + 0, tags }; // + 0 turns -0 into 0
 }
 
 /** The id part of a key: given, or `host:port`; never empty and never containing a control character. */

@@ -12,7 +12,7 @@ export async function deregisterCommand(positionals: readonly string[], flags: F
   const prefix = layout.servicePrefix(service);
   const parsed = parseAddress(target);
   const url = parsed.ok ? parsed.address.url : undefined;
-  const { kvs } = await etcd.range({ prefix }, { pageSize: 1_000 });
+  const { kvs } = await etcd.range({ prefix }, { pageSize: 1_000, signal: ctx.signal });
   const keys = new Set<string>();
   for (const kv of kvs) {
     const decoded = decodeRecord(layout, kv);
@@ -25,7 +25,7 @@ export async function deregisterCommand(positionals: readonly string[], flags: F
     return 1;
   }
   for (const key of keys) {
-    const { deleted } = await etcd.delete(key);
+    const { deleted } = await etcd.delete(key, { signal: ctx.signal });
     if (deleted > 0) ctx.out.write(`deregistered ${key}\n`);
   }
   return 0;

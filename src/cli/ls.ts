@@ -1,5 +1,5 @@
 import type { EtcdClient } from '../etcd/index.js';
-import { assertServiceName, decodeRecord, type Decoded, type Instance, type KeyLayout, type SkippedRecord } from '../registry/index.js';
+import { assertServiceName, decodeRecord, servesService, type Decoded, type Instance, type KeyLayout, type SkippedRecord } from '../registry/index.js';
 import { expectArgs, type Flags } from './args.js';
 import { ALL_LAYOUTS, connect, layoutsFrom } from './connect.js';
 import type { CliContext } from './context.js';
@@ -13,16 +13,17 @@ export async function lsCommand(positionals: readonly string[], flags: Flags, ct
   const etcd = connect(flags, ctx.env);
   const records: Decoded[] = [];
   for (const layout of layouts) {
+    if (service !== undefined && !servesService(layout, service, layouts)) continue;
     const prefix = service === undefined ? layout.root : layout.servicePrefix(service);
     if (prefix === undefined) {
       if (flags.layout !== undefined) ctx.err.write(`note: ${layout.name} keys have no common prefix; name a service to list them\n`);
       continue;
     }
-    records.push(...(await read(etcd, layout, prefix)));
+    records.push(...(await read(etcd, layout, prefix, ctx.signal)));
   }
   const instances = records.flatMap((r) => (r.ok ? [r.instance] : []));
   const skipped = records.flatMap((r) => (r.ok ? [] : [r.skipped]));
-  const ttls = await leaseTtls(etcd, instances);
+  const ttls = await leaseTtls(etcd, instances, ctx.signal);
   if (flags.json) {
     const rows = instances.map((i) => ({ ...i, ttl: i.leaseId === undefined ? null : (ttls.get(i.leaseId) ?? null) }));
     ctx.out.write(`${JSON.stringify({ instances: rows, skipped }, null, 2)}\n`);
@@ -32,16 +33,21 @@ export async function lsCommand(positionals: readonly string[], flags: Flags, ct
   return 0;
 }
 
-async function read(etcd: EtcdClient, layout: KeyLayout, prefix: string): Promise<Decoded[]> {
-  const { kvs } = await etcd.range({ prefix }, { pageSize: 1_000 });
+async function read(etcd: EtcdClient, layout: KeyLayout, prefix: string, signal: AbortSignal): Promise<Decoded[]> {
+  const { kvs } = await etcd.range({ prefix }, { pageSize: 1_000, signal });
   return kvs.flatMap((kv) => decodeRecord(layout, kv) ?? []);
 }
 
-/** Seconds left on each distinct lease; -1 for one that is gone. */
-async function leaseTtls(etcd: EtcdClient, instances: readonly Instance[]): Promise<Map<string, number>> {
+/** Seconds left on each distinct lease (-1: gone), asked 16 at a time. */
+async function leaseTtls(etcd: EtcdClient, instances: readonly Instance[], signal: AbortSignal): Promise<Map<string, number>> {
   const ids = [...new Set(instances.flatMap((i) => (i.leaseId === undefined ? [] : [i.leaseId])))];
-  const ttls = await Promise.all(ids.map((id) => etcd.leaseTimeToLive(id).then((r) => r.ttl, () => -1)));
-  return new Map(ids.map((id, i) => [id, ttls[i]!]));
+  const ttls = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += 16) {
+    const batch = ids.slice(i, i + 16);
+    const answers = await Promise.all(batch.map((id) => etcd.leaseTimeToLive(id, { signal }).then((r) => r.ttl, () => -1)));
+    batch.forEach((id, j) => ttls.set(id, answers[j]!));
+  }
+  return ttls;
 }
 
 function printTable(ctx: CliContext, instances: readonly Instance[], skipped: readonly SkippedRecord[], ttls: Map<string, number>): void {

@@ -36,12 +36,22 @@ describe('etcd-edge CLI arguments', () => {
     expect(result.err).toContain('Usage: etcd-edge');
   });
 
-  it('exits 1 with one clear line for a bad service name or an unreachable etcd', async () => {
+  it('treats a name or URL no layout can hold as a bad argument', async () => {
     const bad = await run(['ls', 'a/b']);
-    expect(bad).toMatchObject({ code: 1, err: expect.stringMatching(/^etcd-edge: invalid service name "a\/b".*\n$/) });
+    expect(bad.code).toBe(2);
+    expect(bad.err.split('\n')[0]).toMatch(/^etcd-edge: invalid service name "a\/b": use 1-128 characters/);
+    expect((await run(['register', 'orders', 'http://user@10.0.0.1'])).err.split('\n')[0]).toBe(
+      'etcd-edge: invalid instance URL "http://user@10.0.0.1": address has userinfo',
+    );
+  });
+
+  it('exits 1 with one clear line when etcd is unreachable, and quietly when interrupted', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const down = await run(['ls', 'orders'], { ETCD_ENDPOINTS: url });
     expect(down.code).toBe(1);
     expect(down.err).toBe(`etcd-edge: cannot reach etcd at ${url} (connection refused)\n`);
+    let err = '';
+    const code = await main(['ls', 'orders'], { err: { write: (s: string) => (err += s) }, env: { ETCD_ENDPOINTS: url }, signal: AbortSignal.abort() });
+    expect({ code, err }).toEqual({ code: 130, err: '' });
   });
 });

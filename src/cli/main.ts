@@ -51,11 +51,13 @@ export async function main(argv: readonly string[], context: Partial<CliContext>
 }
 
 function report(error: unknown, argv: readonly string[], ctx: CliContext): number {
-  if (error instanceof UsageError) {
+  if (ctx.signal.aborted) return 130; // interrupted by SIGINT/SIGTERM: nothing to explain
+  // A name, URL or weight no layout can hold is a bad argument too.
+  if (error instanceof UsageError || error instanceof RegistryError) {
     ctx.err.write(`etcd-edge: ${error.message}\n\n${USAGE}`);
     return 2;
   }
-  const known = error instanceof EtcdError || error instanceof RegistryError || error instanceof RegistrationConflictError;
+  const known = error instanceof EtcdError || error instanceof RegistrationConflictError;
   let endpoints: string[] = [];
   try {
     endpoints = endpointsFrom(parseCommandLine(argv).flags, ctx.env);

@@ -1,6 +1,6 @@
 import type { EtcdClient } from '../etcd/index.js';
 import { loadService } from '../discovery/index.js';
-import { assertServiceName, decodeRecord, printableKey, type KeyLayout } from '../registry/index.js';
+import { assertServiceName, decodeRecord, printableKey, servesService, type KeyLayout } from '../registry/index.js';
 import { expectArgs, type Flags } from './args.js';
 import { ALL_LAYOUTS, connect, layoutsFrom } from './connect.js';
 import type { CliContext } from './context.js';
@@ -15,10 +15,11 @@ export async function watchCommand(positionals: readonly string[], flags: Flags,
   assertServiceName(service);
   const layouts = layoutsFrom(flags.layout, flags, ctx.env, ALL_LAYOUTS);
   const etcd = connect(flags, ctx.env);
-  const loaded = await loadService(etcd, layouts, service, 1_000);
+  const loaded = await loadService(etcd, layouts, service, 1_000, ctx.signal);
   for (const record of loaded.records.values()) ctx.out.write(record.ok ? instanceLine('+', record.instance) : skippedLine(record.skipped));
   const known = new Set(loaded.records.keys());
-  await Promise.all(layouts.map((layout, i) => follow(etcd, layout, service, loaded.revisions[i]! + 1, known, ctx)));
+  const followed = layouts.flatMap((layout, i) => (servesService(layout, service, layouts) ? [follow(etcd, layout, service, loaded.revisions[i]! + 1, known, ctx)] : []));
+  await Promise.all(followed);
   return 0;
 }
 

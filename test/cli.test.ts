@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, Resolver } from '../src/index.js';
 import { CliProcess, cli } from './support/cli-process.js';
 import { until } from './support/until.js';
+import { enableAuth } from './support/etcd-auth.js';
 import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
 import { freePort } from './support/ports.js';
 
@@ -93,5 +94,20 @@ describe('etcd-edge command end to end', () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const r = cli(['register', 'web', 'http://127.0.0.1:8083'], { ETCD_ENDPOINTS: url });
     expect(r).toMatchObject({ code: 1, stderr: `etcd-edge: cannot reach etcd at ${url} (connection refused)\n` });
+  });
+
+  it('authenticates from the environment, and a wrong password is one line that does not repeat it', async () => {
+    const secured = await startEtcd();
+    try {
+      await enableAuth(secured.endpoints[0]!, { username: 'ops', password: 'ops-secret-1' });
+      const base = { ETCD_ENDPOINTS: secured.endpoints[0]!, ETCD_USERNAME: 'ops' };
+      expect(cli(['ls', 'web'], { ...base, ETCD_PASSWORD: 'ops-secret-1' })).toMatchObject({ code: 0, stdout: 'no instances\n' });
+      const wrong = cli(['ls', 'web'], { ...base, ETCD_PASSWORD: 'not-the-password' });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toBe('etcd-edge: etcd rejected the username or password\n');
+      expect(wrong.stderr + wrong.stdout).not.toContain('not-the-password');
+    } finally {
+      await secured.close();
+    }
   });
 });

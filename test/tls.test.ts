@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, EtcdUnavailableError, utf8, type FetchLike } from '../src/index.js';
+import { cli } from './support/cli-process.js';
 import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
 import { makeTestPki, type TestPki } from './support/test-ca.js';
 
@@ -50,5 +51,16 @@ describe('etcd over TLS with client certificates', () => {
       for (let e = (error as Error).cause; e instanceof Error; e = e.cause) causes.push(`${(e as { code?: string }).code ?? ''} ${e.message}`);
       expect(causes.join(' | ')).toMatch(/certificate|CERT|SSL|socket|alert/i);
     }
+  });
+
+  it('serves the etcd-edge command with --cacert, --cert and --key, and names a wrong CA in one line', () => {
+    const tls = ['--etcd', etcd.endpoints[0]!, '--cert', pki.clientCert, '--key', pki.clientKey];
+    const registered = cli(['ls', 'tls-svc', ...tls, '--cacert', pki.caFile]);
+    expect(registered).toMatchObject({ code: 0, stdout: 'no instances\n' });
+    const wrong = cli(['ls', 'tls-svc', ...tls, '--cacert', pki.otherCaFile]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^etcd-edge: cannot reach etcd at https:\/\/127\.0\.0\.1:\d+ \((untrusted certificate: pass --cacert|TLS: .+)\)\n$/);
+    const missing = cli(['ls', 'tls-svc', ...tls, '--cacert', '/nonexistent/ca.pem']);
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringMatching(/^etcd-edge: --cacert: cannot read \/nonexistent\/ca.pem \(ENOENT\)\n/) });
   });
 });

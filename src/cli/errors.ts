@@ -11,7 +11,7 @@ export function describeError(error: unknown, endpoints: readonly string[]): str
     const why = networkReason(error.cause);
     return `cannot reach etcd at ${endpoints.join(', ')}${why ? ` (${why})` : ''}`;
   }
-  if (error instanceof EtcdError) return `etcd: ${error.message}`;
+  if (error instanceof EtcdError) return /^etcd/i.test(error.message) ? error.message : `etcd: ${error.message}`;
   if (error instanceof Error) return error.message;
   return String(error);
 }

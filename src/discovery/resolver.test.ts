@@ -134,6 +134,7 @@ describe('Resolver (cache mode)', () => {
     clock.now += 100_000;
     await resolver.resolve('echo');
     expect(skipped).toHaveLength(1);
+    expect(resolver.stats.skippedRecords).toBe(1);
   });
 });
 

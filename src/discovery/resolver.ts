@@ -23,6 +23,8 @@ export interface ResolverStats {
   /** Reads of a service from etcd (each one range per layout). */
   refreshes: number;
   refreshFailures: number;
+  /** Distinct records (key and reason) that did not decode, counted once each. */
+  skippedRecords: number;
 }
 
 interface Entry {
@@ -50,7 +52,7 @@ export class Resolver {
   readonly #o: ResolvedOptions;
   readonly #entries: Lru<string, Entry>;
   readonly #hub: WatchHub | undefined;
-  readonly #stats: ResolverStats = { hits: 0, misses: 0, staleServes: 0, staleIfErrorServes: 0, refreshes: 0, refreshFailures: 0 };
+  readonly #stats: ResolverStats = { hits: 0, misses: 0, staleServes: 0, staleIfErrorServes: 0, refreshes: 0, refreshFailures: 0, skippedRecords: 0 };
   readonly #reported = new Set<string>();
   #lastSweep = 0;
 
@@ -197,14 +199,17 @@ export class Resolver {
   }
 
   #report(snapshot: Snapshot): void {
-    const onSkipped = this.#o.onSkipped;
-    if (!onSkipped) return;
     for (const record of snapshot.skipped) {
       const id = `${record.key}\u0000${record.reason}`;
       if (this.#reported.has(id)) continue;
       if (this.#reported.size >= MAX_REPORTED) this.#reported.clear();
       this.#reported.add(id);
-      onSkipped(record);
+      this.#stats.skippedRecords++;
+      try {
+        this.#o.onSkipped?.(record);
+      } catch {
+        // A logging hook's failure must not fail the lookup.
+      }
     }
   }
 

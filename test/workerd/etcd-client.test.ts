@@ -1,23 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unstable_startWorker } from 'wrangler';
 import { startEtcd, type EtcdCluster } from '../support/etcd-server.js';
-
-type Worker = Awaited<ReturnType<typeof unstable_startWorker>>;
+import { startTestWorker, type Worker } from '../support/workerd.js';
 
 let etcd: EtcdCluster;
 let worker: Worker;
 
 beforeAll(async () => {
-  // wrangler would otherwise try to download request.cf data; the machine is offline.
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
   etcd = await startEtcd();
-  worker = await unstable_startWorker({
-    name: 'etcd-edge-probe',
-    entrypoint: new URL('./etcd-probe.ts', import.meta.url).pathname,
-    compatibilityDate: '2026-04-01',
-    bindings: { ETCD_ENDPOINTS: { type: 'plain_text', value: etcd.endpoints.join(',') } },
-    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false },
-  });
+  worker = await startTestWorker('etcd-edge-probe', new URL('./etcd-probe.ts', import.meta.url), { ETCD_ENDPOINTS: etcd.endpoints.join(',') });
 }, 90_000);
 
 afterAll(async () => {

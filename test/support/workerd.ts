@@ -1,0 +1,16 @@
+import { unstable_startWorker } from 'wrangler';
+
+export type Worker = Awaited<ReturnType<typeof unstable_startWorker>>;
+
+/** Runs a test Worker in workerd (wrangler's local runtime) on a free loopback port. */
+export function startTestWorker(name: string, entrypoint: URL, vars: Record<string, string>): Promise<Worker> {
+  // wrangler would otherwise try to download request.cf data; the machine is offline.
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+  return unstable_startWorker({
+    name,
+    entrypoint: entrypoint.pathname,
+    compatibilityDate: '2026-04-01',
+    bindings: Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text', value }])),
+    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false },
+  });
+}

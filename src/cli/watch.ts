@@ -15,7 +15,7 @@ export async function watchCommand(positionals: readonly string[], flags: Flags,
   assertServiceName(service);
   const layouts = layoutsFrom(flags.layout, flags, ctx.env, ALL_LAYOUTS);
   const etcd = connect(flags, ctx.env);
-  const loaded = await loadService(etcd, layouts, service, 1_000, ctx.signal);
+  const loaded = await loadService(etcd, layouts, service, { pageSize: 1_000, signal: ctx.signal });
   for (const record of loaded.records.values()) ctx.out.write(record.ok ? instanceLine('+', record.instance) : skippedLine(record.skipped));
   const known = new Set(loaded.records.keys());
   const followed = layouts.flatMap((layout, i) => (servesService(layout, service, layouts) ? [follow(etcd, layout, service, loaded.revisions[i]! + 1, known, ctx)] : []));

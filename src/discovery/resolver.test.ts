@@ -54,6 +54,23 @@ describe('Resolver (cache mode)', () => {
     expect(resolver.stats).toMatchObject({ hits: 2, misses: 1, staleServes: 3, refreshes: 2 });
   });
 
+  it('keeps an unchanged snapshot across refreshes and reuses unchanged instances', async () => {
+    const { clock, resolver, ranges, add, etcd } = setup({ staleWhileRevalidateMs: 0 });
+    await add({ service: 'orders', url: '10.0.0.1:80' });
+    await add({ service: 'orders', url: '10.0.0.2:80' });
+    const first = await resolver.resolve('orders');
+    await etcd.put('services/elsewhere/x', '{"Addr":"10.9.9.9:80"}');
+    clock.now += 5_000;
+    expect(await resolver.resolve('orders')).toBe(first);
+    expect(ranges()).toBe(2);
+    await add({ service: 'orders', url: '10.0.0.2:80', weight: 4 });
+    clock.now += 5_000;
+    const changed = await resolver.resolve('orders');
+    expect(changed).not.toBe(first);
+    expect(changed.instances[0]).toBe(first.instances[0]);
+    expect(changed.instances[1]).toMatchObject({ url: 'http://10.0.0.2:80', weight: 4 });
+  });
+
   it('makes one range for 500 concurrent lookups of a cold service', async () => {
     const { resolver, ranges, add } = setup();
     await add({ service: 'orders', url: '10.0.0.1:80' });

@@ -145,7 +145,7 @@ export class Resolver {
   }
 
   #refresh(service: string, entry: Entry): Promise<Snapshot> {
-    entry.refreshing ??= this.#read(service).then(
+    entry.refreshing ??= this.#read(service, entry.snapshot).then(
       (snapshot) => {
         entry.refreshing = undefined;
         entry.failedAt = undefined;
@@ -162,10 +162,15 @@ export class Resolver {
     return entry.refreshing;
   }
 
-  async #read(service: string): Promise<Snapshot> {
+  async #read(service: string, previous: Snapshot | undefined): Promise<Snapshot> {
     this.#stats.refreshes++;
     if (!this.#hub) {
-      const loaded = await loadService(this.#o.etcd, this.#o.layouts, service, this.#o.pageSize);
+      const { pageSize, etcd, layouts } = this.#o;
+      const loaded = await loadService(etcd, layouts, service, { pageSize, previous });
+      // Nothing changed: keep the snapshot (and everything built from it).
+      if (previous && previous.skipped.length === 0 && loaded.reused === previous.instances.length && loaded.records.size === loaded.reused) {
+        return previous;
+      }
       return buildSnapshot(service, loaded.records.values(), loaded.revision, this.#o.now());
     }
     const snapshot = await this.#hub.track(service);

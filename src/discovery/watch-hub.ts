@@ -89,7 +89,7 @@ export class WatchHub {
 
   async #load(live: LiveService): Promise<Snapshot> {
     for (let attempt = 1; ; attempt++) {
-      const loaded = await loadService(this.#etcd, this.#layouts, live.service, this.#options.pageSize);
+      const loaded = await loadService(this.#etcd, this.#layouts, live.service, { pageSize: this.#options.pageSize });
       // Untracked meanwhile (closed, evicted, its feed lost): the read is still a good answer.
       if (this.#live.get(live.service) !== live) return this.#snapshotOf(live.service, loaded);
       live.feeds.forEach((feed, i) => feed?.start(loaded.revisions[i]! + 1));
@@ -105,7 +105,7 @@ export class WatchHub {
   }
 
   async #readOnce(service: string): Promise<Snapshot> {
-    return this.#snapshotOf(service, await loadService(this.#etcd, this.#layouts, service, this.#options.pageSize));
+    return this.#snapshotOf(service, await loadService(this.#etcd, this.#layouts, service, { pageSize: this.#options.pageSize }));
   }
 
   #snapshotOf(service: string, loaded: LoadedService): Snapshot {

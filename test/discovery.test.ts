@@ -125,4 +125,29 @@ describe('registrar against etcd', () => {
     expect((await etcd.range(instance.key)).kvs[0]?.lease).toBe(instance.leaseId);
     expect(events.map((e) => e.type)).toEqual(['registered', 'lost', 're-registered']);
   });
+
+  it('registers again when etcd comes back after being unreachable for longer than the TTL', async () => {
+    const events: RegistrarEvent[] = [];
+    const client = new EtcdClient({ endpoints: cluster.endpoints, timeoutMs: 500, writeTimeoutMs: 1_000 });
+    const instance = await register(client, {
+      service: 'outlived',
+      url: '10.0.0.1:80',
+      ttl: 2,
+      retry: { retryDelayMs: 300 },
+      onEvent: (e) => events.push(e),
+    });
+    cleanup.push(() => instance.close());
+    const member = cluster.members[0]!;
+    await member.stop();
+    try {
+      await until(() => events.some((e) => e.type === 'lost'), 10_000);
+    } finally {
+      await member.start();
+    }
+    await until(() => events.some((e) => e.type === 're-registered'), 10_000);
+    expect(events.find((e) => e.type === 'lost')).toMatchObject({ reason: 'unreachable' });
+    expect(events.slice(0, 2).map((e) => e.type)).toEqual(['registered', 'keepalive-failed']);
+    await until(async () => (await etcd.range(instance.key)).kvs[0]?.lease === instance.leaseId, 5_000);
+    expect(instance.state).toBe('registered');
+  });
 });

@@ -34,25 +34,38 @@ function start(args: string[]): CliProcess {
 describe('etcd-edge command end to end', () => {
   it('register in one process, ls and watch in others, SIGTERM deregisters', async () => {
     const watcher = start(['watch', 'web']);
-    await until(() => watcher.child.pid !== undefined);
+    await until(() => watcher.stderr.includes('watching web from revision'));
     const registrar = start(['register', 'web', 'http://127.0.0.1:8081', '--weight', '3', '--tag', 'zone=fra', '--ttl', '5']);
     await until(() => registrar.stdout.includes('registered '));
     expect(registrar.stdout).toMatch(/^registered services\/web\/127\.0\.0\.1:8081 -> http:\/\/127\.0\.0\.1:8081 \(weight 3, tags zone=fra, lease [0-9a-f]+, ttl 5s\)\n$/);
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    await etcd.put('services/web/broken', '{"Addr":"user@10.0.0.9"}');
 
     const ls = cli(['ls', 'web'], env);
     expect(ls.code).toBe(0);
     const [header, row] = ls.stdout.split('\n');
     expect(header).toMatch(/^SERVICE\s+INSTANCE\s+URL\s+WEIGHT\s+TAGS\s+TTL\s+LAYOUT$/);
     expect(row).toMatch(/^web\s+127\.0\.0\.1:8081\s+http:\/\/127\.0\.0\.1:8081\s+3\s+zone=fra\s+[1-5]s\s+native, lease [0-9a-f]+$/);
-    const json = JSON.parse(cli(['ls', '--json'], env).stdout) as { instances: { url: string; ttl: number }[] };
+    expect(ls.stdout).toContain('\nskipped 1 record(s):\n  "services/web/broken" (native): address has userinfo\n');
+    const json = JSON.parse(cli(['ls', '--json'], env).stdout) as { instances: { url: string; ttl: number }[]; skipped: unknown[] };
     expect(json.instances).toMatchObject([{ url: 'http://127.0.0.1:8081', ttl: expect.any(Number) }]);
+    expect(json.skipped).toEqual([{ key: 'services/web/broken', layout: 'native', reason: 'address has userinfo' }]);
+    await etcd.delete('services/web/broken');
+    await etcd.put('services/web/127.0.0.1:8081', '{"Op":0,"Addr":"http://127.0.0.1:8081","Metadata":{"weight":7}}', { ignoreLease: true });
 
     expect(await registrar.kill('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(registrar.stdout).toContain('deregistered services/web/127.0.0.1:8081\n');
     expect(cli(['ls', 'web'], env).stdout).toBe('no instances\n');
     await until(() => watcher.stdout.includes('- web'));
     expect(watcher.stdout).toBe(
-      '+ web 127.0.0.1:8081 http://127.0.0.1:8081 weight=3 tags=zone=fra layout=native\n- web 127.0.0.1:8081 (native)\n',
+      [
+        '+ web 127.0.0.1:8081 http://127.0.0.1:8081 weight=3 tags=zone=fra layout=native',
+        '! "services/web/broken" (native) skipped: address has userinfo',
+        '- web broken (native)',
+        '~ web 127.0.0.1:8081 http://127.0.0.1:8081 weight=7 tags=- layout=native',
+        '- web 127.0.0.1:8081 (native)',
+        '',
+      ].join('\n'),
     );
     expect(await watcher.kill('SIGINT')).toEqual({ code: 0, signal: null });
   });

@@ -74,7 +74,8 @@ describe('resolver against etcd', () => {
     const proxy = await new TcpProxy({ host: '127.0.0.1', port: Number(new URL(cluster.endpoints[0]!).port) }).listen();
     cleanup.push(() => proxy.close());
     await add('compacted', '10.0.0.1:80');
-    const { resolver: r, ranges } = resolver({ watch: true, endpoints: [proxy.url] });
+    // A long cacheTtl: only the resync, not a cache expiry, can bring the change in.
+    const { resolver: r, ranges } = resolver({ watch: true, endpoints: [proxy.url], cacheTtlMs: 3_600_000 });
     expect(await urls(r, 'compacted')).toEqual(['http://10.0.0.1:80']);
     expect(ranges()).toBe(1);
     proxy.refuse(true);
@@ -88,6 +89,40 @@ describe('resolver against etcd', () => {
     expect(ranges()).toBe(2);
     await add('compacted', '10.0.0.3:80');
     await until(async () => (await urls(r, 'compacted')).length === 2);
+  });
+
+  it.each([false, true])('serves the last snapshot while cut off from etcd and picks up changes made meanwhile (watch: %s)', async (watch) => {
+    const service = `cutoff-${watch}`;
+    const proxy = await new TcpProxy({ host: '127.0.0.1', port: Number(new URL(cluster.endpoints[0]!).port) }).listen();
+    cleanup.push(() => proxy.close());
+    await add(service, '10.0.0.1:80');
+    const { resolver: r } = resolver({ watch, endpoints: [proxy.url], cacheTtlMs: 100, staleWhileRevalidateMs: 100 });
+    expect(await urls(r, service)).toEqual(['http://10.0.0.1:80']);
+    proxy.refuse(true);
+    proxy.dropAll();
+    await add(service, '10.0.0.2:80');
+    for (let i = 0; i < 5; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      expect(await urls(r, service)).toEqual(['http://10.0.0.1:80']);
+    }
+    proxy.refuse(false);
+    await until(async () => (await urls(r, service)).length === 2);
+  });
+
+  it('notices a stalled watch, serves the snapshot as stale meanwhile, and catches up when it moves again', async () => {
+    const proxy = await new TcpProxy({ host: '127.0.0.1', port: Number(new URL(cluster.endpoints[0]!).port) }).listen();
+    cleanup.push(() => proxy.close());
+    await add('stalled', '10.0.0.1:80');
+    const { resolver: r } = resolver({ watch: true, endpoints: [proxy.url], watchSilenceMs: 300 });
+    await r.resolve('stalled');
+    proxy.stall(true);
+    await etcd.delete('services/stalled/10.0.0.1:80');
+    await until(() => r.status('stalled')?.watchDownSince !== undefined, 5_000);
+    expect(await urls(r, 'stalled')).toEqual(['http://10.0.0.1:80']);
+    expect(r.stats.staleIfErrorServes).toBe(1);
+    proxy.stall(false);
+    proxy.dropAll();
+    await until(async () => (await urls(r, 'stalled')).length === 0, 10_000);
   });
 
   it('makes no range call in steady state in watch mode, and sees a change within a watch round trip', async () => {

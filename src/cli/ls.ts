@@ -16,7 +16,7 @@ export async function lsCommand(positionals: readonly string[], flags: Flags, ct
     if (service !== undefined && !servesService(layout, service, layouts)) continue;
     const prefix = service === undefined ? layout.root : layout.servicePrefix(service);
     if (prefix === undefined) {
-      if (flags.layout !== undefined) ctx.err.write(`note: ${layout.name} keys have no common prefix; name a service to list them\n`);
+      ctx.err.write(`note: ${layout.name} keys have no common prefix; name a service to list them\n`);
       continue;
     }
     records.push(...(await read(etcd, layout, prefix, ctx.signal)));

@@ -26,6 +26,7 @@ export async function registerCommand(positionals: readonly string[], flags: Fla
     ttl,
     layout,
     ...(flags.id === undefined ? {} : { id: flags.id }),
+    signal: ctx.signal,
     onEvent: (event) => {
       const text = describeEvent(event, etcd.endpoints);
       if (text) log(text);

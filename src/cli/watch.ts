@@ -18,6 +18,7 @@ export async function watchCommand(positionals: readonly string[], flags: Flags,
   const loaded = await loadService(etcd, layouts, service, { pageSize: 1_000, signal: ctx.signal });
   for (const record of loaded.records.values()) ctx.out.write(record.ok ? instanceLine('+', record.instance) : skippedLine(record.skipped));
   const known = new Set(loaded.records.keys());
+  ctx.err.write(`watching ${service} from revision ${loaded.revision + 1}\n`);
   const followed = layouts.flatMap((layout, i) => (servesService(layout, service, layouts) ? [follow(etcd, layout, service, loaded.revisions[i]! + 1, known, ctx)] : []));
   await Promise.all(followed);
   return 0;

@@ -7,23 +7,27 @@ import { RegistrationConflictError } from './errors.js';
  * the key under `lease` already means it landed. Returns the revision of the key.
  * @throws {RegistrationConflictError} when another lease (or none) holds the key
  */
-export async function claimKey(etcd: EtcdClient, key: string, value: string, lease: string, ours: readonly string[], tries = 3): Promise<number> {
+export async function claimKey(
+  etcd: EtcdClient,
+  key: string,
+  value: string,
+  lease: string,
+  ours: readonly string[],
+  signal: AbortSignal,
+  tries = 3,
+): Promise<number> {
   if (tries === 0) throw new Error(`${key} kept changing while it was being registered`);
-  const first = await etcd.txn({
-    compare: [compare.createRevision(key, '=', 0)],
-    success: [op.put(key, value, { lease })],
-    failure: [op.range(key)],
-  });
+  const first = await etcd.txn(
+    { compare: [compare.createRevision(key, '=', 0)], success: [op.put(key, value, { lease })], failure: [op.range(key)] },
+    { signal },
+  );
   if (first.succeeded) return first.header.revision;
   const current = first.responses[0]?.type === 'range' ? first.responses[0].kvs[0] : undefined;
-  if (current === undefined) return claimKey(etcd, key, value, lease, ours, tries - 1);
+  if (current === undefined) return claimKey(etcd, key, value, lease, ours, signal, tries - 1);
   if (current.lease === lease) return current.modRevision;
   if (!ours.includes(current.lease)) throw new RegistrationConflictError(key, current.lease);
-  const moved = await etcd.txn({
-    compare: [compare.lease(key, '=', current.lease)],
-    success: [op.put(key, value, { lease })],
-  });
-  if (!moved.succeeded) return claimKey(etcd, key, value, lease, ours, tries - 1);
+  const moved = await etcd.txn({ compare: [compare.lease(key, '=', current.lease)], success: [op.put(key, value, { lease })] }, { signal });
+  if (!moved.succeeded) return claimKey(etcd, key, value, lease, ours, signal, tries - 1);
   return moved.header.revision;
 }
 

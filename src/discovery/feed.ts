@@ -25,12 +25,16 @@ export class Feed {
   #start: number | undefined;
   #brokenSince: number | undefined;
 
-  constructor(etcd: EtcdClient, id: string, prefix: string, listener: FeedListener, now: () => number) {
+  readonly #silenceMs: number;
+
+  /** `silenceMs`: reopen a stream that sent nothing for this long, so a stalled one is noticed (0: never). */
+  constructor(etcd: EtcdClient, id: string, prefix: string, listener: FeedListener, options: { now: () => number; silenceMs: number }) {
     this.#etcd = etcd;
     this.id = id;
+    this.#silenceMs = options.silenceMs;
     this.prefix = prefix;
     this.#listener = listener;
-    this.#now = now;
+    this.#now = options.now;
   }
 
   /** The revision the feed started from, once started. */
@@ -62,6 +66,7 @@ export class Feed {
         {
           startRevision,
           signal,
+          idleTimeoutMs: this.#silenceMs,
           onRetry: () => (this.#brokenSince ??= this.#now()),
           onCreated: () => (this.#brokenSince = undefined),
         },

@@ -1,4 +1,4 @@
-import { EtcdLeaseNotFoundError, sleep, type EtcdClient } from '../etcd/index.js';
+import { EtcdCompactedError, EtcdLeaseNotFoundError, sleep, type EtcdClient, type KeyValue } from '../etcd/index.js';
 import type { LossReason, RegistrarEvent } from './registrar-types.js';
 
 export interface GuardSpec {
@@ -55,21 +55,38 @@ async function keepAlive(etcd: EtcdClient, spec: GuardSpec, signal: AbortSignal)
 }
 
 async function watchKey(etcd: EtcdClient, spec: GuardSpec, signal: AbortSignal): Promise<LossReason | undefined> {
-  for await (const batch of etcd.watch(spec.key, { startRevision: spec.revision + 1, signal })) {
-    for (const event of batch.events) {
-      if (event.type === 'delete') return 'key-deleted';
-      if (event.kv.lease !== spec.leaseId) return 'key-taken';
+  let from = spec.revision + 1;
+  for (;;) {
+    try {
+      for await (const batch of etcd.watch(spec.key, { startRevision: from, signal })) {
+        for (const event of batch.events) {
+          if (event.type === 'delete') return 'key-deleted';
+          if (event.kv.lease !== spec.leaseId) return 'key-taken';
+        }
+      }
+      return undefined;
+    } catch (error) {
+      // A quiet key's watch resumes from its first revision, which compaction
+      // may remove: check the key, then watch again from now.
+      if (signal.aborted || !(error instanceof EtcdCompactedError)) throw error;
+      const { kvs, header } = await etcd.range(spec.key, { signal });
+      const loss = lossOf(kvs[0], spec.leaseId);
+      if (loss) return loss;
+      from = header.revision + 1;
     }
   }
-  return undefined;
+}
+
+function lossOf(kv: KeyValue | undefined, leaseId: string): LossReason | undefined {
+  if (kv === undefined) return 'key-deleted';
+  return kv.lease === leaseId ? undefined : 'key-taken';
 }
 
 async function observeKey(etcd: EtcdClient, spec: GuardSpec, signal: AbortSignal): Promise<LossReason | undefined> {
   while (await sleep(spec.observeDelayMs, signal)) {
     try {
-      const { kvs } = await etcd.range(spec.key, { signal });
-      if (kvs.length === 0) return 'key-deleted';
-      if (kvs[0]!.lease !== spec.leaseId) return 'key-taken';
+      const loss = lossOf((await etcd.range(spec.key, { signal })).kvs[0], spec.leaseId);
+      if (loss) return loss;
     } catch {
       // Unreachable etcd is the keepalive's to judge.
     }

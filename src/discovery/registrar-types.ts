@@ -38,8 +38,10 @@ export interface RegisterOptions extends Registration {
   /** Default: native with prefix `services/`. */
   layout?: KeyLayout;
   retry?: RetryOptions;
-  /** Told about every state change. */
+  /** Told about every state change. A listener that throws is ignored. */
   onEvent?: (event: RegistrarEvent) => void;
+  /** Aborts the first registration (register() rejects); no effect once registered. */
+  signal?: AbortSignal;
 }
 
 export type RegistrationState = 'registered' | 'lost' | 'gave-up' | 'closed';

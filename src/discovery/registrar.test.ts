@@ -124,6 +124,39 @@ describe('register', () => {
     expect((await etcd.range(instance.key)).kvs).toEqual([]);
   });
 
+  it('registers again when its key is deleted by hand while the lease lives', async () => {
+    const { etcd, events, start } = setup();
+    const instance = await start({ retry: { retryDelayMs: 100 } });
+    const lease = instance.leaseId;
+    await etcd.delete(instance.key);
+    await until(() => events.some((e) => e.type === 're-registered'));
+    expect(events.find((e) => e.type === 'lost')).toMatchObject({ reason: 'key-deleted' });
+    expect((await etcd.range(instance.key)).kvs[0]!.lease).toBe(instance.leaseId);
+    expect((await etcd.leaseList()).ids).toEqual([instance.leaseId]);
+    expect(instance.leaseId).not.toBe(lease);
+  });
+
+  it('close leaves a key that another lease took', async () => {
+    const { etcd, start } = setup();
+    const instance = await start({ retry: { retryDelayMs: 100, maxAttempts: 1 } });
+    const other = await etcd.leaseGrant(30);
+    await etcd.put(instance.key, '{"Addr":"10.9.9.9:80"}', { lease: other.id });
+    await instance.done.catch(() => undefined);
+    await instance.close();
+    expect((await etcd.range(instance.key)).kvs[0]!.lease).toBe(other.id);
+  });
+
+  it('aborts the first registration with its signal and leaves no lease behind', async () => {
+    const { fake, etcd, start } = setup();
+    fake.faults().delayMs = 200;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    await expect(start({ signal: controller.signal })).rejects.toThrow();
+    fake.faults().delayMs = 0;
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await etcd.leaseList()).ids).toEqual([]);
+  });
+
   it('notices its key taken by someone else', async () => {
     const { etcd, events, start } = setup();
     const instance = await start({ retry: { retryDelayMs: 100, maxAttempts: 1 } });

@@ -16,7 +16,7 @@ import type { RegisteredInstance, RegisterOptions, RegistrarEvent, RegistrationS
  */
 export async function register(etcd: EtcdClient, options: RegisterOptions): Promise<RegisteredInstance> {
   const registration = new LeasedRegistration(etcd, options);
-  await registration.start();
+  await registration.start(options.signal);
   return registration;
 }
 
@@ -43,7 +43,7 @@ class LeasedRegistration implements RegisteredInstance {
   #settle!: (error?: unknown) => void;
 
   constructor(etcd: EtcdClient, options: RegisterOptions) {
-    const { ttl = 10, layout = nativeLayout(), retry = {}, onEvent, ...registration } = options;
+    const { ttl = 10, layout = nativeLayout(), retry = {}, onEvent, signal: _signal, ...registration } = options;
     if (!Number.isInteger(ttl) || ttl < 1) throw new RangeError(`ttl must be a whole number of seconds >= 1, got ${ttl}`);
     this.#etcd = etcd;
     this.#layout = layout;
@@ -76,8 +76,8 @@ class LeasedRegistration implements RegisteredInstance {
     return this.#state;
   }
 
-  async start(): Promise<void> {
-    await this.#claim();
+  async start(signal: AbortSignal | undefined): Promise<void> {
+    await this.#claim(signal ? AbortSignal.any([signal, this.#stop.signal]) : this.#stop.signal);
     this.#emit({ type: 'registered', key: this.key, leaseId: this.#leaseId, revision: this.#revision });
     void this.#supervise();
   }
@@ -117,13 +117,13 @@ class LeasedRegistration implements RegisteredInstance {
   }
 
   /** Grants a lease and claims the key with it; on failure the new lease is revoked. */
-  #claim(): Promise<void> {
+  #claim(signal: AbortSignal): Promise<void> {
     return this.#serial(async () => {
       if (this.#state === 'closed') throw new Error(`${this.key} is closed`);
-      const { id } = await this.#etcd.leaseGrant(this.#ttl);
+      const { id } = await this.#etcd.leaseGrant(this.#ttl, { signal });
       const previous = this.#leaseId;
       try {
-        this.#revision = await claimKey(this.#etcd, this.key, this.#record.value, id, previous === '0' ? [] : [previous]);
+        this.#revision = await claimKey(this.#etcd, this.key, this.#record.value, id, previous === '0' ? [] : [previous], signal);
       } catch (error) {
         await revokeQuietly(this.#etcd, id).catch(() => undefined);
         throw error;
@@ -156,7 +156,7 @@ class LeasedRegistration implements RegisteredInstance {
     for (let attempt = 1; ; attempt++) {
       if (!(await sleep(this.#retryDelayMs, this.#stop.signal))) return;
       try {
-        await this.#claim();
+        await this.#claim(this.#stop.signal);
         this.#emit({ type: 're-registered', key: this.key, leaseId: this.#leaseId, attempts: attempt });
         return;
       } catch (error) {

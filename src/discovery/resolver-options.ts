@@ -23,6 +23,12 @@ export interface ResolverOptions {
   watch?: boolean;
   /** In watch mode, a service not resolved for this long (ms) stops being watched. Default 300,000. */
   watchIdleMs?: number;
+  /**
+   * In watch mode, a stream that delivered nothing for this long (ms) is
+   * reopened from where it was, so a stalled connection is noticed (and its
+   * snapshots served as stale-if-error) instead of trusted for ever. Default 60,000.
+   */
+  watchSilenceMs?: number;
   /** Told once about each record that does not decode. */
   onSkipped?: (record: SkippedRecord) => void;
   /** The clock, in ms since the epoch. */
@@ -40,6 +46,7 @@ const DEFAULTS = {
   maxServices: 10_000,
   pageSize: 1_000,
   watchIdleMs: 300_000,
+  watchSilenceMs: 60_000,
 } as const;
 
 /** Fills in defaults. @throws {RangeError} naming an option that is not a non-negative number */

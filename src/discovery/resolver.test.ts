@@ -54,15 +54,19 @@ describe('Resolver (cache mode)', () => {
     expect(resolver.stats).toMatchObject({ hits: 2, misses: 1, staleServes: 3, refreshes: 2 });
   });
 
-  it('keeps an unchanged snapshot across refreshes and reuses unchanged instances', async () => {
+  it('keeps the instance list across refreshes that find nothing changed, and reuses unchanged instances', async () => {
     const { clock, resolver, ranges, add, etcd } = setup({ staleWhileRevalidateMs: 0 });
     await add({ service: 'orders', url: '10.0.0.1:80' });
     await add({ service: 'orders', url: '10.0.0.2:80' });
     const first = await resolver.resolve('orders');
     await etcd.put('services/elsewhere/x', '{"Addr":"10.9.9.9:80"}');
     clock.now += 5_000;
-    expect(await resolver.resolve('orders')).toBe(first);
+    const same = await resolver.resolve('orders');
     expect(ranges()).toBe(2);
+    expect(same.instances).toBe(first.instances);
+    expect(same.fetchedAt).toBe(clock.now);
+    expect(same.revision).toBeGreaterThan(first.revision);
+    expect(resolver.status('orders')).toMatchObject({ snapshot: same, currentAt: clock.now, watched: false });
     await add({ service: 'orders', url: '10.0.0.2:80', weight: 4 });
     clock.now += 5_000;
     const changed = await resolver.resolve('orders');
@@ -91,6 +95,10 @@ describe('Resolver (cache mode)', () => {
     expect(await resolver.resolve('orders')).toBe(first);
     expect(Date.now() - started).toBeLessThan(50);
     await expect(resolver.resolve('payments')).rejects.toBeInstanceOf(EtcdUnavailableError);
+    // Within errorBackoffMs a cold name gets the same answer without another read.
+    const refreshes = resolver.stats.refreshes;
+    await expect(resolver.resolve('payments')).rejects.toBeInstanceOf(EtcdUnavailableError);
+    expect(resolver.stats.refreshes).toBe(refreshes);
     clock.now += 600_000;
     await expect(resolver.resolve('orders')).rejects.toBeInstanceOf(EtcdUnavailableError);
 
@@ -180,7 +188,7 @@ describe('Resolver (watch mode)', () => {
     await resolver.resolve('orders');
     const record = native.encode({ service: 'orders', url: '10.0.0.7:80' });
     // Break the stream, then change and compact before the watch can resume.
-    fake.breakWatchStreams('error');
+    await until(() => fake.breakWatchStreams('error') > 0);
     fake.store.write(() => fake.store.put(record.key, new TextEncoder().encode(record.value), '0'));
     fake.store.write(() => fake.store.delete('services/orders/10.0.0.1:80', undefined));
     fake.store.compact(fake.store.revision);
@@ -206,6 +214,45 @@ describe('Resolver (watch mode)', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(resolver.watchCount).toBe(0);
     expect(ranges()).toBeLessThan(10);
+  });
+
+  it('opens no watch for unknown names and releases the watch of an evicted service', async () => {
+    const grpc = grpcNamingLayout();
+    const { resolver, add } = setup({ watch: true, layouts: [grpc], maxServices: 1 });
+    await add({ service: 'a', url: '10.0.0.1:80' }, grpc);
+    await add({ service: 'b', url: '10.0.0.2:80' }, grpc);
+    await resolver.resolve('nobody');
+    expect(resolver.watchCount).toBe(0);
+    await resolver.resolve('a');
+    expect(resolver.watchCount).toBe(1);
+    await resolver.resolve('b');
+    expect(resolver.watchCount).toBe(1);
+    expect(resolver.status('a')).toBeUndefined();
+    expect(resolver.status('b')).toMatchObject({ watched: true });
+  });
+
+  it('serves a watched snapshot while its watch is down, up to staleIfError, then fails', async () => {
+    const { fake, clock, resolver, add } = setup({ watch: true, staleIfErrorMs: 60_000 });
+    await add({ service: 'orders', url: '10.0.0.1:80' });
+    await resolver.resolve('orders');
+    fake.faults().down = true;
+    await until(() => fake.breakWatchStreams('error') > 0);
+    await until(() => resolver.status('orders')?.watchDownSince !== undefined);
+    clock.now += 30_000;
+    expect((await resolver.resolve('orders')).instances).toHaveLength(1);
+    expect(resolver.stats.staleIfErrorServes).toBe(1);
+    clock.now += 31_000;
+    await expect(resolver.resolve('orders')).rejects.toBeInstanceOf(EtcdUnavailableError);
+  });
+
+  it('reopens a watch that went silent, and treats it as down until it is back', async () => {
+    const { fake, resolver, add } = setup({ watch: true, watchSilenceMs: 100 });
+    await add({ service: 'orders', url: '10.0.0.1:80' });
+    await resolver.resolve('orders');
+    const opened = fake.calls.get('/v3/watch') ?? 0;
+    await until(() => (fake.calls.get('/v3/watch') ?? 0) >= opened + 2);
+    await add({ service: 'orders', url: '10.0.0.2:80' });
+    await until(async () => (await resolver.resolve('orders')).instances.length === 2);
   });
 
   it('does not read another layout\'s tree as a grpc-naming service', async () => {

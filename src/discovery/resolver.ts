@@ -27,12 +27,24 @@ export interface ResolverStats {
   skippedRecords: number;
 }
 
+export interface ServiceStatus {
+  snapshot: Snapshot;
+  /** When the snapshot was last known to match etcd (ms since the epoch). */
+  currentAt: number;
+  /** Kept current by a watch (watch mode). */
+  watched: boolean;
+  /** Since when that watch has been down, while it is. */
+  watchDownSince?: number;
+}
+
 interface Entry {
   snapshot: Snapshot | undefined;
   /** When the snapshot was last known to match etcd: its read, or the last look while its watch was up. */
   currentAt: number;
   refreshing: Promise<Snapshot> | undefined;
   failedAt: number | undefined;
+  /** The error of the last failed read, answered again during `errorBackoffMs`. */
+  lastError: unknown;
   lastUsed: number;
 }
 
@@ -63,6 +75,7 @@ export class Resolver {
       ? new WatchHub(this.#o.etcd, this.#o.layouts, {
           pageSize: this.#o.pageSize,
           now: this.#o.now,
+          silenceMs: this.#o.watchSilenceMs,
           onLost: (service) => this.#resync(service),
         })
       : undefined;
@@ -100,6 +113,8 @@ export class Resolver {
     const snapshot = entry.snapshot;
     if (!snapshot) {
       this.#stats.misses++;
+      // etcd just failed for this name: answer that again rather than send it another read.
+      if (!entry.refreshing && entry.failedAt !== undefined && now - entry.failedAt < this.#o.errorBackoffMs) throw entry.lastError;
       return this.#refresh(service, entry);
     }
     const age = now - entry.currentAt;
@@ -125,8 +140,23 @@ export class Resolver {
 
   /** The snapshot held for a service, without asking etcd. */
   peek(service: string): Snapshot | undefined {
+    return this.status(service)?.snapshot;
+  }
+
+  /**
+   * What is held for a service, without asking etcd: the snapshot, when it
+   * was last known to match etcd (`currentAt`), and in watch mode whether a
+   * watch keeps it current and since when that watch is down.
+   */
+  status(service: string): ServiceStatus | undefined {
     const live = this.#hub?.live(service);
-    return live ? live.snapshot(this.#o.now()) : this.#entries.peek(service)?.snapshot;
+    const now = this.#o.now();
+    if (live) {
+      const broken = live.brokenSince;
+      return { snapshot: live.snapshot(now), currentAt: broken ?? now, watched: true, ...(broken === undefined ? {} : { watchDownSince: broken }) };
+    }
+    const entry = this.#entries.peek(service);
+    return entry?.snapshot ? { snapshot: entry.snapshot, currentAt: entry.currentAt, watched: false } : undefined;
   }
 
   /** Stops every watch. Pending lookups still settle. */
@@ -137,7 +167,7 @@ export class Resolver {
   #entry(service: string, now: number): Entry {
     let entry = this.#entries.get(service);
     if (!entry) {
-      entry = { snapshot: undefined, currentAt: 0, refreshing: undefined, failedAt: undefined, lastUsed: now };
+      entry = { snapshot: undefined, currentAt: 0, refreshing: undefined, failedAt: undefined, lastError: undefined, lastUsed: now };
       this.#entries.set(service, entry);
     }
     entry.lastUsed = now;
@@ -149,12 +179,14 @@ export class Resolver {
       (snapshot) => {
         entry.refreshing = undefined;
         entry.failedAt = undefined;
+        entry.lastError = undefined;
         entry.currentAt = this.#o.now();
         return this.#keep(entry, snapshot);
       },
       (error: unknown) => {
         entry.refreshing = undefined;
         entry.failedAt = this.#o.now();
+        entry.lastError = error;
         this.#stats.refreshFailures++;
         throw error;
       },
@@ -167,9 +199,9 @@ export class Resolver {
     if (!this.#hub) {
       const { pageSize, etcd, layouts } = this.#o;
       const loaded = await loadService(etcd, layouts, service, { pageSize, previous });
-      // Nothing changed: keep the snapshot (and everything built from it).
+      // Nothing changed: keep the instance list (and whatever callers built from it).
       if (previous && previous.skipped.length === 0 && loaded.reused === previous.instances.length && loaded.records.size === loaded.reused) {
-        return previous;
+        return Object.freeze({ ...previous, revision: loaded.revision, fetchedAt: this.#o.now() });
       }
       return buildSnapshot(service, loaded.records.values(), loaded.revision, this.#o.now());
     }

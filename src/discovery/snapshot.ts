@@ -10,9 +10,12 @@ export interface Snapshot {
   readonly instances: readonly Instance[];
   /** Records under the service's keys that did not decode, with reasons. */
   readonly skipped: readonly SkippedRecord[];
-  /** The etcd revision the snapshot is current at. */
+  /** The etcd revision of the read or watch event it was built from. */
   readonly revision: number;
-  /** When it was read from etcd (ms since the epoch). */
+  /**
+   * When it was built (ms since the epoch): from a read, or in watch mode from
+   * the last change. `Resolver.status()` tells when it was last known current.
+   */
   readonly fetchedAt: number;
 }
 

@@ -8,6 +8,8 @@ import { buildSnapshot, type Snapshot } from './snapshot.js';
 export interface WatchHubOptions {
   pageSize: number;
   now: () => number;
+  /** A watch stream silent for this long is reopened (ms). */
+  silenceMs: number;
   /** A service's feed was lost (compaction, permanent error); it is no longer tracked and should be tracked again. */
   onLost: (service: string, error: unknown) => void;
 }
@@ -120,7 +122,7 @@ export class WatchHub {
       const created: Feed = new Feed(this.#etcd, id, prefix, {
         onBatch: (events, revision) => this.#dispatch(layout, index, events, revision, created),
         onLost: (error) => this.#lose(created, error),
-      }, this.#options.now);
+      }, this.#options);
       feed = created;
       this.#feeds.set(id, feed);
     }

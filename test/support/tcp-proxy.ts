@@ -9,6 +9,7 @@ export class TcpProxy {
   #sockets = new Set<Socket>();
   #refusing = false;
   #cutResponses = false;
+  #stalled = false;
   /** Connections accepted so far. */
   accepted = 0;
   port = 0;
@@ -49,6 +50,14 @@ export class TcpProxy {
     this.#cutResponses = on;
   }
 
+  /**
+   * While on, connections stay open but no byte gets through either way, like
+   * a hung middlebox: only timeouts can tell.
+   */
+  stall(on: boolean): void {
+    this.#stalled = on;
+  }
+
   async close(): Promise<void> {
     this.dropAll();
     await new Promise((resolve) => this.#server.close(resolve));
@@ -66,8 +75,11 @@ export class TcpProxy {
         b.destroy();
       });
     }
-    client.pipe(upstream);
+    client.on('data', (chunk: Buffer) => {
+      if (!this.#stalled) upstream.write(chunk);
+    });
     upstream.on('data', (chunk: Buffer) => {
+      if (this.#stalled) return;
       if (this.#cutResponses) {
         client.destroy();
         upstream.destroy();

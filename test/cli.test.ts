@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, Resolver } from '../src/index.js';
 import { CliProcess, cli } from './support/cli-process.js';
@@ -121,6 +122,23 @@ describe('etcd-edge command end to end', () => {
       expect(wrong.stderr + wrong.stdout).not.toContain('not-the-password');
     } finally {
       await secured.close();
+    }
+  });
+
+  it('stops at once on SIGINT while etcd does not answer the first registration', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const p = new CliProcess(['register', 'web', 'http://127.0.0.1:8084'], { ETCD_ENDPOINTS: `http://127.0.0.1:${port}` });
+      processes.push(p);
+      await new Promise((r) => setTimeout(r, 500));
+      const sent = Date.now();
+      expect(await p.kill('SIGINT')).toEqual({ code: 130, signal: null });
+      expect(Date.now() - sent).toBeLessThan(1_000);
+      expect(p.stderr).toBe('');
+    } finally {
+      silent.close();
     }
   });
 });

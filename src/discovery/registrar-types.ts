@@ -1,4 +1,4 @@
-import type { KeyLayout, Registration } from '../registry/index.js';
+import type { LayoutChoice, Registration } from '../registry/index.js';
 
 /** Why a registration was lost. */
 export type LossReason =
@@ -35,8 +35,8 @@ export interface RetryOptions {
 export interface RegisterOptions extends Registration {
   /** Lease TTL in seconds (etcd may raise it to its minimum). Default 10. */
   ttl?: number;
-  /** Default: native with prefix `services/`. */
-  layout?: KeyLayout;
+  /** A layout or its name (`'kitex'`); default native with prefix `services/`. */
+  layout?: LayoutChoice;
   retry?: RetryOptions;
   /** Told about every state change. A listener that throws is ignored. */
   onEvent?: (event: RegistrarEvent) => void;

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../test/support/until.js';
 import { EtcdClient, utf8 } from '../etcd/index.js';
-import { kitexLayout } from '../registry/index.js';
 import { FakeEtcd } from '../testing/index.js';
 import { RegistrationConflictError } from './errors.js';
 import { register } from './registrar.js';
@@ -54,7 +53,7 @@ describe('register', () => {
 
   it('updates weight and tags in place under the same lease', async () => {
     const { etcd, start } = setup();
-    const instance = await start({ layout: kitexLayout(), url: '10.0.0.5:8888', weight: 10 });
+    const instance = await start({ layout: 'kitex', url: '10.0.0.5:8888', weight: 10 });
     const lease = instance.leaseId;
     await instance.update({ weight: 20, tags: { lane: 'canary' } });
     const { kvs } = await etcd.range(instance.key);

@@ -1,5 +1,5 @@
 import { sleep, type EtcdClient } from '../etcd/index.js';
-import { nativeLayout, type EncodedRecord, type KeyLayout, type Registration } from '../registry/index.js';
+import { toLayout, type EncodedRecord, type KeyLayout, type Registration } from '../registry/index.js';
 import { claimKey, releaseKey, revokeQuietly, rewriteKey } from './claim.js';
 import { guardRegistration } from './guard.js';
 import type { RegisteredInstance, RegisterOptions, RegistrarEvent, RegistrationState } from './registrar-types.js';
@@ -43,7 +43,8 @@ class LeasedRegistration implements RegisteredInstance {
   #settle!: (error?: unknown) => void;
 
   constructor(etcd: EtcdClient, options: RegisterOptions) {
-    const { ttl = 10, layout = nativeLayout(), retry = {}, onEvent, signal: _signal, ...registration } = options;
+    const { ttl = 10, layout: choice = 'native', retry = {}, onEvent, signal: _signal, ...registration } = options;
+    const layout = toLayout(choice);
     if (!Number.isInteger(ttl) || ttl < 1) throw new RangeError(`ttl must be a whole number of seconds >= 1, got ${ttl}`);
     this.#etcd = etcd;
     this.#layout = layout;

@@ -1,10 +1,10 @@
 import type { EtcdClient } from '../etcd/index.js';
-import { nativeLayout, type KeyLayout, type SkippedRecord } from '../registry/index.js';
+import { toLayout, type KeyLayout, type LayoutChoice, type SkippedRecord } from '../registry/index.js';
 
 export interface ResolverOptions {
   etcd: EtcdClient;
-  /** Where services live; several layouts are merged into one snapshot per service. Default: native. */
-  layouts?: readonly KeyLayout[];
+  /** Where services live (layouts or their names); several are merged into one snapshot per service. Default: native. */
+  layouts?: readonly LayoutChoice[];
   /** A snapshot is served without asking etcd for this long (ms). Default 2,000. */
   cacheTtlMs?: number;
   /** Then served at once while one background refresh runs, for this long (ms). Default 30,000. */
@@ -35,7 +35,10 @@ export interface ResolverOptions {
   now?: () => number;
 }
 
-export type ResolvedOptions = Required<Omit<ResolverOptions, 'onSkipped'>> & { onSkipped: ResolverOptions['onSkipped'] | undefined };
+export type ResolvedOptions = Required<Omit<ResolverOptions, 'onSkipped' | 'layouts'>> & {
+  layouts: readonly KeyLayout[];
+  onSkipped: ResolverOptions['onSkipped'] | undefined;
+};
 
 const DEFAULTS = {
   cacheTtlMs: 2_000,
@@ -61,7 +64,7 @@ export function resolveOptions(options: ResolverOptions): ResolvedOptions {
   return {
     ...numbers,
     etcd: options.etcd,
-    layouts: options.layouts ?? [nativeLayout()],
+    layouts: (options.layouts ?? ['native']).map(toLayout),
     watch: options.watch ?? false,
     now: options.now ?? Date.now,
     onSkipped: options.onSkipped,

@@ -142,7 +142,7 @@ describe('Resolver (cache mode)', () => {
   it('merges several layouts into one snapshot and reports each bad record once', async () => {
     const skipped: SkippedRecord[] = [];
     const layouts = [native, grpcNamingLayout(), kitexLayout()];
-    const { etcd, clock, resolver, add } = setup({ layouts, onSkipped: (r) => skipped.push(r) });
+    const { etcd, clock, resolver, add } = setup({ layouts: ['native', 'grpc-naming', 'kitex'], onSkipped: (r) => skipped.push(r) });
     await add({ service: 'echo', url: '10.0.0.1:80' });
     await add({ service: 'echo', url: '10.0.0.2:80', weight: 2 }, layouts[1]);
     await add({ service: 'echo', url: '10.0.0.3:8888', weight: 7 }, layouts[2]);

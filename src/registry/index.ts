@@ -7,6 +7,6 @@ export { grpcNamingLayout } from './grpc-naming.js';
 export type { Decoded, EncodedRecord, Instance, LayoutName, Registration, SkippedRecord } from './instance.js';
 export { DEFAULT_KITEX_PREFIX, kitexLayout } from './kitex.js';
 export { servesService, type KeyLayout, type ValueFields } from './layout.js';
-export { LAYOUT_NAMES, layoutByName, type LayoutOptions } from './layouts.js';
+export { LAYOUT_NAMES, layoutByName, toLayout, type LayoutChoice, type LayoutOptions } from './layouts.js';
 export { DEFAULT_NATIVE_PREFIX, nativeLayout } from './native.js';
 export { assertServiceName, isServiceName } from './service-name.js';

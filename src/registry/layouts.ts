@@ -14,6 +14,14 @@ export interface LayoutOptions {
   kitexPrefix?: string;
 }
 
+/** A layout, or a layout's name with the default prefix. */
+export type LayoutChoice = KeyLayout | LayoutName;
+
+/** Resolves a `LayoutChoice`. @throws {RegistryError} `INVALID_LAYOUT` for an unknown name */
+export function toLayout(choice: LayoutChoice): KeyLayout {
+  return typeof choice === 'string' ? layoutByName(choice) : choice;
+}
+
 /**
  * A layout by name.
  * @throws {RegistryError} `INVALID_LAYOUT` for an unknown name or a bad prefix

@@ -1,4 +1,4 @@
-import type { KeyValue } from '../etcd/index.js';
+import { parseJson, utf8, type KeyValue } from '../etcd/index.js';
 import { parseAddress } from './address.js';
 import type { Decoded, Instance, SkippedRecord } from './instance.js';
 import type { KeyLayout } from './layout.js';
@@ -7,7 +7,6 @@ import { isServiceName } from './service-name.js';
 /** Values above this are not parsed: no registry record needs more. */
 export const MAX_VALUE_BYTES = 64 * 1024;
 
-const strict = new TextDecoder('utf-8', { fatal: true });
 const lossy = new TextDecoder('utf-8');
 
 /**
@@ -18,7 +17,7 @@ const lossy = new TextDecoder('utf-8');
 export function decodeRecord(layout: KeyLayout, kv: KeyValue): Decoded | undefined {
   let key: string;
   try {
-    key = strict.decode(kv.key);
+    key = utf8(kv.key);
   } catch {
     return skip(layout, printableKey(kv.key), 'key is not valid UTF-8');
   }
@@ -27,7 +26,7 @@ export function decodeRecord(layout: KeyLayout, kv: KeyValue): Decoded | undefin
   if (kv.value.length > MAX_VALUE_BYTES) return skip(layout, key, `value is ${kv.value.length} bytes, above ${MAX_VALUE_BYTES}`);
   let json: unknown;
   try {
-    json = JSON.parse(strict.decode(kv.value));
+    json = parseJson(kv.value);
   } catch {
     return skip(layout, key, 'value is not valid UTF-8 JSON');
   }

@@ -159,6 +159,11 @@ export class Resolver {
     return entry?.snapshot ? { snapshot: entry.snapshot, currentAt: entry.currentAt, watched: false } : undefined;
   }
 
+  /** The services held in memory, least recently used first. */
+  services(): string[] {
+    return Array.from(this.#entries.entries(), ([service]) => service);
+  }
+
   /** Stops every watch. Pending lookups still settle. */
   close(): void {
     this.#hub?.close();

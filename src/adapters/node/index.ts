@@ -1,0 +1,3 @@
+export { nodeHooks } from './hooks.js';
+export { nodeConfig, startNodeGateway, type NodeGateway, type NodeGatewayOptions } from './server.js';
+export { UndiciUpstream, type UndiciUpstreamOptions } from './undici-upstream.js';

@@ -1,0 +1,79 @@
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { createGateway, loadConfig, type Env, type Gateway, type GatewayConfig } from '../../gateway/index.js';
+import type { FetchLike } from '../../etcd/index.js';
+import { nodeHooks } from './hooks.js';
+import { UndiciUpstream } from './undici-upstream.js';
+
+export interface NodeGatewayOptions {
+  config: GatewayConfig;
+  /** Interface to listen on; default all. */
+  host?: string;
+  /** How etcd is reached (TLS client certificates); default global fetch. */
+  etcdFetch?: FetchLike;
+  onError?: (error: unknown) => void;
+}
+
+/** A listening Node gateway. */
+export interface NodeGateway {
+  readonly gateway: Gateway;
+  /** `http://host:port` it listens on. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, lets in-flight requests finish for up to `drainMs`, then closes everything. */
+  close(drainMs?: number): Promise<void>;
+}
+
+/** Defaults for Node before the environment speaks: watch mode on, any instance address the policy allows. */
+export function nodeConfig(env: Env, endpoints = 'http://127.0.0.1:2379'): GatewayConfig {
+  return loadConfig(env, { watch: true, ipLiterals: 'allow', endpoints });
+}
+
+/**
+ * Serves the gateway over Node's HTTP server, with undici's pooled
+ * connections to instances and etcd watches keeping snapshots current.
+ *
+ * @example
+ * const node = await startNodeGateway({ config: nodeConfig(process.env) });
+ * console.log(`gateway on ${node.url}`);
+ */
+export async function startNodeGateway(options: NodeGatewayOptions): Promise<NodeGateway> {
+  const { config } = options;
+  const upstream = new UndiciUpstream({ connectTimeoutMs: config.retry.connectTimeoutMs });
+  const gateway = createGateway({
+    config,
+    upstream,
+    hooks: nodeHooks,
+    exposeMetrics: true,
+    ...(options.etcdFetch ? { etcdFetch: options.etcdFetch } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  const server = await listen(gateway, config.port, options.host);
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    gateway,
+    port: address.port,
+    url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`,
+    close: (drainMs = 10_000) => shutdown(server, gateway, drainMs),
+  };
+}
+
+function listen(gateway: Gateway, port: number, hostname: string | undefined): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: gateway.app.fetch, port, ...(hostname === undefined ? {} : { hostname }) }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+async function shutdown(server: ServerType, gateway: Gateway, drainMs: number): Promise<void> {
+  const http = server as import('node:http').Server;
+  const drained = new Promise<void>((resolve) => http.close(() => resolve()));
+  http.closeIdleConnections?.();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+  await Promise.race([drained, deadline]);
+  clearTimeout(timer);
+  http.closeAllConnections?.();
+  await gateway.close();
+}

@@ -1,0 +1,130 @@
+import type { Readable } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
+import { UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
+
+export interface UndiciUpstreamOptions {
+  connectTimeoutMs: number;
+  /** Responses with a Content-Length up to this are read whole before being passed on (faster than streaming small bodies). */
+  bufferResponseBytes?: number;
+  /** Connections kept per instance. */
+  connectionsPerOrigin?: number;
+}
+
+/** Errors that mean no connection was made, so nothing was sent. */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Sends requests with undici's pooled keep-alive connections (one pool per
+ * instance), about three times cheaper than `fetch` in Node.
+ */
+export class UndiciUpstream implements Upstream {
+  readonly #agent: Agent;
+  readonly #bufferBytes: number;
+
+  constructor(options: UndiciUpstreamOptions) {
+    this.#agent = new Agent({
+      connect: { timeout: options.connectTimeoutMs },
+      connections: options.connectionsPerOrigin ?? 256,
+      // Streams such as server-sent events may idle for long; the client going away ends them.
+      bodyTimeout: 0,
+    });
+    this.#bufferBytes = options.bufferResponseBytes ?? 64 * 1024;
+  }
+
+  async send(request: UpstreamRequest): Promise<UpstreamResponse> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.#agent.request({
+        origin: request.origin,
+        path: request.path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: flatten(request.headers),
+        body: toBody(request.body),
+        signal: request.signal,
+        headersTimeout: 0,
+      });
+    } catch (error) {
+      throw new UpstreamError(classify(error), 'the instance did not answer', { cause: error });
+    }
+    const headers = toHeaders(response.headers);
+    const length = Number(response.headers['content-length'] ?? NaN);
+    if (length <= this.#bufferBytes) {
+      try {
+        return { status: response.statusCode, headers, body: new Uint8Array(await response.body.arrayBuffer()) };
+      } catch (error) {
+        throw new UpstreamError('failed', 'the instance broke off its answer', { cause: error });
+      }
+    }
+    return { status: response.statusCode, headers, body: toWebStream(response.body) };
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+function classify(error: unknown): UpstreamFailure {
+  for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECT_CODES.has(code)) return 'connect';
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout';
+  }
+  return 'failed';
+}
+
+function flatten(headers: Headers): string[] {
+  const out: string[] = [];
+  headers.forEach((value, name) => void out.push(name, value));
+  return out;
+}
+
+function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+  const headers = new Headers();
+  for (const name in raw) {
+    const value = raw[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') headers.append(name, value);
+    else for (const v of value) headers.append(name, v);
+  }
+  return headers;
+}
+
+function toBody(body: UpstreamRequest['body']): Uint8Array | Readable | null {
+  if (body === null || body instanceof Uint8Array) return body;
+  return chunks(body) as unknown as Readable;
+}
+
+async function* chunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/**
+ * A Web stream over undici's body, pulled one chunk at a time. Written by
+ * hand: `Readable.toWeb` crashed Node 20 with "Controller is already closed"
+ * when clients dropped connections mid-response.
+ */
+function toWebStream(body: Dispatcher.ResponseData['body']): ReadableStream<Uint8Array> {
+  const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await iterator.next();
+        if (done) controller.close();
+        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      },
+      cancel() {
+        body.destroy();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -1,0 +1,63 @@
+import type { Instance } from '../registry/index.js';
+import { DEFAULT_DENY, matches, parseRule, type AddressRule } from './address-rules.js';
+import { isLoopback, parseIp } from './ip.js';
+
+export interface AddressPolicyOptions {
+  /** When non-empty, an instance must match one of these. */
+  allow?: readonly string[];
+  /** Added to the default deny list; a match always denies. */
+  deny?: readonly string[];
+  /** `loopback-only` skips IP-literal instances other than loopback (production Workers cannot fetch IPs). */
+  ipLiterals?: 'allow' | 'loopback-only';
+}
+
+/**
+ * Which addresses instances may point the gateway at, so that whoever can
+ * write to etcd cannot aim it at a metadata service or anything off the list.
+ *
+ * @example
+ * const policy = new AddressPolicy({ allow: ['10.0.0.0/8', '*.svc.cluster.local'] });
+ * policy.check(instance); // undefined, or why the instance is skipped
+ */
+export class AddressPolicy {
+  readonly #allow: AddressRule[];
+  readonly #deny: AddressRule[];
+  readonly #loopbackOnly: boolean;
+
+  /** @throws {RangeError} for an entry that is not a rule */
+  constructor(options: AddressPolicyOptions = {}) {
+    this.#allow = (options.allow ?? []).map(toRule);
+    this.#deny = [...DEFAULT_DENY, ...(options.deny ?? [])].map(toRule);
+    this.#loopbackOnly = options.ipLiterals === 'loopback-only';
+  }
+
+  /** Why the instance may not be used, or undefined when it may. */
+  check(instance: Instance): string | undefined {
+    const host = hostOf(instance.url);
+    if (host === undefined) return 'address policy: the URL has no host';
+    const ip = parseIp(host);
+    const name = ip === undefined ? host.toLowerCase().replace(/\.$/, '') : host;
+    const denied = this.#deny.find((rule) => matches(rule, name, ip));
+    if (denied) return `address policy: ${host} is denied (${denied.text})`;
+    if (this.#allow.length > 0 && !this.#allow.some((rule) => matches(rule, name, ip))) {
+      return `address policy: ${host} is not in the allow list`;
+    }
+    if (this.#loopbackOnly && ip !== undefined && !isLoopback(ip)) {
+      return `address policy: ${host} is an IP address, which Workers cannot fetch; register a hostname`;
+    }
+    return undefined;
+  }
+}
+
+function toRule(text: string): AddressRule {
+  const { rule, problem } = parseRule(text);
+  if (!rule) throw new RangeError(`address rule ${JSON.stringify(text)}: ${problem}`);
+  return rule;
+}
+
+function hostOf(url: string): string | undefined {
+  const authority = /^https?:\/\/([^/?#]+)/i.exec(url)?.[1];
+  if (authority === undefined) return undefined;
+  if (authority.startsWith('[')) return authority.slice(0, authority.indexOf(']') + 1);
+  return authority.replace(/:\d+$/, '');
+}

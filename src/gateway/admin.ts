@@ -1,0 +1,113 @@
+import { Hono, type Context } from 'hono';
+import type { Balancer } from '../balance/index.js';
+import type { Resolver } from '../discovery/index.js';
+import type { EtcdClient } from '../etcd/index.js';
+import { isServiceName } from '../registry/index.js';
+import { errorResponse } from './errors.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { RoutableCache } from './routable.js';
+
+export interface AdminDeps {
+  token: string;
+  resolver: Resolver;
+  balancer: Balancer;
+  routable: RoutableCache;
+  etcd: EtcdClient;
+  /** Where the etcd probe reads (one key at most). */
+  probeKey: string;
+  /** Served as `/_edge/metrics` when given (Node). */
+  metrics: GatewayMetrics | undefined;
+  now: () => number;
+}
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+/** `/_edge/*`: health, one service's view, metrics; every route needs the bearer token. */
+export function adminRoutes(deps: AdminDeps): Hono {
+  const admin = new Hono();
+  admin.use('*', async (c, next) => {
+    if (!authorized(c, deps.token)) return errorResponse('UNAUTHORIZED', 'a valid bearer token is required', { headers: { 'www-authenticate': 'Bearer' } });
+    await next();
+  });
+  admin.get('/health', async (c) => c.json(await health(deps), 200, { 'cache-control': 'no-store' }));
+  admin.get('/services/:service', async (c) => {
+    const service = c.req.param('service');
+    if (!isServiceName(service)) return errorResponse('BAD_REQUEST', 'not a valid service name');
+    const view = await serviceView(deps, service);
+    return view ? c.json(view, 200, { 'cache-control': 'no-store' }) : errorResponse('NOT_FOUND', 'nothing is known about this service', { service });
+  });
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    admin.get('/metrics', (c) =>
+      c.body(metrics.render(deps.resolver.stats, deps.resolver.watchCount), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+    );
+  }
+  admin.all('*', () => errorResponse('NOT_FOUND', 'no such admin route'));
+  return admin;
+}
+
+function authorized(c: Context, token: string): boolean {
+  const header = c.req.header('authorization') ?? '';
+  const given = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  // Compare every character whatever the first difference, so timing says nothing about the token.
+  let diff = given.length ^ token.length;
+  for (let i = 0; i < token.length; i++) diff |= token.charCodeAt(i) ^ (given.charCodeAt(i) || 0);
+  return diff === 0;
+}
+
+async function health(deps: AdminDeps): Promise<object> {
+  const started = deps.now();
+  let etcd: { reachable: boolean; latencyMs?: number; error?: string };
+  try {
+    await deps.etcd.range(deps.probeKey, { limit: 1, keysOnly: true, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    etcd = { reachable: true, latencyMs: deps.now() - started };
+  } catch (error) {
+    etcd = { reachable: false, error: (error as { code?: string }).code ?? 'unreachable' };
+  }
+  const now = deps.now();
+  const services = deps.resolver.services().flatMap((service) => {
+    const status = deps.resolver.status(service);
+    if (!status) return [];
+    return [{
+      service,
+      instances: status.snapshot.instances.length,
+      revision: status.snapshot.revision,
+      ageMs: now - status.currentAt,
+      watched: status.watched,
+      ...(status.watchDownSince === undefined ? {} : { watchDownForMs: now - status.watchDownSince }),
+    }];
+  });
+  return { status: etcd.reachable ? 'ok' : 'degraded', etcd, services, cache: deps.resolver.stats };
+}
+
+async function serviceView(deps: AdminDeps, service: string): Promise<object | undefined> {
+  try {
+    await deps.resolver.resolve(service);
+  } catch {
+    // Show what is held, if anything, even when etcd cannot be read now.
+  }
+  const status = deps.resolver.status(service);
+  if (!status) return undefined;
+  const { snapshot } = status;
+  const routable = deps.routable.of(snapshot.instances);
+  const ejection = new Map(deps.balancer.state(routable.instances).map((s) => [s.key, s]));
+  const now = deps.now();
+  return {
+    service,
+    revision: snapshot.revision,
+    ageMs: now - status.currentAt,
+    watched: status.watched,
+    instances: routable.instances.map((i) => ({
+      id: i.id,
+      url: i.url,
+      weight: i.weight,
+      tags: i.tags,
+      layout: i.layout,
+      key: i.key,
+      ...(i.leaseId === undefined ? {} : { leaseId: i.leaseId }),
+      revision: i.revision,
+      ...(ejection.has(i.key) ? { ejection: ejection.get(i.key) } : {}),
+    })),
+    skipped: [...snapshot.skipped, ...routable.denied],
+  };
+}

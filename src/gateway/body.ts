@@ -1,0 +1,50 @@
+/**
+ * A request's body as sent to instances: small bodies of known length are read
+ * once so an idempotent request can be sent again; others stream through once,
+ * and after the first byte was pulled they cannot be replayed.
+ */
+export class OutgoingBody {
+  readonly #bytes: Uint8Array | null;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #touched = false;
+
+  private constructor(bytes: Uint8Array | null, stream: ReadableStream<Uint8Array> | undefined) {
+    this.#bytes = bytes;
+    this.#reader = stream?.getReader();
+  }
+
+  static readonly empty = new OutgoingBody(null, undefined);
+
+  /** Reads the body now when it is known to be at most `bufferBytes` long. */
+  static async of(request: Request, bufferBytes: number): Promise<OutgoingBody> {
+    if (request.body === null) return OutgoingBody.empty;
+    const length = Number(request.headers.get('content-length') ?? NaN);
+    if (length === 0) return new OutgoingBody(new Uint8Array(0), undefined);
+    if (Number.isInteger(length) && length <= bufferBytes) return new OutgoingBody(new Uint8Array(await request.arrayBuffer()), undefined);
+    return new OutgoingBody(null, request.body);
+  }
+
+  /** Whether sending it (again) repeats nothing an instance may already have received. */
+  get replayable(): boolean {
+    return this.#reader === undefined || !this.#touched;
+  }
+
+  /** The body for one attempt. A stream's wrapper pulls from the one source; cancelling it leaves the source for a retry. */
+  forAttempt(): Uint8Array | ReadableStream<Uint8Array> | null {
+    const reader = this.#reader;
+    if (reader === undefined) return this.#bytes;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        this.#touched = true;
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+    }, { highWaterMark: 0 }); // pull only when the upstream reads, so an unsent body stays untouched
+  }
+
+  /** Lets go of a source that no attempt will read. */
+  discard(): void {
+    this.#reader?.cancel().catch(() => undefined);
+  }
+}

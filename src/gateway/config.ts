@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { STRATEGY_NAMES, type StrategyName } from '../balance/index.js';
+import { LAYOUT_NAMES, type LayoutName } from '../registry/index.js';
+import { ConfigError } from './config-errors.js';
+import { ENV_SCHEMA, SECRET_VARIABLES } from './config-schema.js';
+
+export { ConfigError } from './config-errors.js';
+
+/** Where the `hash` strategy reads a request's key. */
+export type HashKeySource = { from: 'ip' } | { from: 'header'; name: string } | { from: 'cookie'; name: string };
+
+/** Everything the gateway is told, on every runtime. */
+export interface GatewayConfig {
+  etcd: { endpoints: string[]; username?: string; password?: string };
+  layouts: LayoutName[];
+  /** Prefix of the native layout. */
+  prefix: string;
+  cacheTtlMs: number;
+  watch: boolean;
+  strategy: StrategyName;
+  hashKey: HashKeySource;
+  /** Tags every routed instance must carry. */
+  tags: Readonly<Record<string, string>>;
+  zone: string | undefined;
+  retry: { maxAttempts: number; deadlineMs: number; connectTimeoutMs: number; upstreamTimeoutMs: number; bufferBytes: number };
+  ejection: { consecutiveFailures: number; baseEjectionMs: number; maxEjectionMs: number; maxEjectedPercent: number };
+  addresses: { allow: string[]; deny: string[]; ipLiterals: 'allow' | 'loopback-only' };
+  adminToken: string | undefined;
+  port: number;
+}
+
+/** What differs between runtimes before the environment says otherwise. */
+export interface RuntimeDefaults {
+  watch: boolean;
+  /** Workers cannot fetch raw IP addresses except on loopback under `wrangler dev`. */
+  ipLiterals: 'allow' | 'loopback-only';
+  /** The edge's zone when `EDGE_ZONE` is unset (`AWS_REGION` on Lambda). */
+  zone?: string | undefined;
+  /** The etcd endpoints when `ETCD_ENDPOINTS` is unset; without one the variable is required. */
+  endpoints?: string;
+}
+
+export type Env = Readonly<Record<string, unknown>>;
+
+/**
+ * Reads the configuration from environment variables (a Worker's `env`,
+ * Node's environment), validated by one schema for every runtime.
+ *
+ * @throws {ConfigError} naming the first bad variable; secrets are never echoed
+ * @example
+ * const config = loadConfig(env, { watch: true, ipLiterals: 'allow' });
+ */
+export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
+  const input: Record<string, unknown> = {};
+  for (const name of Object.keys(ENV_SCHEMA.shape)) {
+    const value = env[name];
+    if (typeof value === 'string' && value.trim() !== '') input[name] = value.trim();
+  }
+  input.ETCD_ENDPOINTS ??= defaults.endpoints;
+  const parsed = ENV_SCHEMA.safeParse(input);
+  if (!parsed.success) throw toConfigError(parsed.error, input);
+  const v = parsed.data;
+  if ((v.ETCD_USERNAME === undefined) !== (v.ETCD_PASSWORD === undefined)) {
+    throw new ConfigError(v.ETCD_USERNAME === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD', 'ETCD_USERNAME and ETCD_PASSWORD go together');
+  }
+  return {
+    etcd: { endpoints: v.ETCD_ENDPOINTS, ...(v.ETCD_USERNAME === undefined ? {} : { username: v.ETCD_USERNAME, password: v.ETCD_PASSWORD! }) },
+    layouts: v.ETCD_EDGE_LAYOUTS,
+    prefix: v.ETCD_EDGE_PREFIX,
+    cacheTtlMs: v.ETCD_EDGE_CACHE_TTL_MS,
+    watch: v.ETCD_EDGE_WATCH ?? defaults.watch,
+    strategy: v.ETCD_EDGE_STRATEGY,
+    hashKey: v.ETCD_EDGE_HASH_KEY,
+    tags: v.ETCD_EDGE_TAGS,
+    zone: v.EDGE_ZONE ?? defaults.zone,
+    retry: {
+      maxAttempts: v.ETCD_EDGE_MAX_ATTEMPTS,
+      deadlineMs: v.ETCD_EDGE_DEADLINE_MS,
+      connectTimeoutMs: v.ETCD_EDGE_CONNECT_TIMEOUT_MS,
+      upstreamTimeoutMs: v.ETCD_EDGE_UPSTREAM_TIMEOUT_MS,
+      bufferBytes: v.ETCD_EDGE_RETRY_BUFFER_BYTES,
+    },
+    ejection: {
+      consecutiveFailures: v.ETCD_EDGE_EJECT_AFTER,
+      baseEjectionMs: v.ETCD_EDGE_EJECT_BASE_MS,
+      maxEjectionMs: v.ETCD_EDGE_EJECT_MAX_MS,
+      maxEjectedPercent: v.ETCD_EDGE_EJECT_MAX_PERCENT,
+    },
+    addresses: {
+      allow: v.ETCD_EDGE_ALLOW,
+      deny: v.ETCD_EDGE_DENY,
+      ipLiterals: v.ETCD_EDGE_IP_INSTANCES ?? defaults.ipLiterals,
+    },
+    adminToken: v.ADMIN_TOKEN,
+    port: v.PORT,
+  };
+}
+
+function toConfigError(error: z.ZodError, input: Record<string, unknown>): ConfigError {
+  const issue = error.issues[0]!;
+  const variable = String(issue.path[0] ?? 'environment');
+  const value = input[variable];
+  if (value === undefined) return new ConfigError(variable, `is required (${issue.message})`);
+  const shown = SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(String(value).slice(0, 200))})`;
+  return new ConfigError(variable, `${issue.message}${shown}`);
+}
+
+export { LAYOUT_NAMES, STRATEGY_NAMES };

@@ -1,0 +1,118 @@
+import type { Balancer, PickRequest } from '../balance/index.js';
+import type { Instance } from '../registry/index.js';
+import type { OutgoingBody } from './body.js';
+import { discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamResponse } from './upstream.js';
+
+/** Methods that mean the same when sent twice (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** Answers that say "this instance could not serve it": another may. */
+const RETRY_STATUS = new Set([502, 503, 504]);
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  deadlineMs: number;
+  upstreamTimeoutMs: number;
+}
+
+/** One request on its way to a service. */
+export interface Forwarding {
+  instances: readonly Instance[];
+  pick: PickRequest;
+  method: string;
+  path: string;
+  headers: Headers;
+  body: OutgoingBody;
+  /** Aborts when the client goes away. */
+  clientSignal: AbortSignal | undefined;
+  /** When the request arrived (ms, the `now` clock): the deadline counts from here. */
+  startedAt: number;
+}
+
+export type Forwarded =
+  | { ok: true; response: UpstreamResponse; instance: Instance; attempts: number }
+  | { ok: false; failure: 'none-eligible' | 'unreachable' | 'timeout' | 'client-gone'; attempts: number };
+
+export interface ForwardDeps {
+  balancer: Balancer;
+  upstream: Upstream;
+  retry: RetryPolicy;
+  now: () => number;
+  onRetry?: () => void;
+}
+
+const TIMEOUT = Symbol('timeout');
+
+/**
+ * Sends a request to one instance after another until one answers, within one
+ * deadline: after a connect failure (nothing was sent) any method is retried;
+ * after a 502/503/504, a broken connection or a timeout only an idempotent one,
+ * and never with a body that may already have reached an instance.
+ */
+export async function forward(deps: ForwardDeps, request: Forwarding): Promise<Forwarded> {
+  const deadline = request.startedAt + deps.retry.deadlineMs;
+  const tried = new Set<Instance>();
+  const pick = { ...request.pick, exclude: tried };
+  let instance = deps.balancer.pick(request.instances, pick);
+  let failure: 'none-eligible' | 'unreachable' | 'timeout' = 'none-eligible';
+  for (let attempt = 1; instance; attempt++) {
+    tried.add(instance);
+    const remaining = deadline - deps.now();
+    if (remaining <= 0) return { ok: false, failure: 'timeout', attempts: attempt - 1 };
+    const result = await attemptOn(deps, request, instance, Math.min(deps.retry.upstreamTimeoutMs, remaining));
+    const last = attempt >= deps.retry.maxAttempts || deadline - deps.now() <= 0;
+    if ('response' in result) {
+      const retry = RETRY_STATUS.has(result.response.status) && !last && mayResend(request, 'failed');
+      const next = retry ? deps.balancer.pick(request.instances, pick) : undefined;
+      if (!next) return { ok: true, response: result.response, instance, attempts: attempt };
+      discardBody(result.response.body);
+      deps.onRetry?.();
+      instance = next;
+      continue;
+    }
+    if (result.failure === 'client-gone') return { ok: false, failure: 'client-gone', attempts: attempt };
+    failure = result.failure === 'timeout' ? 'timeout' : 'unreachable';
+    if (last || !mayResend(request, result.failure)) return { ok: false, failure, attempts: attempt };
+    instance = deps.balancer.pick(request.instances, pick);
+    if (instance) deps.onRetry?.();
+  }
+  if (failure === 'none-eligible') request.body.discard();
+  return { ok: false, failure, attempts: tried.size };
+}
+
+function mayResend(request: Forwarding, failure: UpstreamFailure): boolean {
+  if (!request.body.replayable) return false;
+  return failure === 'connect' || IDEMPOTENT.has(request.method);
+}
+
+type AttemptResult = { response: UpstreamResponse } | { failure: UpstreamFailure | 'client-gone' };
+
+async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number): Promise<AttemptResult> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+  const onClientGone = (): void => controller.abort(request.clientSignal?.reason);
+  request.clientSignal?.addEventListener('abort', onClientGone, { once: true });
+  const attempt = deps.balancer.begin(instance);
+  try {
+    const response = await deps.upstream.send({
+      origin: instance.url,
+      path: request.path,
+      method: request.method,
+      headers: request.headers,
+      body: request.body.forAttempt(),
+      signal: controller.signal,
+    });
+    attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
+    return { response };
+  } catch (error) {
+    if (request.clientSignal?.aborted) {
+      attempt.end('neutral');
+      return { failure: 'client-gone' };
+    }
+    const failure: UpstreamFailure = controller.signal.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
+    attempt.end(failure === 'timeout' ? 'neutral' : 'failure');
+    return { failure };
+  } finally {
+    clearTimeout(timer);
+    request.clientSignal?.removeEventListener('abort', onClientGone);
+  }
+}

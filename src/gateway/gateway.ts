@@ -1,0 +1,98 @@
+import { Hono } from 'hono';
+import { Balancer } from '../balance/index.js';
+import { Resolver } from '../discovery/index.js';
+import { EtcdClient, type FetchLike } from '../etcd/index.js';
+import { layoutByName } from '../registry/index.js';
+import { AddressPolicy } from './address-policy.js';
+import { adminRoutes } from './admin.js';
+import type { RuntimeHooks } from './client-side.js';
+import { ColdLookupLimiter } from './cold-limiter.js';
+import type { GatewayConfig } from './config.js';
+import { errorResponse } from './errors.js';
+import { GatewayMetrics } from './metrics.js';
+import { proxyRoute } from './proxy-route.js';
+import { RoutableCache } from './routable.js';
+import type { Upstream } from './upstream.js';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  upstream: Upstream;
+  hooks: RuntimeHooks;
+  /** How etcd is reached (TLS agents, tests); default global fetch. */
+  etcdFetch?: FetchLike;
+  /** Serve `/_edge/metrics` (long-lived runtimes). */
+  exposeMetrics?: boolean;
+  /** Told about failures the gateway answered for but could not pin on a request (never shown to clients). */
+  onError?: (error: unknown) => void;
+  now?: () => number;
+}
+
+/** A running gateway: the Hono app and what it holds. */
+export interface Gateway {
+  readonly app: Hono;
+  readonly resolver: Resolver;
+  readonly balancer: Balancer;
+  readonly metrics: GatewayMetrics;
+  /** Stops watches and releases upstream connections. */
+  close(): Promise<void>;
+}
+
+/** New service names looked up per second at most, after a burst; each costs an etcd read. */
+const COLD_LOOKUPS_PER_SECOND = 50;
+const COLD_LOOKUP_BURST = 200;
+
+/**
+ * Builds the gateway: `ANY /svc/{service}/*` proxied to the service's
+ * instances, and `/_edge/*` admin routes when an admin token is configured.
+ *
+ * @example
+ * const gateway = createGateway({ config: loadConfig(env, defaults), upstream: new FetchUpstream(), hooks });
+ * export default { fetch: gateway.app.fetch };
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const { config } = options;
+  const now = options.now ?? Date.now;
+  const metrics = new GatewayMetrics();
+  const etcdFetch = countCalls(options.etcdFetch ?? ((input, init) => fetch(input, init)), metrics);
+  const etcd = new EtcdClient({ ...config.etcd, fetch: etcdFetch });
+  const layouts = config.layouts.map((name) => layoutByName(name, { nativePrefix: config.prefix }));
+  const resolver = new Resolver({ etcd, layouts, cacheTtlMs: config.cacheTtlMs, watch: config.watch, now });
+  const balancer = new Balancer({ strategy: config.strategy, ejection: config.ejection, now, onEject: () => metrics.ejection() });
+  const routable = new RoutableCache(new AddressPolicy(config.addresses));
+  const coldLookups = new ColdLookupLimiter(COLD_LOOKUPS_PER_SECOND, COLD_LOOKUP_BURST, now);
+
+  const app = new Hono();
+  if (config.adminToken !== undefined) {
+    const admin = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now });
+    app.route('/_edge', admin);
+  }
+  app.all('/svc/*', proxyRoute({ config, resolver, routable, balancer, upstream: options.upstream, hooks: options.hooks, metrics, coldLookups, now }));
+  app.notFound(() => errorResponse('NOT_FOUND', 'routes are /svc/{service}/{path}'));
+  app.onError((error) => {
+    options.onError?.(error);
+    return errorResponse('INTERNAL', 'the gateway failed on this request');
+  });
+  return {
+    app,
+    resolver,
+    balancer,
+    metrics,
+    close: async () => {
+      resolver.close();
+      await options.upstream.close?.();
+    },
+  };
+}
+
+function countCalls(inner: FetchLike, metrics: GatewayMetrics): FetchLike {
+  return async (input, init) => {
+    try {
+      const response = await inner(input, init);
+      metrics.etcdCall(response.ok);
+      return response;
+    } catch (error) {
+      metrics.etcdCall(false);
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,81 @@
+import type { ResolverStats } from '../discovery/index.js';
+
+/** Upper bounds of the upstream latency histogram, in seconds. */
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Distinct service labels kept; more are counted under `_other` so hostile names cannot grow memory. */
+const MAX_SERVICES = 1_000;
+
+/** Counters for `/_edge/metrics`, in Prometheus text format. Plain data: cheap to keep on every runtime. */
+export class GatewayMetrics {
+  readonly #requests = new Map<string, Map<number, number>>();
+  readonly #buckets = new Array<number>(BUCKETS.length).fill(0);
+  #latencyCount = 0;
+  #latencySum = 0;
+  #retries = 0;
+  #ejections = 0;
+  readonly #etcdCalls = { ok: 0, error: 0 };
+
+  /** A finished request; `service` is undefined when it named no routable service. */
+  request(service: string | undefined, status: number): void {
+    let label = service ?? '_unrouted';
+    if (!this.#requests.has(label) && this.#requests.size >= MAX_SERVICES) label = '_other';
+    let byStatus = this.#requests.get(label);
+    if (!byStatus) this.#requests.set(label, (byStatus = new Map()));
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+  }
+
+  /** Time from the first attempt to the response headers that were used. */
+  upstreamLatency(seconds: number): void {
+    this.#latencyCount++;
+    this.#latencySum += seconds;
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) this.#buckets[i]!++;
+  }
+
+  retry(): void {
+    this.#retries++;
+  }
+
+  ejection(): void {
+    this.#ejections++;
+  }
+
+  etcdCall(ok: boolean): void {
+    this.#etcdCalls[ok ? 'ok' : 'error']++;
+  }
+
+  /** The exposition text, with the resolver's counters and open watches. */
+  render(resolver: Readonly<ResolverStats>, watches: number): string {
+    const out: string[] = [];
+    const family = (name: string, type: string, help: string): void => void out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    family('etcd_edge_requests_total', 'counter', 'Requests under /svc/ by service and response status.');
+    for (const [service, byStatus] of this.#requests) {
+      for (const [status, count] of byStatus) out.push(`etcd_edge_requests_total{service="${service}",status="${status}"} ${count}`);
+    }
+    family('etcd_edge_upstream_duration_seconds', 'histogram', 'Time from the first attempt to the response headers sent on.');
+    BUCKETS.forEach((le, i) => out.push(`etcd_edge_upstream_duration_seconds_bucket{le="${le}"} ${this.#buckets[i]}`));
+    out.push(`etcd_edge_upstream_duration_seconds_bucket{le="+Inf"} ${this.#latencyCount}`);
+    out.push(`etcd_edge_upstream_duration_seconds_sum ${this.#latencySum}`, `etcd_edge_upstream_duration_seconds_count ${this.#latencyCount}`);
+    family('etcd_edge_upstream_retries_total', 'counter', 'Attempts sent to another instance after one failed.');
+    out.push(`etcd_edge_upstream_retries_total ${this.#retries}`);
+    family('etcd_edge_ejections_total', 'counter', 'Instances ejected after failing in a row.');
+    out.push(`etcd_edge_ejections_total ${this.#ejections}`);
+    family('etcd_edge_etcd_calls_total', 'counter', 'HTTP calls to etcd (a watch stream counts once).');
+    out.push(`etcd_edge_etcd_calls_total{outcome="ok"} ${this.#etcdCalls.ok}`, `etcd_edge_etcd_calls_total{outcome="error"} ${this.#etcdCalls.error}`);
+    const cache: [string, number, string][] = [
+      ['hits', resolver.hits, 'Lookups served from a fresh snapshot.'],
+      ['misses', resolver.misses, 'Lookups that waited for etcd.'],
+      ['stale_serves', resolver.staleServes, 'Lookups served stale while a refresh ran.'],
+      ['stale_if_error_serves', resolver.staleIfErrorServes, 'Lookups served stale because etcd was failing.'],
+      ['refreshes', resolver.refreshes, 'Reads of a service from etcd.'],
+      ['refresh_failures', resolver.refreshFailures, 'Reads of a service that failed.'],
+      ['skipped_records', resolver.skippedRecords, 'Registry records that did not decode.'],
+    ];
+    for (const [name, value, help] of cache) {
+      family(`etcd_edge_cache_${name}_total`, 'counter', help);
+      out.push(`etcd_edge_cache_${name}_total ${value}`);
+    }
+    family('etcd_edge_watches', 'gauge', 'Open etcd watch streams.');
+    out.push(`etcd_edge_watches ${watches}`);
+    return out.join('\n') + '\n';
+  }
+}

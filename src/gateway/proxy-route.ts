@@ -1,0 +1,123 @@
+import type { Context } from 'hono';
+import { parseTags, type Balancer } from '../balance/index.js';
+import type { Resolver, Snapshot } from '../discovery/index.js';
+import { RegistryError } from '../registry/index.js';
+import { OutgoingBody } from './body.js';
+import { clientIpOf, hashKeyOf, type RuntimeHooks } from './client-side.js';
+import type { ColdLookupLimiter } from './cold-limiter.js';
+import type { GatewayConfig } from './config.js';
+import { errorResponse, statusOf } from './errors.js';
+import { forward, type Forwarded } from './forward.js';
+import { downstreamResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { RoutableCache } from './routable.js';
+import { parseTarget, pathOf } from './target.js';
+import { discardBody, type Upstream, type UpstreamResponse } from './upstream.js';
+
+export interface ProxyDeps {
+  config: GatewayConfig;
+  resolver: Resolver;
+  routable: RoutableCache;
+  balancer: Balancer;
+  upstream: Upstream;
+  hooks: RuntimeHooks;
+  metrics: GatewayMetrics;
+  coldLookups: ColdLookupLimiter;
+  now: () => number;
+}
+
+/** Statuses whose responses never carry a body. */
+const NO_BODY = new Set([204, 205, 304]);
+
+/** `ANY /svc/{service}/*`: finds the service's instances, picks one, streams the request there and the answer back. */
+export function proxyRoute(deps: ProxyDeps): (c: Context) => Promise<Response> {
+  return (c) => handle(deps, c);
+}
+
+async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
+  const startedAt = deps.now();
+  const request = c.req.raw;
+  const requestId = requestIdOf(request.headers);
+  const fail = (code: Parameters<typeof errorResponse>[0], message: string, service?: string, retryAfter?: number): Response => {
+    deps.metrics.request(undefined, statusOf(code));
+    return errorResponse(code, message, { service, requestId, ...(retryAfter === undefined ? {} : { retryAfter }) });
+  };
+  const target = parseTarget(deps.hooks.rawPath?.(c) ?? pathOf(request.url));
+  if (!target.ok) return fail('BAD_REQUEST', target.message);
+  const { service } = target;
+  const tagHeader = request.headers.get('x-edge-tags');
+  const requestTags = tagHeader === null ? undefined : parseTags(tagHeader);
+  if (requestTags === undefined && tagHeader !== null) return fail('BAD_REQUEST', 'x-edge-tags must be key=value pairs, comma-separated', service);
+
+  const t0 = performance.now();
+  const snapshot = await lookup(deps, c, service);
+  if (typeof snapshot === 'string') {
+    if (snapshot === 'invalid') return fail('BAD_REQUEST', 'this service name cannot be looked up', service);
+    if (snapshot === 'deferred') return fail('NO_INSTANCES', 'too many lookups of new service names; try again shortly', service, 1);
+    return fail('ETCD_UNAVAILABLE', 'the registry cannot be reached and nothing is cached for this service', service, 1);
+  }
+  const routable = deps.routable.of(snapshot.instances);
+  const ip = clientIpOf(deps.hooks, c);
+  const zone = deps.hooks.zone?.(c) ?? deps.config.zone;
+  const hashKey = hashKeyOf(deps.config.hashKey, c, ip);
+  const tags = requestTags ? { ...deps.config.tags, ...requestTags } : deps.config.tags;
+  const discoveryMs = performance.now() - t0;
+
+  const url = new URL(request.url);
+  const headers = upstreamRequestHeaders(request.headers, { ip, proto: url.protocol.slice(0, -1), host: url.host, requestId });
+  const body = await OutgoingBody.of(request, deps.config.retry.bufferBytes);
+  const t1 = performance.now();
+  const result = await forward(
+    { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() },
+    {
+      instances: routable.instances,
+      pick: { tags, ...(zone === undefined ? {} : { zone }), ...(hashKey === undefined ? {} : { hashKey }) },
+      method: request.method,
+      path: target.path + url.search,
+      headers,
+      body,
+      clientSignal: request.signal,
+      startedAt,
+    },
+  );
+  const upstreamMs = performance.now() - t1;
+  if (!result.ok) return failure(result, fail, service);
+  deps.metrics.upstreamLatency(upstreamMs / 1000);
+  deps.metrics.request(service, result.response.status);
+  const timing = `discovery;dur=${discoveryMs.toFixed(3)}, upstream;dur=${upstreamMs.toFixed(3)}`;
+  return respond(result.response, request.method, downstreamResponseHeaders(result.response.headers, requestId, timing));
+}
+
+type Lookup = Snapshot | 'invalid' | 'deferred' | 'unavailable';
+
+async function lookup(deps: ProxyDeps, c: Context, service: string): Promise<Lookup> {
+  if (!deps.resolver.status(service) && !deps.coldLookups.take()) return 'deferred';
+  try {
+    const waitUntil = deps.hooks.waitUntil?.(c);
+    return await deps.resolver.resolve(service, waitUntil ? { waitUntil } : {});
+  } catch (error) {
+    return error instanceof RegistryError ? 'invalid' : 'unavailable';
+  }
+}
+
+function failure(result: Extract<Forwarded, { ok: false }>, fail: (code: 'NO_INSTANCES' | 'UPSTREAM_UNREACHABLE' | 'UPSTREAM_TIMEOUT', message: string, service?: string, retryAfter?: number) => Response, service: string): Response {
+  switch (result.failure) {
+    case 'none-eligible':
+      return fail('NO_INSTANCES', 'no instance of this service can take the request', service, 1);
+    case 'timeout':
+      return fail('UPSTREAM_TIMEOUT', 'no instance answered in time', service);
+    case 'unreachable':
+    case 'client-gone':
+      return fail('UPSTREAM_UNREACHABLE', result.attempts > 1 ? `no instance could be reached (${result.attempts} tried)` : 'the instance could not be reached', service);
+  }
+}
+
+function respond(upstream: UpstreamResponse, method: string, headers: Headers): Response {
+  if (upstream.status < 200 || upstream.status > 599) {
+    discardBody(upstream.body);
+    return errorResponse('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on');
+  }
+  const bodyless = method === 'HEAD' || NO_BODY.has(upstream.status);
+  if (bodyless) discardBody(upstream.body);
+  return new Response(bodyless ? null : (upstream.body as BodyInit | null), { status: upstream.status, headers });
+}

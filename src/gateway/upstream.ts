@@ -1,0 +1,56 @@
+/** One attempt to send a request to an instance. */
+export interface UpstreamRequest {
+  /** The instance's `scheme://host:port`. */
+  origin: string;
+  /** Path and query, starting with `/`. */
+  path: string;
+  method: string;
+  headers: Headers;
+  /** Null for no body; bytes can be sent again, a stream only once. */
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  /** Aborts the attempt: deadline passed or client gone. */
+  signal: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Headers;
+  /** A stream, or the whole body when an upstream chose to read a small one at once. */
+  body: ReadableStream<Uint8Array> | Uint8Array | null;
+}
+
+/** Lets go of a response body that will not be passed on. */
+export function discardBody(body: UpstreamResponse['body']): void {
+  if (body instanceof ReadableStream) body.cancel().catch(() => undefined);
+}
+
+/**
+ * How an attempt failed before a response arrived:
+ * - `connect`: no connection was made, so nothing was sent (safe to retry any method);
+ * - `failed`: the connection broke after the request may have been sent;
+ * - `timeout`: no response headers in time (the request may have been processed).
+ */
+export type UpstreamFailure = 'connect' | 'failed' | 'timeout';
+
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+
+  constructor(
+    readonly failure: UpstreamFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Sends requests to instances. The gateway's only dependency on a network
+ * stack: `fetch` on Workers and Lambda, pooled undici connections on Node.
+ */
+export interface Upstream {
+  /** @throws {UpstreamError} when no response arrived; aborts because of `signal` are `failed` or `timeout` as the caller decides */
+  send(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Releases pooled connections. */
+  close?(): Promise<void>;
+}

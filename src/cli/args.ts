@@ -9,6 +9,12 @@ export interface Flags extends ConnectionFlags {
   ttl?: string;
   layout?: string;
   json?: boolean;
+  port?: string;
+  host?: string;
+  strategy?: string;
+  watch?: string;
+  'cache-ttl'?: string;
+  drain?: string;
   help?: boolean;
   version?: boolean;
 }
@@ -19,6 +25,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   deregister: ['layout'],
   ls: ['json', 'layout'],
   watch: ['layout'],
+  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain'],
 };
 
 export const COMMANDS = Object.keys(COMMAND_FLAGS);
@@ -39,6 +46,12 @@ export function parseCommandLine(argv: readonly string[]): { positionals: string
         ttl: { type: 'string' },
         layout: { type: 'string' },
         json: { type: 'boolean' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        strategy: { type: 'string' },
+        watch: { type: 'string' },
+        'cache-ttl': { type: 'string' },
+        drain: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },

@@ -43,7 +43,7 @@ export function connect(flags: ConnectionFlags, env: Env): EtcdClient {
   }
 }
 
-function tlsFetch(flags: ConnectionFlags): FetchLike {
+export function tlsFetch(flags: ConnectionFlags): FetchLike {
   const read = (file: string, flag: string): Buffer => {
     try {
       return readFileSync(file);

@@ -9,12 +9,13 @@ import { deregisterCommand } from './deregister.js';
 import { describeError, UsageError } from './errors.js';
 import { lsCommand } from './ls.js';
 import { registerCommand } from './register.js';
+import { serveCommand } from './serve.js';
 import { USAGE } from './usage.js';
 import { watchCommand } from './watch.js';
 
 export type { CliContext, Output } from './context.js';
 
-const RUN = { register: registerCommand, deregister: deregisterCommand, ls: lsCommand, watch: watchCommand } as const;
+const RUN = { serve: serveCommand, register: registerCommand, deregister: deregisterCommand, ls: lsCommand, watch: watchCommand } as const;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

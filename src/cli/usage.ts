@@ -1,6 +1,17 @@
 export const USAGE = `Usage: etcd-edge <command> [arguments] [options]
 
 Commands:
+  serve                             run the gateway: /svc/{service}/... proxied to the
+                                    service's instances (configured by env, see README)
+      --port N                      port to listen on (env PORT, default 8787)
+      --host H                      interface to listen on (default all)
+      --layout L,L                  layouts to read (env ETCD_EDGE_LAYOUTS, default native)
+      --strategy S                  weighted-random (default), round-robin,
+                                    least-request or hash
+      --watch on|off                keep snapshots current with etcd watches (default on)
+      --cache-ttl MS                snapshot lifetime without watches (default 2000)
+      --drain MS                    on SIGINT/SIGTERM, wait this long for in-flight
+                                    requests (default 10000)
   register <service> <url>          register an instance and keep it registered until
                                     SIGINT/SIGTERM, then deregister it
       --weight N                    share of traffic (default 1; 0 = drained)

@@ -15,13 +15,19 @@ export class OutgoingBody {
 
   static readonly empty = new OutgoingBody(null, undefined);
 
-  /** Reads the body now when it is known to be at most `bufferBytes` long. */
-  static async of(request: Request, bufferBytes: number): Promise<OutgoingBody> {
-    if (request.body === null) return OutgoingBody.empty;
-    const length = Number(request.headers.get('content-length') ?? NaN);
-    if (length === 0) return new OutgoingBody(new Uint8Array(0), undefined);
+  /**
+   * Reads the body now when it is known to be at most `bufferBytes` long;
+   * otherwise streams `stream()` (a runtime's own stream, used instead of
+   * `request.body`, which is then never touched) or `request.body`.
+   */
+  static async of(request: Request, bufferBytes: number, stream?: () => ReadableStream<Uint8Array> | undefined): Promise<OutgoingBody> {
+    if (request.method === 'GET' || request.method === 'HEAD') return OutgoingBody.empty;
+    const declared = request.headers.get('content-length');
+    const length = declared === null ? NaN : Number(declared);
+    const hasBody = stream ? length > 0 || request.headers.has('transfer-encoding') : request.body !== null;
+    if (!hasBody) return length === 0 ? new OutgoingBody(new Uint8Array(0), undefined) : OutgoingBody.empty;
     if (Number.isInteger(length) && length <= bufferBytes) return new OutgoingBody(new Uint8Array(await request.arrayBuffer()), undefined);
-    return new OutgoingBody(null, request.body);
+    return new OutgoingBody(null, stream?.() ?? request.body ?? undefined);
   }
 
   /** Whether sending it (again) repeats nothing an instance may already have received. */

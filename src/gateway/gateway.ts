@@ -12,6 +12,7 @@ import { errorResponse } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { proxyRoute } from './proxy-route.js';
 import { RoutableCache } from './routable.js';
+import { DOT_SEGMENT } from './target.js';
 import type { Upstream } from './upstream.js';
 
 export interface GatewayOptions {
@@ -62,6 +63,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   const coldLookups = new ColdLookupLimiter(COLD_LOOKUPS_PER_SECOND, COLD_LOOKUP_BURST, now);
 
   const app = new Hono();
+  const { rawPath } = options.hooks;
+  if (rawPath) {
+    // The runtime resolved dot segments before routing; refuse them as sent rather than route what they resolve to.
+    app.use('*', async (c, next) => {
+      const raw = rawPath(c);
+      if (raw !== undefined && DOT_SEGMENT.test(raw)) return errorResponse('BAD_REQUEST', 'path must not contain dot segments');
+      await next();
+    });
+  }
   if (config.adminToken !== undefined) {
     const admin = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now });
     app.route('/_edge', admin);

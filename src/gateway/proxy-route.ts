@@ -48,6 +48,11 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
   const tagHeader = request.headers.get('x-edge-tags');
   const requestTags = tagHeader === null ? undefined : parseTags(tagHeader);
   if (requestTags === undefined && tagHeader !== null) return fail('BAD_REQUEST', 'x-edge-tags must be key=value pairs, comma-separated', service);
+  // ETCD_EDGE_TAGS are required of every routed instance: a request may narrow them, never override them.
+  const { tags: required } = deps.config;
+  if (requestTags && Object.keys(requestTags).some((key) => Object.hasOwn(required, key) && required[key] !== requestTags[key])) {
+    return fail('NO_INSTANCES', 'no instance of this service can take the request', service, 1);
+  }
 
   const t0 = performance.now();
   const snapshot = await lookup(deps, c, service);
@@ -65,7 +70,8 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
 
   const url = new URL(request.url);
   const headers = upstreamRequestHeaders(request.headers, { ip, proto: url.protocol.slice(0, -1), host: url.host, requestId });
-  const body = await OutgoingBody.of(request, deps.config.retry.bufferBytes);
+  const { requestBody } = deps.hooks;
+  const body = await OutgoingBody.of(request, deps.config.retry.bufferBytes, requestBody && (() => requestBody(c)));
   const t1 = performance.now();
   const result = await forward(
     { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() },

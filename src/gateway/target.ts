@@ -5,7 +5,7 @@ export const SERVICE_PREFIX = '/svc/';
 export type Target = { ok: true; service: string; path: string } | { ok: false; message: string };
 
 /** `.` or `..` as a path segment, written plainly or percent-encoded. */
-const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+export const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
 /** Characters that some servers read as a separator once decoded, or never belong in a path. */
 const SMUGGLED = /%2f|%5c|%00|\\/i;
 

@@ -1,12 +1,18 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { RuntimeHooks } from '../../gateway/index.js';
+import { pullStream } from './streams.js';
 
 type NodeContext = Context<{ Bindings: HttpBindings }>;
 
 /** What Node tells the gateway: the socket's peer and the request-target as received. */
 export const nodeHooks: RuntimeHooks = {
   clientIp: (c) => (c as NodeContext).env?.incoming?.socket?.remoteAddress,
+  requestBody: (c) => {
+    const incoming = (c as NodeContext).env?.incoming;
+    // Left to the server to drain or close if no attempt reads it.
+    return incoming ? pullStream(incoming, () => undefined) : undefined;
+  },
   rawPath: (c) => {
     const target = (c as NodeContext).env?.incoming?.url;
     if (target === undefined || !target.startsWith('/')) return undefined;

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
+import { pullStream } from './streams.js';
 import { UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
 
 export interface UndiciUpstreamOptions {
@@ -55,7 +56,7 @@ export class UndiciUpstream implements Upstream {
         throw new UpstreamError('failed', 'the instance broke off its answer', { cause: error });
       }
     }
-    return { status: response.statusCode, headers, body: toWebStream(response.body) };
+    return { status: response.statusCode, headers, body: pullStream(response.body, () => response.body.destroy()) };
   }
 
   async close(): Promise<void> {
@@ -105,26 +106,4 @@ async function* chunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8
   } finally {
     reader.releaseLock();
   }
-}
-
-/**
- * A Web stream over undici's body, pulled one chunk at a time. Written by
- * hand: `Readable.toWeb` crashed Node 20 with "Controller is already closed"
- * when clients dropped connections mid-response.
- */
-function toWebStream(body: Dispatcher.ResponseData['body']): ReadableStream<Uint8Array> {
-  const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const { done, value } = await iterator.next();
-        if (done) controller.close();
-        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-      },
-      cancel() {
-        body.destroy();
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }

@@ -1,0 +1,56 @@
+import { createGateway, errorResponse, FetchUpstream, loadConfig, type Env, type Gateway, type RuntimeDefaults, type RuntimeHooks } from '../gateway/index.js';
+
+/**
+ * One gateway per isolate (Worker) or warm container (Lambda), built from the
+ * environment on first use and kept, so its snapshots outlive a request.
+ * A bad configuration is logged once, in full, and answered with a 500 that
+ * names nothing: clients have no business learning the configuration.
+ */
+export class EnvGateway {
+  readonly #defaults: (env: Env) => RuntimeDefaults;
+  readonly #hooks: RuntimeHooks;
+  #built: { key: string; env: Env; gateway: Gateway } | undefined;
+  #failed: { key: string; response: () => Response } | undefined;
+
+  constructor(defaults: (env: Env) => RuntimeDefaults, hooks: RuntimeHooks) {
+    this.#defaults = defaults;
+    this.#hooks = hooks;
+  }
+
+  /** The gateway for this environment, or a response saying the gateway is misconfigured. */
+  for(env: Env): Gateway | Response {
+    if (this.#built?.env === env) return this.#built.gateway;
+    const key = fingerprint(env);
+    if (this.#built?.key === key) {
+      this.#built.env = env;
+      return this.#built.gateway;
+    }
+    if (this.#failed?.key === key) return this.#failed.response();
+    try {
+      const gateway = createGateway({
+        config: loadConfig(env, this.#defaults(env)),
+        upstream: new FetchUpstream(),
+        hooks: this.#hooks,
+        onError: (error) => console.error('etcd-edge: request failed inside the gateway', error),
+      });
+      void this.#built?.gateway.close();
+      this.#built = { key, env, gateway };
+      return gateway;
+    } catch (error) {
+      console.error(`etcd-edge: configuration: ${error instanceof Error ? error.message : String(error)}`);
+      const response = (): Response => errorResponse('INTERNAL', 'the gateway is misconfigured; its log says how');
+      this.#failed = { key, response };
+      return response();
+    }
+  }
+}
+
+/** The string variables, in a stable order: a new `env` object with the same content reuses the gateway. */
+function fingerprint(env: Env): string {
+  let key = '';
+  for (const name of Object.keys(env).sort()) {
+    const value = env[name];
+    if (typeof value === 'string') key += `${name}\u0000${value}\u0000`;
+  }
+  return key;
+}

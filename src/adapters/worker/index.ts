@@ -1,0 +1,35 @@
+import type { Context, ExecutionContext } from 'hono';
+import type { Env } from '../../gateway/index.js';
+import { EnvGateway } from '../from-env.js';
+
+const gateways = new EnvGateway(
+  // Workers cannot fetch raw IP addresses in production; `wrangler dev` can reach loopback.
+  () => ({ watch: false, ipLiterals: 'loopback-only' }),
+  {
+    // Set by Cloudflare's edge for every request; a client cannot forge it there.
+    clientIp: (c: Context) => c.req.header('cf-connecting-ip'),
+    zone: (c: Context) => {
+      const colo = (c.req.raw as Request & { cf?: { colo?: unknown } }).cf?.colo;
+      return typeof colo === 'string' ? colo : undefined;
+    },
+    waitUntil: (c: Context) => {
+      try {
+        const ctx = c.executionCtx;
+        return (promise) => ctx.waitUntil(promise);
+      } catch {
+        return undefined;
+      }
+    },
+  },
+);
+
+/**
+ * The Cloudflare Worker: configuration from `env` (vars and secrets), one
+ * gateway per isolate, background refreshes through `ctx.waitUntil`.
+ */
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+    const gateway = gateways.for(env);
+    return gateway instanceof Response ? gateway : gateway.app.fetch(request, env, ctx);
+  },
+};

@@ -1,0 +1,73 @@
+import { nodeConfig, startNodeGateway } from '../adapters/node/index.js';
+import { EtcdClient, sleep } from '../etcd/index.js';
+import { ConfigError, type GatewayConfig } from '../gateway/index.js';
+import { expectArgs, numberFlag, type Flags } from './args.js';
+import { tlsFetch } from './connect.js';
+import type { CliContext } from './context.js';
+import { describeError, UsageError } from './errors.js';
+
+/** Which variable each flag sets; flags win over the environment. */
+const FLAG_VARIABLES: [keyof Flags, string][] = [
+  ['etcd', 'ETCD_ENDPOINTS'],
+  ['user', 'ETCD_USERNAME'],
+  ['password', 'ETCD_PASSWORD'],
+  ['prefix', 'ETCD_EDGE_PREFIX'],
+  ['layout', 'ETCD_EDGE_LAYOUTS'],
+  ['strategy', 'ETCD_EDGE_STRATEGY'],
+  ['watch', 'ETCD_EDGE_WATCH'],
+  ['cache-ttl', 'ETCD_EDGE_CACHE_TTL_MS'],
+  ['port', 'PORT'],
+];
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+/** `etcd-edge serve`: the gateway on Node until SIGINT/SIGTERM, then a graceful drain. */
+export async function serveCommand(positionals: readonly string[], flags: Flags, ctx: CliContext): Promise<number> {
+  expectArgs(positionals, []);
+  const drainMs = numberFlag(flags.drain, 'drain', 10_000, { min: 0, max: 600_000, integer: true });
+  const config = configFrom(flags, ctx.env);
+  const log = (text: string): void => void ctx.err.write(`${new Date().toISOString()} ${text}\n`);
+  const node = await startNodeGateway({
+    config,
+    ...(flags.host === undefined ? {} : { host: flags.host }),
+    ...(flags.cacert || flags.cert ? { etcdFetch: tlsFetch(flags) } : {}),
+    onError: (error) => log(`request failed inside the gateway: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  ctx.out.write(`etcd-edge gateway listening on ${node.url}\n`);
+  log(`etcd ${config.etcd.endpoints.join(', ')}; layouts ${config.layouts.join(', ')}; ${config.watch ? 'watch mode' : `cache ${config.cacheTtlMs} ms`}; strategy ${config.strategy}${config.adminToken ? '; admin on /_edge/' : ''}`);
+  void probe(config, flags, log);
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) resolve();
+    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  log(`shutting down: draining in-flight requests for up to ${drainMs} ms`);
+  await node.close(drainMs);
+  log('stopped');
+  return 0;
+}
+
+function configFrom(flags: Flags, env: CliContext['env']): GatewayConfig {
+  if ((flags.cert === undefined) !== (flags.key === undefined)) throw new UsageError('--cert and --key go together');
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const [flag, variable] of FLAG_VARIABLES) {
+    const value = flags[flag];
+    if (typeof value === 'string') merged[variable] = value;
+  }
+  try {
+    return nodeConfig(merged);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const flag = FLAG_VARIABLES.find(([name, variable]) => variable === error.variable && flags[name] !== undefined)?.[0];
+    throw new UsageError(flag ? `--${flag}: ${error.message.slice(error.variable.length + 2)}` : error.message);
+  }
+}
+
+/** Says at start-up whether etcd answers; the gateway runs either way and serves what it can. */
+async function probe(config: GatewayConfig, flags: Flags, log: (text: string) => void): Promise<void> {
+  const etcd = new EtcdClient({ ...config.etcd, ...(flags.cacert || flags.cert ? { fetch: tlsFetch(flags) } : {}) });
+  try {
+    await Promise.race([etcd.range(config.prefix, { limit: 1, keysOnly: true }), sleep(PROBE_TIMEOUT_MS).then(() => Promise.reject(new Error('no answer')))]);
+  } catch (error) {
+    log(`warning: ${describeError(error, config.etcd.endpoints)}; requests get 503 ETCD_UNAVAILABLE until it answers`);
+  }
+}

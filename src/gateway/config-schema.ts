@@ -1,5 +1,6 @@
-import { z } from 'zod';
-import { parseTags, STRATEGY_NAMES } from '../balance/index.js';
+// zod/mini: the same validation as classic zod at a sixth of the Worker bundle.
+import * as z from 'zod/mini';
+import { parseTags, STRATEGY_NAMES, type StrategyName } from '../balance/index.js';
 import { LAYOUT_NAMES, type LayoutName } from '../registry/index.js';
 import { parseRule } from './address-rules.js';
 
@@ -7,79 +8,89 @@ import { parseRule } from './address-rules.js';
 export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['ETCD_PASSWORD', 'ADMIN_TOKEN']);
 
 function int(min: number, max: number, fallback: number) {
-  return z
-    .string()
-    .regex(/^\d+$/, 'expected a whole number')
-    .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
-    .default(fallback);
+  const number = z.pipe(
+    z.string().check(z.regex(/^\d+$/, 'expected a whole number')),
+    z.transform((s) => Number(s)),
+  );
+  return z._default(z.pipe(number, z.number().check(z.gte(min, `must be at least ${min}`), z.lte(max, `must be at most ${max}`))), fallback);
 }
 
-const list = z.string().transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
+function list<T>(item: (entry: string) => string | undefined, map: (entries: string[]) => T) {
+  return z.pipe(
+    z.string().check(
+      z.superRefine((value, ctx) => {
+        for (const entry of split(value)) {
+          const problem = item(entry);
+          if (problem) ctx.issues.push({ code: 'custom', message: problem, input: value });
+        }
+      }),
+    ),
+    z.transform((value) => map(split(value))),
+  );
+}
+
+function split(value: string): string[] {
+  return value.split(',').map((part) => part.trim()).filter(Boolean);
+}
 
 function oneOf<T extends string>(names: readonly T[]) {
-  const allowed = new Set<string>(names);
-  return (value: string, ctx: z.RefinementCtx) => {
-    if (!allowed.has(value)) ctx.addIssue({ code: 'custom', message: `expected one of ${names.join(', ')}, got ${JSON.stringify(value)}` });
-  };
+  return z.pipe(
+    z.string().check(z.refine((value) => (names as readonly string[]).includes(value), `expected one of ${names.join(', ')}`)),
+    z.transform((value) => value as T),
+  );
 }
 
-const endpoints = list.pipe(
-  z.array(z.string().refine((url) => /^https?:\/\/[^/?#]+\/?$/.test(url) && URL.canParse(url), 'expected http(s)://host:port URLs, comma-separated')).min(1, 'needs at least one URL'),
-);
+const URL_SHAPE = /^https?:\/\/[^/?#]+\/?$/;
 
-const layouts = list.pipe(
-  z
-    .array(z.string().superRefine(oneOf(LAYOUT_NAMES)))
-    .min(1, 'needs at least one layout')
-    .transform((names) => [...new Set(names)] as LayoutName[]),
-);
+const endpoints = list(
+  (url) => (URL_SHAPE.test(url) && URL.canParse(url) ? undefined : 'expected http(s)://host:port URLs, comma-separated'),
+  (urls) => urls,
+).check(z.refine((urls) => urls.length > 0, 'needs at least one URL'));
 
-const hashKey = z
-  .string()
-  .regex(/^(ip|(header|cookie):[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64})$/, 'expected ip, header:NAME or cookie:NAME')
-  .transform((spec) => {
+const layouts = list(
+  (name) => ((LAYOUT_NAMES as readonly string[]).includes(name) ? undefined : `expected layouts from ${LAYOUT_NAMES.join(', ')}, got ${JSON.stringify(name)}`),
+  (names) => [...new Set(names)] as LayoutName[],
+).check(z.refine((names) => names.length > 0, 'needs at least one layout'));
+
+const rules = list((entry) => {
+  const problem = parseRule(entry).problem;
+  return problem && `${JSON.stringify(entry)}: ${problem}`;
+}, (entries) => entries);
+
+const hashKey = z.pipe(
+  z.string().check(z.regex(/^(ip|(header|cookie):[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64})$/, 'expected ip, header:NAME or cookie:NAME')),
+  z.transform((spec) => {
     if (spec === 'ip') return { from: 'ip' as const };
     const [from, name] = spec.split(':') as ['header' | 'cookie', string];
     return from === 'header' ? { from, name: name.toLowerCase() } : { from, name };
-  })
-  .default({ from: 'ip' });
+  }),
+);
 
-const tags = z
-  .string()
-  .transform((spec, ctx) => {
-    const parsed = parseTags(spec);
-    if (!parsed) ctx.addIssue({ code: 'custom', message: 'expected key=value pairs, comma-separated' });
-    return parsed ?? {};
-  })
-  .default({});
+const tags = z.pipe(
+  z.string().check(z.refine((spec) => parseTags(spec) !== undefined, 'expected key=value pairs, comma-separated')),
+  z.transform((spec) => parseTags(spec) ?? {}),
+);
 
-const rules = list.superRefine((entries, ctx) => {
-  for (const entry of entries) {
-    const problem = parseRule(entry).problem;
-    if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)}: ${problem}` });
-  }
-});
+const flag = z.pipe(
+  z.string().check(z.refine((s) => /^(on|off|true|false|1|0)$/i.test(s), 'expected on or off')),
+  z.transform((s) => /^(on|true|1)$/i.test(s)),
+);
 
-const flag = z
-  .string()
-  .transform((s) => s.toLowerCase())
-  .pipe(z.enum(['on', 'off', 'true', 'false', '1', '0'], { message: 'expected on or off' }))
-  .transform((s) => s === 'on' || s === 'true' || s === '1');
+const ipInstances = oneOf(['allow', 'loopback-only'] as const);
 
 /** Every environment variable the gateway reads. Documented in the README. */
 export const ENV_SCHEMA = z.object({
   ETCD_ENDPOINTS: endpoints,
-  ETCD_USERNAME: z.string().max(256).optional(),
-  ETCD_PASSWORD: z.string().max(1024).optional(),
-  ETCD_EDGE_LAYOUTS: layouts.default(['native']),
-  ETCD_EDGE_PREFIX: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected printable ASCII without spaces').default('services/'),
+  ETCD_USERNAME: z.optional(z.string().check(z.maxLength(256, 'must be at most 256 characters'))),
+  ETCD_PASSWORD: z.optional(z.string().check(z.maxLength(1024, 'must be at most 1024 characters'))),
+  ETCD_EDGE_LAYOUTS: z._default(layouts, ['native']),
+  ETCD_EDGE_PREFIX: z._default(z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/, 'expected printable ASCII without spaces')), 'services/'),
   ETCD_EDGE_CACHE_TTL_MS: int(0, 3_600_000, 2_000),
-  ETCD_EDGE_WATCH: flag.optional(),
-  ETCD_EDGE_STRATEGY: z.string().superRefine(oneOf(STRATEGY_NAMES)).transform((s) => s as (typeof STRATEGY_NAMES)[number]).default('weighted-random'),
-  ETCD_EDGE_HASH_KEY: hashKey,
-  ETCD_EDGE_TAGS: tags,
-  EDGE_ZONE: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -').optional(),
+  ETCD_EDGE_WATCH: z.optional(flag),
+  ETCD_EDGE_STRATEGY: z._default(oneOf<StrategyName>(STRATEGY_NAMES), 'weighted-random'),
+  ETCD_EDGE_HASH_KEY: z._default(hashKey, { from: 'ip' }),
+  ETCD_EDGE_TAGS: z._default(tags, {}),
+  EDGE_ZONE: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -'))),
   ETCD_EDGE_MAX_ATTEMPTS: int(1, 10, 3),
   ETCD_EDGE_DEADLINE_MS: int(100, 600_000, 30_000),
   ETCD_EDGE_CONNECT_TIMEOUT_MS: int(10, 60_000, 2_000),
@@ -89,9 +100,12 @@ export const ENV_SCHEMA = z.object({
   ETCD_EDGE_EJECT_BASE_MS: int(1, 3_600_000, 30_000),
   ETCD_EDGE_EJECT_MAX_MS: int(1, 86_400_000, 300_000),
   ETCD_EDGE_EJECT_MAX_PERCENT: int(0, 100, 50),
-  ETCD_EDGE_ALLOW: rules.default([]),
-  ETCD_EDGE_DENY: rules.default([]),
-  ETCD_EDGE_IP_INSTANCES: z.enum(['allow', 'loopback-only'], { message: 'expected allow or loopback-only' }).optional(),
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
+  ETCD_EDGE_ALLOW: z._default(rules, []),
+  ETCD_EDGE_DENY: z._default(rules, []),
+  ETCD_EDGE_IP_INSTANCES: z.optional(ipInstances),
+  ADMIN_TOKEN: z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'), z.maxLength(1024, 'must be at most 1024 characters'))),
   PORT: int(0, 65_535, 8_787),
 });
+
+/** The issues of a failed parse, as zod reports them. */
+export type SchemaIssue = { path: readonly PropertyKey[]; message: string };

@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import { STRATEGY_NAMES, type StrategyName } from '../balance/index.js';
 import { LAYOUT_NAMES, type LayoutName } from '../registry/index.js';
 import { ConfigError } from './config-errors.js';
-import { ENV_SCHEMA, SECRET_VARIABLES } from './config-schema.js';
+import { ENV_SCHEMA, SECRET_VARIABLES, type SchemaIssue } from './config-schema.js';
 
 export { ConfigError } from './config-errors.js';
 
@@ -58,7 +57,7 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   }
   input.ETCD_ENDPOINTS ??= defaults.endpoints;
   const parsed = ENV_SCHEMA.safeParse(input);
-  if (!parsed.success) throw toConfigError(parsed.error, input);
+  if (!parsed.success) throw toConfigError(parsed.error.issues, input);
   const v = parsed.data;
   if ((v.ETCD_USERNAME === undefined) !== (v.ETCD_PASSWORD === undefined)) {
     throw new ConfigError(v.ETCD_USERNAME === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD', 'ETCD_USERNAME and ETCD_PASSWORD go together');
@@ -96,11 +95,11 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   };
 }
 
-function toConfigError(error: z.ZodError, input: Record<string, unknown>): ConfigError {
-  const issue = error.issues[0]!;
+function toConfigError(issues: readonly SchemaIssue[], input: Record<string, unknown>): ConfigError {
+  const issue = issues[0]!;
   const variable = String(issue.path[0] ?? 'environment');
   const value = input[variable];
-  if (value === undefined) return new ConfigError(variable, `is required (${issue.message})`);
+  if (value === undefined) return new ConfigError(variable, 'is required');
   const shown = SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(String(value).slice(0, 200))})`;
   return new ConfigError(variable, `${issue.message}${shown}`);
 }

@@ -38,8 +38,9 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
   const startedAt = deps.now();
   const request = c.req.raw;
   const requestId = requestIdOf(request.headers);
-  const fail = (code: Parameters<typeof errorResponse>[0], message: string, service?: string, retryAfter?: number): Response => {
-    deps.metrics.request(undefined, statusOf(code));
+  /** `counted` is the service label for metrics: only a service known to have instances, so made-up names cannot crowd the labels. */
+  const fail = (code: Parameters<typeof errorResponse>[0], message: string, service?: string, retryAfter?: number, counted?: string): Response => {
+    deps.metrics.request(counted, statusOf(code));
     return errorResponse(code, message, { service, requestId, ...(retryAfter === undefined ? {} : { retryAfter }) });
   };
   const target = parseTarget(deps.hooks.rawPath?.(c) ?? pathOf(request.url));
@@ -87,11 +88,15 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
     },
   );
   const upstreamMs = performance.now() - t1;
-  if (!result.ok) return failure(result, fail, service);
+  if (!result.ok) {
+    const counted = routable.instances.length > 0 ? service : undefined;
+    return failure(result, (code, message, s, retryAfter) => fail(code, message, s, retryAfter, counted), service);
+  }
   deps.metrics.upstreamLatency(upstreamMs / 1000);
-  deps.metrics.request(service, result.response.status);
   const timing = `discovery;dur=${discoveryMs.toFixed(3)}, upstream;dur=${upstreamMs.toFixed(3)}`;
-  return respond(result.response, request.method, downstreamResponseHeaders(result.response.headers, requestId, timing));
+  const response = respond(result.response, request.method, downstreamResponseHeaders(result.response.headers, requestId, timing));
+  deps.metrics.request(service, response.status);
+  return response;
 }
 
 type Lookup = Snapshot | 'invalid' | 'deferred' | 'unavailable';

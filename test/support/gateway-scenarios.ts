@@ -24,6 +24,8 @@ export interface GatewayRuntime {
   bigBodies?: boolean;
   /** Whether the gateway sees the request-target as sent, before any normalization. */
   rawPaths?: boolean;
+  /** False where the runtime consumes the client's `Connection` header before the gateway sees it (workerd). */
+  seesConnection?: boolean;
   /** Whether the runtime passes a streamed response through as it arrives. */
   streamsResponses?: boolean;
 }
@@ -95,7 +97,7 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
       expect(echo).toMatchObject({ method: 'PUT', url: '/v1/items/7?id=7&q=a%20b', bodyBytes: 3000 });
       expect(echo.bodySha256).toBe(createHash('sha256').update(body).digest('hex'));
       expect(echo.headers).toMatchObject({ 'x-custom': 'kept', traceparent, 'content-type': 'text/plain', host: `127.0.0.1:${b.port}` });
-      expect(echo.headers['x-drop']).toBeUndefined();
+      if (runtime.seesConnection !== false) expect(echo.headers['x-drop']).toBeUndefined();
       expect(echo.headers['keep-alive']).toBeUndefined();
       expect(echo.headers.via).toContain('etcd-edge');
       expect(echo.headers['x-request-id']).toMatch(/^[\x21-\x7e]+$/);
@@ -155,9 +157,10 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
     });
 
     it('answers 400 BAD_REQUEST for names and paths it will not route', async () => {
-      const paths = ['/svc/bad%20name/x', '/svc/a%2Fb/x', `/svc/${'n'.repeat(129)}/`, '/svc/ok/a%2f..%2fb', '/svc/ok/x%5cy', '/svc/%2e%2e/x'];
-      // Where the runtime shows the request-target as sent, dot segments are refused rather than resolved.
-      if (runtime.rawPaths) paths.push('/svc/ok/../other/x', '/svc/ok/%2e%2e/other', '/svc/ok/./x');
+      const paths = ['/svc/bad%20name/x', '/svc/a%2Fb/x', `/svc/${'n'.repeat(129)}/`, '/svc/ok/a%2f..%2fb', '/svc/ok/x%5cy'];
+      // Where the runtime shows the request-target as sent, dot segments are refused rather than resolved
+      // (elsewhere the runtime resolves them before the gateway sees the path).
+      if (runtime.rawPaths) paths.push('/svc/ok/../other/x', '/svc/ok/%2e%2e/other', '/svc/ok/./x', '/svc/%2e%2e/x');
       for (const path of paths) {
         const res = await rawRequest(gateway.url, path);
         expect(res.status, path).toBe(400);

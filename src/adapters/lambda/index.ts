@@ -1,4 +1,4 @@
-import type { Context, Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { getConnInfo, handle } from 'hono/aws-lambda';
 import type { Env } from '../../gateway/index.js';
 import { EnvGateway } from '../from-env.js';
@@ -26,10 +26,13 @@ let handlerApp: Hono | undefined;
  * invocations reuse it.
  */
 export async function handler(event: unknown, context: unknown): Promise<unknown> {
-  const gateway = gateways.for(process.env as Env);
+  // A copy, not `process.env` itself: that object never changes identity, so the
+  // gateway could not tell that its content did (it compares by content otherwise).
+  const gateway = gateways.for({ ...process.env } as Env);
   if (gateway instanceof Response) {
-    const body = await gateway.text();
-    return { statusCode: gateway.status, headers: Object.fromEntries(gateway.headers), body, isBase64Encoded: false };
+    // Through Hono's adapter too, so the result has the shape this event source expects (e.g. `multiValueHeaders`).
+    const misconfigured = new Hono().all('*', () => gateway);
+    return (handle(misconfigured) as unknown as NonNullable<typeof handler_>)(event as never, context as never);
   }
   if (handlerApp !== gateway.app) {
     handlerApp = gateway.app;

@@ -14,7 +14,7 @@ export interface Echo {
 
 /**
  * A real HTTP backend on loopback. Routes: anything echoes the request as JSON;
- * `/status/{code}` answers that status; `/slow/{ms}` waits first; `/sse/{n}`
+ * `/status/{code}` answers that status (`?chunked=1`: without a length); `/slow/{ms}` waits first; `/sse/{n}`
  * sends n server-sent events 20 ms apart; `/bytes/{n}` streams n zero bytes.
  * It counts requests by `x-request-id` so tests can prove none ran twice.
  */
@@ -80,7 +80,12 @@ export class Backend {
     const id = req.headers['x-request-id'];
     if (typeof id === 'string') this.seen.set(id, (this.seen.get(id) ?? 0) + 1);
     const [, route, arg] = /^\/([a-z]+)\/([^/?]+)/.exec(req.url ?? '') ?? [];
-    if (route === 'status') return void res.writeHead(Number(arg), { 'x-backend': this.name }).end(`status ${arg} from ${this.name}`);
+    if (route === 'status') {
+      res.writeHead(Number(arg), { 'x-backend': this.name });
+      // `?chunked=1` sends the body in two writes without a length, so a proxy must stream it.
+      if (req.url?.includes('chunked=1')) res.write(`status ${arg} `);
+      return void res.end(`from ${this.name}`);
+    }
     if (route === 'slow') await new Promise((r) => setTimeout(r, Number(arg)));
     if (route === 'sse') return this.#sse(res, Number(arg));
     if (route === 'bytes') return this.#bytes(res, Number(arg));

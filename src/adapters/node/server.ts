@@ -69,11 +69,14 @@ function listen(gateway: Gateway, port: number, hostname: string | undefined): P
 async function shutdown(server: ServerType, gateway: Gateway, drainMs: number): Promise<void> {
   const http = server as import('node:http').Server;
   const drained = new Promise<void>((resolve) => http.close(() => resolve()));
-  http.closeIdleConnections?.();
+  // A keep-alive connection turns idle when its last request ends; close it then, not at its timeout.
+  const sweeper = setInterval(() => http.closeIdleConnections(), 50);
+  http.closeIdleConnections();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
   await Promise.race([drained, deadline]);
   clearTimeout(timer);
-  http.closeAllConnections?.();
+  clearInterval(sweeper);
+  http.closeAllConnections();
   await gateway.close();
 }

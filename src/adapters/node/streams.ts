@@ -6,6 +6,9 @@ import type { Readable } from 'node:stream';
  * "Controller is already closed" when clients dropped connections).
  */
 export function pullStream(source: Readable, onCancel: () => void): ReadableStream<Uint8Array> {
+  // Errors reach the reader through `next()`; one emitted while nobody reads (after a
+  // cancel destroyed the source) must not become an uncaught exception.
+  source.on('error', ignore);
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   return new ReadableStream<Uint8Array>(
     {
@@ -19,3 +22,5 @@ export function pullStream(source: Readable, onCancel: () => void): ReadableStre
     { highWaterMark: 0 },
   );
 }
+
+function ignore(): void {}

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdClient, nativeLayout } from '../src/index.js';
+import { Backend } from './support/backend.js';
+import { cli } from './support/cli-process.js';
+import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
+import { ADMIN_TOKEN } from './support/gateway-scenarios.js';
+import { startServeProcess } from './support/node-gateway.js';
+import { freePort } from './support/ports.js';
+
+let cluster: EtcdCluster;
+let etcd: EtcdClient;
+const backends: Backend[] = [];
+const stops: (() => Promise<void>)[] = [];
+const native = nativeLayout();
+let count = 0;
+
+beforeAll(async () => {
+  cluster = await startEtcd();
+  etcd = new EtcdClient({ endpoints: cluster.endpoints });
+});
+
+afterAll(async () => {
+  for (const stop of stops.splice(0)) await stop();
+  await Promise.all(backends.map((b) => b.close()));
+  await cluster?.close();
+});
+
+async function backend(name: string): Promise<Backend> {
+  const b = await Backend.start(name);
+  backends.push(b);
+  return b;
+}
+
+async function service(instances: { url: string; weight?: number; tags?: Record<string, string> }[]): Promise<string> {
+  const name = `serve-${++count}`;
+  for (const { url, weight = 1, tags = {} } of instances) {
+    const record = native.encode({ service: name, url, weight, tags });
+    await etcd.put(record.key, record.value);
+  }
+  return name;
+}
+
+async function serve(env: Record<string, string> = {}, args: string[] = []) {
+  const gateway = await startServeProcess({ ETCD_ENDPOINTS: cluster.endpoints.join(','), ADMIN_TOKEN, ...env }, args);
+  stops.push(() => gateway.close().catch(() => undefined));
+  return gateway;
+}
+
+const admin = { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
+
+describe('etcd-edge serve', () => {
+  it('drains in-flight requests on SIGTERM, then exits 0 and refuses new connections', async () => {
+    const b = await backend('drain');
+    const name = await service([{ url: b.url }]);
+    const gateway = await serve();
+    const slow = fetch(`${gateway.url}/svc/${name}/slow/800`);
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = gateway.process.kill('SIGTERM');
+    expect((await slow).status).toBe(200);
+    expect((await exited).code).toBe(0);
+    await expect(fetch(`${gateway.url}/svc/${name}/`)).rejects.toThrow();
+    expect(gateway.process.stderr).toContain('draining');
+  });
+
+  it('prefers instances in its zone (EDGE_ZONE) and falls back to the others', async () => {
+    const [here, there] = await Promise.all([backend('zone-a'), backend('zone-b')]);
+    const name = await service([
+      { url: here.url, tags: { zone: 'zone-a' } },
+      { url: there.url, tags: { zone: 'zone-b' }, weight: 100 },
+    ]);
+    const gateway = await serve({ EDGE_ZONE: 'zone-a' });
+    for (let i = 0; i < 40; i++) expect((await fetch(`${gateway.url}/svc/${name}/`)).status).toBe(200);
+    expect([here.requests, there.requests]).toEqual([40, 0]);
+    here.kill();
+    for (let i = 0; i < 10; i++) expect((await fetch(`${gateway.url}/svc/${name}/`)).status).toBe(200);
+    expect(there.requests).toBe(10);
+  });
+
+  it('routes by x-edge-tags (canary lanes) and refuses a malformed header', async () => {
+    const [stable, canary] = await Promise.all([backend('stable'), backend('canary')]);
+    const name = await service([{ url: stable.url, weight: 9 }, { url: canary.url, tags: { lane: 'canary' } }]);
+    const gateway = await serve();
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${gateway.url}/svc/${name}/`, { headers: { 'x-edge-tags': 'lane=canary' } });
+      expect(res.headers.get('x-backend')).toBe('canary');
+    }
+    expect((await fetch(`${gateway.url}/svc/${name}/`, { headers: { 'x-edge-tags': 'lane' } })).status).toBe(400);
+    const none = await fetch(`${gateway.url}/svc/${name}/`, { headers: { 'x-edge-tags': 'lane=blue' } });
+    expect(none.status).toBe(503);
+    expect(await none.json()).toMatchObject({ error: { code: 'NO_INSTANCES' } });
+  });
+
+  it('ejects an instance that keeps refusing connections, and shows it in the admin view', async () => {
+    const up = await backend('up');
+    const deadUrl = `http://127.0.0.1:${await freePort()}`;
+    const name = await service([{ url: up.url }, { url: deadUrl }]);
+    const gateway = await serve({ ETCD_EDGE_EJECT_AFTER: '3' });
+    for (let i = 0; i < 40; i++) expect((await fetch(`${gateway.url}/svc/${name}/`)).status).toBe(200);
+    const view = (await (await fetch(`${gateway.url}/_edge/services/${name}`, admin)).json()) as { instances: { url: string; ejection?: { ejectedUntil?: number; ejections: number } }[] };
+    const dead = view.instances.find((i) => i.url === deadUrl)!;
+    expect(dead.ejection).toMatchObject({ ejections: 1, ejectedUntil: expect.any(Number) });
+    const metrics = await (await fetch(`${gateway.url}/_edge/metrics`, admin)).text();
+    expect(metrics).toMatch(/^etcd_edge_ejections_total 1$/m);
+    expect(metrics).toMatch(new RegExp(`^etcd_edge_requests_total\\{service="${name}",status="200"\\} 40$`, 'm'));
+    expect(metrics).toMatch(/^etcd_edge_upstream_retries_total [1-9]\d*$/m);
+  });
+
+  it('never sends a POST twice: a 503 from the instance is passed back, not retried', async () => {
+    const bs = await Promise.all([backend('p1'), backend('p2')]);
+    const name = await service(bs.map((b) => ({ url: b.url })));
+    const gateway = await serve();
+    for (let i = 0; i < 10; i++) {
+      const id = `post-${i}`;
+      const res = await fetch(`${gateway.url}/svc/${name}/status/503`, { method: 'POST', body: 'pay once', headers: { 'x-request-id': id } });
+      expect(res.status).toBe(503);
+      expect(bs.reduce((n, b) => n + (b.seen.get(id) ?? 0), 0)).toBe(1);
+    }
+    // The same request as a GET is retried on the other instance.
+    await fetch(`${gateway.url}/svc/${name}/status/503`, { headers: { 'x-request-id': 'get-1' } });
+    expect(bs.map((b) => b.seen.get('get-1') ?? 0)).toEqual([1, 1]);
+  });
+
+  it('survives clients that drop mid-response and streamed 5xx answers it throws away', async () => {
+    const [b1, b2] = await Promise.all([backend('drop-1'), backend('drop-2')]);
+    const name = await service([{ url: b1.url }, { url: b2.url }]);
+    const gateway = await serve();
+    for (let i = 0; i < 10; i++) {
+      const controller = new AbortController();
+      const res = await fetch(`${gateway.url}/svc/${name}/${i % 2 ? 'bytes/20000000' : 'sse/50'}`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      await reader.read();
+      controller.abort();
+    }
+    // A chunked 503 is discarded (its stream cancelled) before the retry.
+    for (let i = 0; i < 5; i++) expect((await fetch(`${gateway.url}/svc/${name}/status/503?chunked=1`)).status).toBe(503);
+    expect((await fetch(`${gateway.url}/svc/${name}/`)).status).toBe(200);
+    expect(gateway.process.child.exitCode).toBeNull();
+  });
+
+  it('skips instances the address policy denies, with the reason in the admin view', async () => {
+    const ok = await backend('allowed');
+    const name = await service([{ url: ok.url }, { url: 'http://169.254.169.254:80' }]);
+    const denied = await service([{ url: 'http://metadata.google.internal:80' }]);
+    const gateway = await serve();
+    for (let i = 0; i < 20; i++) expect((await fetch(`${gateway.url}/svc/${name}/`)).status).toBe(200);
+    const view = (await (await fetch(`${gateway.url}/_edge/services/${name}`, admin)).json()) as { instances: unknown[]; skipped: { reason: string }[] };
+    expect(view.instances).toHaveLength(1);
+    expect(view.skipped).toEqual([expect.objectContaining({ reason: expect.stringContaining('169.254.169.254 is denied') })]);
+    const res = await fetch(`${gateway.url}/svc/${denied}/`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: 'NO_INSTANCES' } });
+  });
+
+  it('names the bad flag or variable and never echoes a secret', () => {
+    const flag = cli(['serve', '--strategy', 'bogus'], { ETCD_ENDPOINTS: 'http://127.0.0.1:1' });
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('--strategy: expected one of weighted-random');
+    const variable = cli(['serve'], { ETCD_ENDPOINTS: 'http://127.0.0.1:1', ETCD_EDGE_CACHE_TTL_MS: 'soon' });
+    expect(variable.code).toBe(2);
+    expect(variable.stderr).toContain('ETCD_EDGE_CACHE_TTL_MS: expected a whole number');
+    const secret = cli(['serve'], { ETCD_ENDPOINTS: 'http://127.0.0.1:1', ADMIN_TOKEN: 'hunter2-short' });
+    expect(secret.code).toBe(2);
+    expect(secret.stderr).toContain('ADMIN_TOKEN: must be at least 16 characters');
+    expect(secret.stderr).not.toContain('hunter2');
+  });
+});

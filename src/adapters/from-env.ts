@@ -1,4 +1,4 @@
-import { createGateway, errorResponse, FetchUpstream, loadConfig, type Env, type Gateway, type RuntimeDefaults, type RuntimeHooks } from '../gateway/index.js';
+import { createGateway, ENV_SCHEMA, errorResponse, FetchUpstream, loadConfig, type Env, type Gateway, type RuntimeDefaults, type RuntimeHooks, type Upstream } from '../gateway/index.js';
 
 /**
  * One gateway per isolate (Worker) or warm container (Lambda), built from the
@@ -9,12 +9,14 @@ import { createGateway, errorResponse, FetchUpstream, loadConfig, type Env, type
 export class EnvGateway {
   readonly #defaults: (env: Env) => RuntimeDefaults;
   readonly #hooks: RuntimeHooks;
+  readonly #upstream: () => Upstream;
   #built: { key: string; env: Env; gateway: Gateway } | undefined;
   #failed: { key: string; response: () => Response } | undefined;
 
-  constructor(defaults: (env: Env) => RuntimeDefaults, hooks: RuntimeHooks) {
+  constructor(defaults: (env: Env) => RuntimeDefaults, hooks: RuntimeHooks, upstream: () => Upstream = () => new FetchUpstream()) {
     this.#defaults = defaults;
     this.#hooks = hooks;
+    this.#upstream = upstream;
   }
 
   /** The gateway for this environment, or a response saying the gateway is misconfigured. */
@@ -29,7 +31,7 @@ export class EnvGateway {
     try {
       const gateway = createGateway({
         config: loadConfig(env, this.#defaults(env)),
-        upstream: new FetchUpstream(),
+        upstream: this.#upstream(),
         hooks: this.#hooks,
         onError: (error) => console.error('etcd-edge: request failed inside the gateway', error),
       });
@@ -45,10 +47,13 @@ export class EnvGateway {
   }
 }
 
-/** The string variables, in a stable order: a new `env` object with the same content reuses the gateway. */
+/** Variables that shape a gateway: the schema's, and what runtimes read as defaults. */
+const READ = [...Object.keys(ENV_SCHEMA.shape), 'AWS_REGION'].sort();
+
+/** The variables read, in a fixed order: a new `env` object with the same content reuses the gateway. */
 function fingerprint(env: Env): string {
   let key = '';
-  for (const name of Object.keys(env).sort()) {
+  for (const name of READ) {
     const value = env[name];
     if (typeof value === 'string') key += `${name}\u0000${value}\u0000`;
   }

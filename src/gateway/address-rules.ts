@@ -34,12 +34,13 @@ export function matches(rule: AddressRule, name: string, ip: bigint | undefined)
 
 /**
  * Denied unless configured otherwise: link-local (where every cloud's metadata
- * service lives), the other clouds' metadata addresses and names, and
+ * service lives, also as NAT64), the other clouds' metadata addresses and names, and
  * "this host" addresses that reach the gateway's own machine by another name.
  */
 export const DEFAULT_DENY: readonly string[] = [
   '169.254.0.0/16',
   'fe80::/10',
+  '64:ff9b::a9fe:0/112',
   'fd00:ec2::254',
   '100.100.100.200',
   '0.0.0.0/8',

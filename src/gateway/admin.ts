@@ -48,7 +48,7 @@ export function adminRoutes(deps: AdminDeps): Hono {
 
 function authorized(c: Context, token: string): boolean {
   const header = c.req.header('authorization') ?? '';
-  const given = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  const given = /^bearer /i.test(header) ? header.slice(7).trim() : '';
   // Compare every character whatever the first difference, so timing says nothing about the token.
   let diff = given.length ^ token.length;
   for (let i = 0; i < token.length; i++) diff |= token.charCodeAt(i) ^ (given.charCodeAt(i) || 0);

@@ -53,7 +53,8 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   const input: Record<string, unknown> = {};
   for (const name of Object.keys(ENV_SCHEMA.shape)) {
     const value = env[name];
-    if (typeof value === 'string' && value.trim() !== '') input[name] = value.trim();
+    // Secrets are taken as given: a password may begin or end with a space.
+    if (typeof value === 'string' && value.trim() !== '') input[name] = SECRET_VARIABLES.has(name) ? value : value.trim();
   }
   input.ETCD_ENDPOINTS ??= defaults.endpoints;
   const parsed = ENV_SCHEMA.safeParse(input);
@@ -61,6 +62,9 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   const v = parsed.data;
   if ((v.ETCD_USERNAME === undefined) !== (v.ETCD_PASSWORD === undefined)) {
     throw new ConfigError(v.ETCD_USERNAME === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD', 'ETCD_USERNAME and ETCD_PASSWORD go together');
+  }
+  if (v.ETCD_EDGE_EJECT_BASE_MS > v.ETCD_EDGE_EJECT_MAX_MS) {
+    throw new ConfigError('ETCD_EDGE_EJECT_BASE_MS', `must not exceed ETCD_EDGE_EJECT_MAX_MS (${v.ETCD_EDGE_EJECT_MAX_MS})`);
   }
   return {
     etcd: { endpoints: v.ETCD_ENDPOINTS, ...(v.ETCD_USERNAME === undefined ? {} : { username: v.ETCD_USERNAME, password: v.ETCD_PASSWORD! }) },

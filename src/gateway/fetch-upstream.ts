@@ -9,9 +9,16 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
  */
 export class FetchUpstream implements Upstream {
   readonly #fetch: FetchLike;
+  readonly #decodes: boolean;
 
-  constructor(fetchImpl: FetchLike = (input, init) => fetch(input, init)) {
+  /**
+   * @param decodes the `fetch` decompresses bodies but keeps `Content-Encoding`
+   *   (Node's): those headers are dropped so the body passed on matches them.
+   *   Workers re-encode a passed-on body themselves and need no help.
+   */
+  constructor(fetchImpl: FetchLike = (input, init) => fetch(input, init), options: { decodes?: boolean } = {}) {
     this.#fetch = fetchImpl;
+    this.#decodes = options.decodes ?? false;
   }
 
   async send(request: UpstreamRequest): Promise<UpstreamResponse> {
@@ -29,7 +36,13 @@ export class FetchUpstream implements Upstream {
     } catch (error) {
       throw new UpstreamError(classify(error), 'the instance did not answer', { cause: error });
     }
-    return { status: response.status, headers: response.headers, body: response.body };
+    let headers = response.headers;
+    if (this.#decodes && headers.has('content-encoding')) {
+      headers = new Headers(headers);
+      headers.delete('content-encoding');
+      headers.delete('content-length');
+    }
+    return { status: response.status, headers, body: response.body };
   }
 }
 

@@ -28,8 +28,9 @@ const segment = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 6 }),
 );
 const serviceName = fc.oneof(fc.constantFrom(...SERVICES, 'unknown', '.', '..', '', '%2e%2e', 'a b', 'ördërs', 'x'.repeat(129)), fc.string({ unit: charFrom('abc.-_%2eE'), maxLength: 8 }));
+// No scripted 500: any 500 is then the gateway's own failure.
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.constantFrom(200, 201, 204, 301, 304, 404, 500, 502, 503, 504, 101, 700).map((status) => ({ status, body: 'b' })),
+  fc.constantFrom(200, 201, 204, 301, 304, 404, 502, 503, 504, 101, 700).map((status) => ({ status, body: 'b' })),
   fc.constantFrom('connect', 'failed').map((error) => ({ error }) as Step),
 );
 
@@ -82,13 +83,13 @@ describe('the gateway under arbitrary requests', () => {
         const response = await h.gateway.app.request(url.pathname + url.search, init);
         await response.arrayBuffer();
         expect(response.status).not.toBe(500);
-        expect([200, 201, 204, 301, 304, 400, 404, 500, 502, 503, 504]).toContain(response.status);
-        const named = new Set((headers.get('connection') ?? '').split(',').map((t) => t.trim().toLowerCase()));
+        expect([200, 201, 204, 301, 304, 400, 404, 502, 503, 504]).toContain(response.status);
+        const named = new Set((headers.get('connection') ?? '').split(',').map((t) => t.trim().toLowerCase()).filter((t) => /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(t)));
         for (const sent of h.upstream.sent.slice(before)) {
           expect(URLS).toContain(sent.origin);
           expect(sent.path.startsWith('/')).toBe(true);
           expect(sent.headers.has('host')).toBe(false);
-          for (const name of [...HOP_BY_HOP, ...named]) if (name && !SET_BY_GATEWAY.has(name)) expect(sent.headers.has(name), name).toBe(false);
+          for (const name of [...HOP_BY_HOP, ...named]) if (!SET_BY_GATEWAY.has(name)) expect(sent.headers.has(name), name).toBe(false);
         }
         if (h.upstream.sent.length > before) expect(SERVICES).toContain(r.service);
       }),

@@ -19,8 +19,9 @@ export function parseIPv6(text: string): bigint | undefined {
   if (!/^[0-9A-Fa-f:.]{2,45}$/.test(text)) return undefined;
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  // A dotted IPv4 part may only end the address.
+  const head = groups(halves[0]!, halves.length === 1);
+  const tail = halves.length === 2 ? groups(halves[1]!, true) : [];
   if (!head || !tail) return undefined;
   const missing = 8 - head.length - tail.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
@@ -29,12 +30,12 @@ export function parseIPv6(text: string): bigint | undefined {
   return value;
 }
 
-function groups(text: string): number[] | undefined {
+function groups(text: string, v4Tail: boolean): number[] | undefined {
   if (text === '') return [];
   const parts = text.split(':');
   const out: number[] = [];
   for (const [i, part] of parts.entries()) {
-    if (i === parts.length - 1 && part.includes('.')) {
+    if (v4Tail && i === parts.length - 1 && part.includes('.')) {
       const v4 = parseIPv4(part);
       if (v4 === undefined) return undefined;
       out.push(v4 >>> 16, v4 & 0xffff);

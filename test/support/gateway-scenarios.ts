@@ -140,7 +140,8 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
 
     it('an instance whose lease expires stops receiving traffic', async () => {
       const [stays, goes] = await Promise.all([backend('stays'), backend('goes')]);
-      const name = await service([{ url: stays.url }, { url: goes.url, ttl: 2 }]);
+      // Weighted 9:1 toward the one that goes, so ten requests missing it mean it is gone, not luck.
+      const name = await service([{ url: stays.url }, { url: goes.url, ttl: 2, weight: 9 }]);
       await until(async () => {
         await (await get(`/svc/${name}/`)).arrayBuffer();
         return goes.requests > 0;

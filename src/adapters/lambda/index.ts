@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { getConnInfo, handle } from 'hono/aws-lambda';
-import type { Env } from '../../gateway/index.js';
+import { FetchUpstream, type Env } from '../../gateway/index.js';
 import { EnvGateway } from '../from-env.js';
 
 type LambdaBindings = { event: { rawPath?: string; path?: string } };
@@ -15,6 +15,8 @@ const gateways = new EnvGateway(
       return event?.rawPath ?? event?.path;
     },
   },
+  // Node's fetch decompresses bodies and keeps Content-Encoding: drop it so the Lambda result is what it says.
+  () => new FetchUpstream(undefined, { decodes: true }),
 );
 
 let handler_: ((event: never, context: never) => Promise<unknown>) | undefined;

@@ -65,6 +65,9 @@ describe('upstreamRequestHeaders', () => {
 
   it('starts X-Forwarded-For when there is none, and leaves it alone without a client address', () => {
     expect(upstreamRequestHeaders(new Headers(), client).get('x-forwarded-for')).toBe('203.0.113.9');
+    // A load balancer in front already appended the same address: not twice.
+    const fromAlb = new Headers({ 'x-forwarded-for': '198.51.100.1, 203.0.113.9' });
+    expect(upstreamRequestHeaders(fromAlb, client).get('x-forwarded-for')).toBe('198.51.100.1, 203.0.113.9');
     const anonymous = upstreamRequestHeaders(new Headers({ 'x-forwarded-for': '1.2.3.4' }), { ...client, ip: undefined });
     expect(anonymous.get('x-forwarded-for')).toBe('1.2.3.4');
     expect(anonymous.get('forwarded')).toBe('host=edge.example.com;proto=https');

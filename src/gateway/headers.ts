@@ -48,7 +48,9 @@ export function upstreamRequestHeaders(incoming: Headers, client: ClientSide): H
   const headers = endToEnd(incoming, NOT_FORWARDED);
   if (client.ip !== undefined) {
     const prior = headers.get('x-forwarded-for');
-    headers.set('x-forwarded-for', prior ? `${prior}, ${client.ip}` : client.ip);
+    // A load balancer in front (ALB, API Gateway) may have appended this very address already.
+    const last = prior?.slice(prior.lastIndexOf(',') + 1).trim();
+    if (last !== client.ip) headers.set('x-forwarded-for', prior ? `${prior}, ${client.ip}` : client.ip);
   }
   headers.set('x-forwarded-proto', client.proto);
   headers.set('x-forwarded-host', client.host);

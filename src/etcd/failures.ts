@@ -1,7 +1,7 @@
 import { EndpointFailure } from './endpoints.js';
 import { EtcdProtocolError, type EtcdError } from './errors.js';
 import { errorFromStatus } from './status.js';
-import { errorBody, streamError } from './wire.js';
+import { decode, errorBody, streamError } from './wire.js';
 
 /**
  * Error codes of a fetch that failed before the request could reach the
@@ -50,7 +50,7 @@ export function parseBody(text: string, status: number): unknown {
  * `/v3/lease/keepalive`), or undefined when the body is not one.
  */
 export function inStreamError(json: unknown, status?: number): EtcdError | EndpointFailure | undefined {
-  const parsed = streamError.safeParse(json);
+  const parsed = decode(streamError, json);
   if (!parsed.success) return undefined;
   const { grpc_code, code, message } = parsed.data.error;
   const grpcCode = grpc_code ?? code ?? 2;
@@ -66,7 +66,7 @@ export function failureFor(status: number, text: string): EtcdError | EndpointFa
   } catch {
     json = undefined;
   }
-  const parsed = errorBody.safeParse(json);
+  const parsed = decode(errorBody, json);
   if (!parsed.success) {
     // A stream endpoint refused at open answers with its stream error shape
     // (e.g. 503 `{"error":{"grpc_code":14,"message":"etcdserver: no leader"}}`).

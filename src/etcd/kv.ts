@@ -14,7 +14,7 @@ import type {
   ResponseHeader,
 } from './types.js';
 import type { Bytes } from './bytes.js';
-import { deleteRangeResponse, putResponse, rangeResponse } from './wire.js';
+import { deleteRangeResponse, headerResponse, putResponse, rangeResponse } from './wire.js';
 import { leaseError } from './lease.js';
 
 /** Builds the body of a range request (also used inside transactions). */
@@ -98,6 +98,6 @@ export async function deleteRange(transport: Transport, keys: KeyRange, options:
 /** Discards history before `revision`; watches and reads from older revisions then fail. */
 export async function compact(transport: Transport, revision: number, options: CallOptions & { physical?: boolean } = {}): Promise<{ header: ResponseHeader }> {
   const body = { revision: String(revision), ...(options.physical ? { physical: true } : {}) };
-  const r = await transport.call('/v3/kv/compaction', body, putResponse.pick({ header: true }), { signal: options.signal, write: true });
+  const r = await transport.call('/v3/kv/compaction', body, headerResponse, { signal: options.signal, write: true });
   return { header: r.header };
 }

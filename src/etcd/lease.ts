@@ -3,6 +3,7 @@ import { GRPC_NOT_FOUND } from './status.js';
 import type { Transport } from './transport.js';
 import type { CallOptions, ResponseHeader } from './types.js';
 import {
+  headerResponse,
   leaseGrantResponse,
   leaseKeepAliveResponse,
   leaseLeasesResponse,
@@ -64,7 +65,7 @@ export async function keepAlive(transport: Transport, id: string, options: CallO
 
 export async function revoke(transport: Transport, id: string, options: CallOptions = {}): Promise<{ header: ResponseHeader }> {
   const r = await transport
-    .call('/v3/lease/revoke', { ID: id }, leaseGrantResponse.pick({ header: true }), { signal: options.signal, write: true })
+    .call('/v3/lease/revoke', { ID: id }, headerResponse, { signal: options.signal, write: true })
     .catch((error: unknown) => {
       throw leaseError(error, id);
     });

@@ -1,11 +1,11 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { TokenSource } from './auth.js';
 import { abortable, Deadline } from './deadline.js';
 import { EndpointFailure, EndpointPool } from './endpoints.js';
 import { EtcdError, EtcdProtocolError } from './errors.js';
 import { failureFor, inStreamError, neverSent, parseBody } from './failures.js';
 import { isStaleTokenError } from './status.js';
-import { authenticateResponse } from './wire.js';
+import { authenticateResponse, decode } from './wire.js';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -69,7 +69,7 @@ export class Transport {
   }
 
   /** A unary call: the decoded, validated response body. */
-  call<S extends z.ZodType>(path: string, body: unknown, schema: S, spec: CallSpec = {}): Promise<z.output<S>> {
+  call<S extends z.ZodMiniType>(path: string, body: unknown, schema: S, spec: CallSpec = {}): Promise<z.output<S>> {
     const timeoutMs = spec.write ? this.#writeTimeoutMs : this.#timeoutMs;
     return this.#withAuth(body, spec.signal, timeoutMs, (attempt) =>
       this.pool.run((url) => this.#unary(url + path, attempt, schema), { signal: spec.signal, write: spec.write ?? false }),
@@ -126,7 +126,7 @@ export class Transport {
     return answer.token;
   }
 
-  async #unary<S extends z.ZodType>(url: string, attempt: Attempt, schema: S): Promise<z.output<S>> {
+  async #unary<S extends z.ZodMiniType>(url: string, attempt: Attempt, schema: S): Promise<z.output<S>> {
     const deadline = new Deadline(attempt.signal, attempt.timeoutMs);
     try {
       const response = await this.#send(url, attempt, deadline);
@@ -135,7 +135,7 @@ export class Transport {
       });
       if (!response.ok) throw failureFor(response.status, text);
       const json = parseBody(text, response.status);
-      const parsed = schema.safeParse(json);
+      const parsed = decode(schema, json);
       if (!parsed.success) {
         throw (
           inStreamError(json) ??

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { toBase64, type Bytes } from './bytes.js';
 import { deleteRequest, putRequest, rangeRequest } from './kv.js';
 import { wireRange } from './range.js';
@@ -74,17 +74,19 @@ export const op = {
 
 const txnResponse = z.object({
   header,
-  succeeded: z.boolean().optional().default(false),
-  responses: z
-    .array(
-      z.object({
-        response_range: rangeResponse.optional(),
-        response_put: putResponse.extend({ prev_kv: keyValue.optional() }).optional(),
-        response_delete_range: deleteRangeResponse.optional(),
-      }),
-    )
-    .optional()
-    .default([]),
+  succeeded: z._default(z.optional(z.boolean()), false),
+  responses: z._default(
+    z.optional(
+      z.array(
+        z.object({
+          response_range: z.optional(rangeResponse),
+          response_put: z.optional(z.extend(putResponse, { prev_kv: z.optional(keyValue) })),
+          response_delete_range: z.optional(deleteRangeResponse),
+        }),
+      ),
+    ),
+    [],
+  ),
 });
 
 function opResult(r: z.output<typeof txnResponse>['responses'][number]): TxnOpResult {

@@ -1,8 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { EtcdCompactedError, EtcdError, EtcdProtocolError } from './errors.js';
 import { errorFromStatus, grpcCodeByName, isStaleTokenError } from './status.js';
 import type { KeyValue } from './types.js';
-import { header, int64, int64String, keyValue, streamError } from './wire.js';
+import { decode, header, int64, int64String, keyValue, streamError } from './wire.js';
 
 export interface WatchEvent {
   type: 'put' | 'delete';
@@ -17,22 +17,25 @@ export type WatchMessage =
   | { kind: 'progress'; revision: number }
   | { kind: 'canceled'; error: EtcdError; staleToken: boolean };
 
-const event = z
-  .object({ type: z.enum(['PUT', 'DELETE']).optional(), kv: keyValue, prev_kv: keyValue.optional() })
-  .transform((e): WatchEvent => {
+const eventFields = z.object({ type: z.optional(z.enum(['PUT', 'DELETE'])), kv: keyValue, prev_kv: z.optional(keyValue) });
+
+const event = z.pipe(
+  eventFields,
+  z.transform((e: z.output<typeof eventFields>): WatchEvent => {
     const type = e.type === 'DELETE' ? 'delete' : 'put';
     return e.prev_kv === undefined ? { type, kv: e.kv } : { type, kv: e.kv, prevKv: e.prev_kv };
-  });
+  }),
+);
 
 const watchResult = z.object({
   result: z.object({
     header,
-    watch_id: int64String.optional(),
-    created: z.boolean().optional(),
-    canceled: z.boolean().optional(),
-    compact_revision: int64.optional(),
-    cancel_reason: z.string().optional(),
-    events: z.array(event).optional().default([]),
+    watch_id: z.optional(int64String),
+    created: z.optional(z.boolean()),
+    canceled: z.optional(z.boolean()),
+    compact_revision: z.optional(int64),
+    cancel_reason: z.optional(z.string()),
+    events: z._default(z.optional(z.array(event)), []),
   }),
 });
 
@@ -44,12 +47,12 @@ export function decodeWatchLine(line: string): WatchMessage {
   } catch (cause) {
     throw new EtcdProtocolError('watch stream sent a line that is not JSON (truncated stream?)', { cause });
   }
-  const failure = streamError.safeParse(json);
+  const failure = decode(streamError, json);
   if (failure.success) {
     const { grpc_code, code, message } = failure.data.error;
     throw errorFromStatus(grpc_code ?? code ?? 2, message ?? 'watch stream error');
   }
-  const parsed = watchResult.safeParse(json);
+  const parsed = decode(watchResult, json);
   if (!parsed.success) {
     throw new EtcdProtocolError('unexpected watch message shape', { cause: parsed.error });
   }

@@ -1,8 +1,9 @@
 // A private etcd for `npm start` and `npm run demo`: found on PATH, installed
 // from Debian's etcd-server when missing and running as root, data kept under
-// .etcd-edge/ (git-ignored) so registrations survive a restart.
+// .etcd-edge/ (git-ignored; ETCD_EDGE_LOCAL_DIR to move it) so registrations
+// survive a restart.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -52,13 +53,35 @@ async function pickPort(preferred) {
   });
 }
 
-/** Starts etcd on 127.0.0.1 (2379 when free) and resolves once it answers. */
-export async function startLocalEtcd(root, log) {
+/** An etcd left running by a start that was killed outright holds the data dir's lock: stop it. */
+function stopOrphan(pidFile, log) {
+  let pid;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8'));
+  } catch {
+    return;
+  }
+  try {
+    if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('etcd-edge-local')) {
+      process.kill(pid, 'SIGKILL');
+      log(`stopped a local etcd left running by an earlier start (pid ${pid})`);
+    }
+  } catch {
+    // gone already
+  }
+  rmSync(pidFile, { force: true });
+}
+
+/** Starts etcd on 127.0.0.1 (2379 when free) with its data under `dir`, and resolves once it answers. */
+export async function startLocalEtcd(dir, log) {
   const bin = findEtcd(log);
+  const dataDir = join(dir, 'etcd-data');
+  const pidFile = join(dir, 'etcd.pid');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  stopOrphan(pidFile, log);
+  await new Promise((r) => setTimeout(r, 100));
   const clientPort = await pickPort(2379);
   const peerPort = await pickPort(clientPort === 2379 ? 2380 : 0);
-  const dataDir = join(root, '.etcd-edge', 'etcd-data');
-  mkdirSync(dataDir, { recursive: true });
   const endpoint = `http://127.0.0.1:${clientPort}`;
   const child = spawn(
     bin,
@@ -75,6 +98,7 @@ export async function startLocalEtcd(root, log) {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  writeFileSync(pidFile, String(child.pid));
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -98,6 +122,7 @@ export async function startLocalEtcd(root, log) {
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
+      rmSync(pidFile, { force: true });
     },
   };
 }

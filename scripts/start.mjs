@@ -19,7 +19,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => controlle
 async function run() {
   const env = { ...process.env };
   if (!env.ETCD_ENDPOINTS) {
-    const etcd = await startLocalEtcd(root, log);
+    const etcd = await startLocalEtcd(process.env.ETCD_EDGE_LOCAL_DIR ?? join(root, '.etcd-edge'), log);
     cleanup.push(() => etcd.stop());
     env.ETCD_ENDPOINTS = etcd.endpoint;
     log(`local etcd on ${etcd.endpoint} (data in ${etcd.dataDir})`);
@@ -51,6 +51,8 @@ Ctrl-C stops the gateway${process.env.ETCD_ENDPOINTS ? '' : ' and the local etcd
 
 async function runDemo(url, endpoints) {
   const etcd = new EtcdClient({ endpoints: endpoints.split(',') });
+  // A demo stopped by kill -9 leaves instances whose leases have not run out yet; the demo owns this service.
+  await etcd.delete({ prefix: 'services/demo/' });
   const weights = { 'demo-a': 5, 'demo-b': 3, 'demo-c': 2 };
   for (const [name, weight] of Object.entries(weights)) {
     const server = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ backend: name, path: req.url })));

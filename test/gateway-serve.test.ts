@@ -164,3 +164,40 @@ describe('etcd-edge serve', () => {
     expect(secret.stderr).not.toContain('hunter2');
   });
 });
+
+describe('hostile input on the wire', () => {
+  /** Writes raw bytes to the gateway and returns the status line of its answer (or '' when it just closes). */
+  async function raw(port: number, bytes: string): Promise<string> {
+    const { connect } = await import('node:net');
+    return new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(bytes));
+      let answer = '';
+      socket.setEncoding('latin1').on('data', (d: string) => (answer += d));
+      socket.on('close', () => resolve(answer.split('\r\n')[0] ?? ''));
+      socket.on('error', () => resolve(answer.split('\r\n')[0] ?? ''));
+    });
+  }
+
+  it('answers CRLF injection, oversized headers and absolute-form targets without a 500 or a request elsewhere', async () => {
+    const b = await backend('hostile');
+    const name = await service([{ url: b.url }]);
+    const gateway = await serve();
+    const port = Number(new URL(gateway.url).port);
+    const cases = [
+      `GET /svc/${name}/x HTTP/1.1\r\nHost: a\r\nX-Evil: a\rInjected: b\r\n\r\n`,
+      `GET /svc/${name}/x\r\nInjected: 1 HTTP/1.1\r\nHost: a\r\n\r\n`,
+      `GET /svc/${name}/x HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      `GET http://169.254.169.254/svc/${name}/latest HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n`,
+      `GET /svc/${name}/%0d%0aInjected:%20yes HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`,
+      `GET /svc/${name}/x HTTP/1.1\r\nHost: a\r\nConnection: close, host, x-forwarded-for, via, x-request-id, content-length\r\nContent-Length: 0\r\n\r\n`,
+    ];
+    for (const bytes of cases) {
+      const status = await raw(port, bytes);
+      expect(status, JSON.stringify(bytes.slice(0, 60))).not.toMatch(/ 5\d\d /);
+    }
+    // Whatever reached the backend reached this backend, with nothing injected.
+    for (const id of b.seen.keys()) expect(id).toMatch(/^[\x21-\x7e]+$/);
+    expect((await fetch(`${gateway.url}/svc/${name}/`)).status).toBe(200);
+    expect(gateway.process.child.exitCode).toBeNull();
+  });
+});

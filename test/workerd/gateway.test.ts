@@ -1,5 +1,9 @@
-import { describeGatewayScenarios } from '../support/gateway-scenarios.js';
-import { startTestWorker } from '../support/workerd.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdClient, nativeLayout } from '../../src/index.js';
+import { Backend } from '../support/backend.js';
+import { startEtcd, type EtcdCluster } from '../support/etcd-server.js';
+import { ADMIN_TOKEN, describeGatewayScenarios } from '../support/gateway-scenarios.js';
+import { startTestWorker, type Worker } from '../support/workerd.js';
 
 let started = 0;
 
@@ -12,4 +16,44 @@ describeGatewayScenarios({
     const url = await worker.url;
     return { url: url.origin, close: () => worker.dispose() };
   },
+});
+
+describe('Worker address rules', () => {
+  let cluster: EtcdCluster;
+  let worker: Worker;
+
+  beforeAll(async () => {
+    cluster = await startEtcd();
+    worker = await startTestWorker('etcd-edge-gateway-ips', new URL('../../src/adapters/worker/index.ts', import.meta.url), {
+      ETCD_ENDPOINTS: cluster.endpoints.join(','),
+      ADMIN_TOKEN,
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await worker?.dispose();
+    await cluster?.close();
+  });
+
+  it('skips IP-address instances other than loopback, with the reason in the admin view', async () => {
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    const backend = await Backend.start('loopback');
+    try {
+      for (const url of [backend.url, 'http://10.1.2.3:8080', 'http://[2001:db8::1]:8080']) {
+        const record = nativeLayout().encode({ service: 'ips', url });
+        await etcd.put(record.key, record.value);
+      }
+      for (let i = 0; i < 10; i++) expect((await worker.fetch('http://gateway.test/svc/ips/')).status).toBe(200);
+      expect(backend.requests).toBe(10);
+      const view = (await (await worker.fetch('http://gateway.test/_edge/services/ips', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+        skipped: { key: string; reason: string }[];
+      };
+      expect(view.skipped.map((s) => s.reason)).toEqual([
+        expect.stringContaining('Workers cannot fetch'),
+        expect.stringContaining('Workers cannot fetch'),
+      ]);
+    } finally {
+      await backend.close();
+    }
+  });
 });

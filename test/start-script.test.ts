@@ -11,7 +11,7 @@ const START = join(import.meta.dirname, '..', 'scripts', 'start.mjs');
 it('npm run demo starts a private etcd, the gateway and three backends, shows the spread, and stops everything on Ctrl-C', async () => {
   requireEtcdBinary();
   const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-start-'));
-  const env = { ...process.env, ETCD_EDGE_LOCAL_DIR: dir };
+  const env: NodeJS.ProcessEnv = { ...process.env, ETCD_EDGE_LOCAL_DIR: dir };
   delete env.ETCD_ENDPOINTS;
   const child = spawn(process.execPath, [START, '--demo', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

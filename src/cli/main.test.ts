@@ -19,7 +19,7 @@ describe('etcd-edge CLI arguments', () => {
   });
 
   it.each([
-    [['frobnicate'], 'etcd-edge: unknown command "frobnicate"; commands: register, deregister, ls, watch'],
+    [['frobnicate'], 'etcd-edge: unknown command "frobnicate"; commands: register, deregister, ls, watch, serve'],
     [['register', 'orders'], 'etcd-edge: register takes <service> <url>'],
     [['register', 'orders', 'http://1.2.3.4', '--weight', '-1'], 'etcd-edge: Option \'--weight\' argument is ambiguous.'],
     [['register', 'orders', 'http://1.2.3.4', '--weight=abc'], 'etcd-edge: --weight must be a number from 0 to 1000000, got "abc"'],

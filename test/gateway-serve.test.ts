@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, nativeLayout } from '../src/index.js';
-import { Backend } from './support/backend.js';
+import { Backends, type Backend } from './support/backend.js';
 import { cli } from './support/cli-process.js';
 import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
 import { ADMIN_TOKEN } from './support/gateway-scenarios.js';
@@ -9,7 +9,7 @@ import { freePort } from './support/ports.js';
 
 let cluster: EtcdCluster;
 let etcd: EtcdClient;
-const backends: Backend[] = [];
+const backends = new Backends();
 const stops: (() => Promise<void>)[] = [];
 const native = nativeLayout();
 let count = 0;
@@ -21,15 +21,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const stop of stops.splice(0)) await stop();
-  await Promise.all(backends.map((b) => b.close()));
+  await backends.closeAll();
   await cluster?.close();
 });
 
-async function backend(name: string): Promise<Backend> {
-  const b = await Backend.start(name);
-  backends.push(b);
-  return b;
-}
+const backend = (name: string): Promise<Backend> => backends.start(name);
 
 async function service(instances: { url: string; weight?: number; tags?: Record<string, string> }[]): Promise<string> {
   const name = `serve-${++count}`;

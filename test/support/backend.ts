@@ -120,3 +120,18 @@ export class Backend {
     res.end();
   }
 }
+
+/** Backends a test file starts, closed together at the end. */
+export class Backends {
+  readonly #started: Backend[] = [];
+
+  async start(name: string): Promise<Backend> {
+    const backend = await Backend.start(name);
+    this.#started.push(backend);
+    return backend;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.#started.splice(0).map((b) => b.close()));
+  }
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, nativeLayout } from '../../src/index.js';
-import { Backend, type Echo } from './backend.js';
+import { Backends, type Backend, type Echo } from './backend.js';
 import { chiSquare, CHI2_DF2_P1E6 } from './chi-square.js';
 import { startEtcd, type EtcdCluster } from './etcd-server.js';
 import { freePort } from './ports.js';
@@ -43,7 +43,7 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
     let cluster: EtcdCluster;
     let etcd: EtcdClient;
     let gateway: RunningGateway;
-    const backends: Backend[] = [];
+    const backends = new Backends();
     let serviceCount = 0;
 
     beforeAll(async () => {
@@ -59,15 +59,11 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
 
     afterAll(async () => {
       await gateway?.close();
-      await Promise.all(backends.map((b) => b.close()));
+      await backends.closeAll();
       await cluster?.close();
     });
 
-    async function backend(name: string): Promise<Backend> {
-      const b = await Backend.start(name);
-      backends.push(b);
-      return b;
-    }
+    const backend = (name: string): Promise<Backend> => backends.start(name);
 
     /** A fresh service name with these instances, each under its own lease. */
     async function service(instances: { url: string; weight?: number; ttl?: number }[]): Promise<string> {

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../dist/cli/main.js';
-import { EtcdClient, register } from '../dist/index.js';
+import { EtcdClient, nativeLayout, register } from '../dist/index.js';
 import { startLocalEtcd } from './local-etcd.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +35,7 @@ async function run() {
   };
   const serving = main(['serve', ...passThrough], { env, signal: controller.signal, out });
   const url = await Promise.race([ready, serving.then(() => undefined)]);
-  if (url) await (demo ? runDemo(url, env.ETCD_ENDPOINTS) : hint(url, env.ETCD_ENDPOINTS));
+  if (url) await (demo ? runDemo(url, env.ETCD_ENDPOINTS, !process.env.ETCD_ENDPOINTS) : hint(url, env.ETCD_ENDPOINTS));
   return serving;
 }
 
@@ -49,15 +49,16 @@ Try it:
 Ctrl-C stops the gateway${process.env.ETCD_ENDPOINTS ? '' : ' and the local etcd'}.`);
 }
 
-async function runDemo(url, endpoints) {
+async function runDemo(url, endpoints, privateEtcd) {
   const etcd = new EtcdClient({ endpoints: endpoints.split(',') });
-  // A demo stopped by kill -9 leaves instances whose leases have not run out yet; the demo owns this service.
-  await etcd.delete({ prefix: 'services/demo/' });
+  const layout = nativeLayout(process.env.ETCD_EDGE_PREFIX || undefined);
+  // In its private etcd the demo owns this service: clear instances a demo killed with -9 left behind.
+  if (privateEtcd) await etcd.delete({ prefix: layout.servicePrefix('demo') });
   const weights = { 'demo-a': 5, 'demo-b': 3, 'demo-c': 2 };
   for (const [name, weight] of Object.entries(weights)) {
     const server = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ backend: name, path: req.url })));
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const instance = await register(etcd, { service: 'demo', url: `http://127.0.0.1:${server.address().port}`, weight, ttl: 5 });
+    const instance = await register(etcd, { service: 'demo', url: `http://127.0.0.1:${server.address().port}`, weight, ttl: 5, layout });
     cleanup.unshift(() => instance.close().catch(() => undefined), () => new Promise((r) => server.close(r)));
     log(`registered ${name} (weight ${weight}) at ${instance.key}`);
   }

@@ -56,13 +56,16 @@ describe('admin routes', () => {
     expect(await empty.json()).toMatchObject({ status: 'ok', etcd: { reachable: true, latencyMs: 0 }, services: [] });
 
     expect((await h.request('/svc/orders/x')).status).toBe(200);
+    // Names without instances are counted, not listed: made-up names cannot flood the view.
+    for (const name of ['nobody-1', 'nobody-2']) expect((await h.request(`/svc/${name}/x`)).status).toBe(503);
     h.clock.now += 1_500;
     const body = (await (await h.get('/_edge/health')).json()) as Record<string, unknown>;
     expect(body).toEqual({
       status: 'ok',
       etcd: { reachable: true, latencyMs: 0 },
       services: [{ service: 'orders', instances: 2, revision: h.etcd.revision, ageMs: 1_500, watched: false }],
-      cache: expect.objectContaining({ misses: 1, refreshes: 1 }),
+      servicesWithoutInstances: 2,
+      cache: expect.objectContaining({ misses: 3, refreshes: 3 }),
     });
 
     h.etcd.faults().down = true;

@@ -65,9 +65,15 @@ async function health(deps: AdminDeps): Promise<object> {
     etcd = { reachable: false, error: (error as { code?: string }).code ?? 'unreachable' };
   }
   const now = deps.now();
+  let empty = 0;
   const services = deps.resolver.services().flatMap((service) => {
     const status = deps.resolver.status(service);
     if (!status) return [];
+    // Names asked for that have no instances (often made up) are counted, not listed.
+    if (status.snapshot.instances.length === 0 && status.snapshot.skipped.length === 0) {
+      empty++;
+      return [];
+    }
     return [{
       service,
       instances: status.snapshot.instances.length,
@@ -77,7 +83,7 @@ async function health(deps: AdminDeps): Promise<object> {
       ...(status.watchDownSince === undefined ? {} : { watchDownForMs: now - status.watchDownSince }),
     }];
   });
-  return { status: etcd.reachable ? 'ok' : 'degraded', etcd, services, cache: deps.resolver.stats };
+  return { status: etcd.reachable ? 'ok' : 'degraded', etcd, services, servicesWithoutInstances: empty, cache: deps.resolver.stats };
 }
 
 async function serviceView(deps: AdminDeps, service: string): Promise<object | undefined> {

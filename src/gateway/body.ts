@@ -21,13 +21,16 @@ export class OutgoingBody {
    * `request.body`, which is then never touched) or `request.body`.
    */
   static async of(request: Request, bufferBytes: number, stream?: () => ReadableStream<Uint8Array> | undefined): Promise<OutgoingBody> {
-    if (request.method === 'GET' || request.method === 'HEAD') return OutgoingBody.empty;
     const declared = request.headers.get('content-length');
     const length = declared === null ? NaN : Number(declared);
     const hasBody = stream ? length > 0 || request.headers.has('transfer-encoding') : request.body !== null;
-    if (!hasBody) return length === 0 ? new OutgoingBody(new Uint8Array(0), undefined) : OutgoingBody.empty;
-    if (Number.isInteger(length) && length <= bufferBytes) return new OutgoingBody(new Uint8Array(await request.arrayBuffer()), undefined);
-    return new OutgoingBody(null, stream?.() ?? request.body ?? undefined);
+    if (!hasBody) return length === 0 && request.method !== 'GET' && request.method !== 'HEAD' ? new OutgoingBody(new Uint8Array(0), undefined) : OutgoingBody.empty;
+    const source = stream?.();
+    if (Number.isInteger(length) && length <= bufferBytes) {
+      // A runtime's `Request` may drop the body of a GET; its own stream still has it.
+      return new OutgoingBody(source ? await readAll(source) : new Uint8Array(await request.arrayBuffer()), undefined);
+    }
+    return new OutgoingBody(null, source ?? request.body ?? undefined);
   }
 
   /** Whether sending it (again) repeats nothing an instance may already have received. */
@@ -53,4 +56,24 @@ export class OutgoingBody {
   discard(): void {
     this.#reader?.cancel().catch(() => undefined);
   }
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
 }

@@ -10,6 +10,8 @@ export interface RuntimeHooks {
   zone?(c: Context): string | undefined;
   /** The request-target as received, before the runtime normalized it, to refuse dot segments. */
   rawPath?(c: Context): string | undefined;
+  /** The query as received (`?…`, or empty), which URL parsing would re-encode. */
+  rawQuery?(c: Context): string | undefined;
   /** The request body as a stream that holds backpressure, where the runtime's own `Request.body` does not. */
   requestBody?(c: Context): ReadableStream<Uint8Array> | undefined;
   /** Keeps background work alive after the response (a Worker's `ctx.waitUntil`). */

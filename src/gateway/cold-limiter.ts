@@ -1,29 +1,68 @@
+export interface ColdLookupLimits {
+  /** Lookups of never-seen names per second for one client address, after a burst. */
+  perClient: { perSecond: number; burst: number };
+  /** The same for all clients together: what etcd is asked at most. */
+  overall: { perSecond: number; burst: number };
+  /** Client addresses remembered (least recently seen dropped first). */
+  maxClients: number;
+}
+
+export const DEFAULT_COLD_LIMITS: ColdLookupLimits = {
+  perClient: { perSecond: 10, burst: 50 },
+  overall: { perSecond: 500, burst: 1_000 },
+  maxClients: 10_000,
+};
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
 /**
- * A token bucket for lookups of services nothing is known about: each costs an
- * etcd read, so a flood of made-up names must not become a flood on etcd.
+ * Token buckets for lookups of services nothing is known about: each costs an
+ * etcd read, so a flood of made-up names must not become a flood on etcd. One
+ * bucket per client address, so one client's flood defers its own lookups and
+ * not everybody's, and one overall bucket that caps what reaches etcd.
  */
 export class ColdLookupLimiter {
-  readonly #burst: number;
-  readonly #perMs: number;
+  readonly #limits: ColdLookupLimits;
   readonly #now: () => number;
-  #tokens: number;
-  #at: number;
+  readonly #overall: Bucket;
+  readonly #clients = new Map<string, Bucket>();
 
-  constructor(perSecond: number, burst: number, now: () => number) {
-    this.#burst = burst;
-    this.#perMs = perSecond / 1000;
+  constructor(limits: ColdLookupLimits, now: () => number) {
+    this.#limits = limits;
     this.#now = now;
-    this.#tokens = burst;
-    this.#at = now();
+    this.#overall = { tokens: limits.overall.burst, at: now() };
   }
 
-  /** Takes a token if one is left. */
-  take(): boolean {
+  /** Takes a token for this client (and one overall) if both have one left. */
+  take(client: string | undefined): boolean {
     const now = this.#now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#perMs);
-    this.#at = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    const own = client === undefined ? undefined : this.#client(client, now);
+    if (own && !refill(own, this.#limits.perClient, now)) return false;
+    if (!refill(this.#overall, this.#limits.overall, now)) return false;
+    if (own) own.tokens -= 1;
+    this.#overall.tokens -= 1;
     return true;
   }
+
+  #client(client: string, now: number): Bucket {
+    let bucket = this.#clients.get(client);
+    if (bucket) {
+      this.#clients.delete(client);
+    } else {
+      bucket = { tokens: this.#limits.perClient.burst, at: now };
+      if (this.#clients.size >= this.#limits.maxClients) this.#clients.delete(this.#clients.keys().next().value!);
+    }
+    this.#clients.set(client, bucket);
+    return bucket;
+  }
+}
+
+/** Refills a bucket to now; whether it holds a whole token. */
+function refill(bucket: Bucket, rate: { perSecond: number; burst: number }, now: number): boolean {
+  bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.at) * rate.perSecond) / 1000);
+  bucket.at = now;
+  return bucket.tokens >= 1;
 }

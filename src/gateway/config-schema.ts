@@ -40,10 +40,11 @@ function oneOf<T extends string>(names: readonly T[]) {
   );
 }
 
-const URL_SHAPE = /^https?:\/\/[^/?#]+\/?$/;
+/** `http(s)://host[:port]`: no path, and no userinfo (credentials go in ETCD_USERNAME/ETCD_PASSWORD, never in a logged URL). */
+const URL_SHAPE = /^https?:\/\/[^/?#@]+\/?$/;
 
 const endpoints = list(
-  (url) => (URL_SHAPE.test(url) && URL.canParse(url) ? undefined : 'expected http(s)://host:port URLs, comma-separated'),
+  (url) => (URL_SHAPE.test(url) && URL.canParse(url) ? undefined : 'expected http(s)://host:port URLs without user:password@, comma-separated'),
   (urls) => urls,
 ).check(z.refine((urls) => urls.length > 0, 'needs at least one URL'));
 

@@ -70,6 +70,10 @@ describe('loadConfig parses each variable', () => {
     for (const bad of ['a:2379', 'ftp://a:2379', 'http://a:2379/v3', 'http://a:2379?x', ',,,', 'http://']) {
       expect(errorOf(() => load({ ETCD_ENDPOINTS: bad })).variable).toBe('ETCD_ENDPOINTS');
     }
+    // Credentials belong in ETCD_USERNAME/ETCD_PASSWORD: a URL is logged, and the error never repeats them.
+    const withUser = errorOf(() => load({ ETCD_ENDPOINTS: 'http://root:s3cret-pw@etcd:2379' }));
+    expect(withUser.variable).toBe('ETCD_ENDPOINTS');
+    expect(withUser.message).not.toContain('s3cret-pw');
   });
 
   it('ETCD_EDGE_LAYOUTS: known names, deduplicated', () => {

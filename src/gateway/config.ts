@@ -104,7 +104,9 @@ function toConfigError(issues: readonly SchemaIssue[], input: Record<string, unk
   const variable = String(issue.path[0] ?? 'environment');
   const value = input[variable];
   if (value === undefined) return new ConfigError(variable, 'is required');
-  const shown = SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(String(value).slice(0, 200))})`;
+  // Credentials never appear, neither as secret variables nor as user:password@ in a URL.
+  const text = String(value).slice(0, 200).replace(/\/\/[^/@]*@/g, '//***@');
+  const shown = SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(text)})`;
   return new ConfigError(variable, `${issue.message}${shown}`);
 }
 

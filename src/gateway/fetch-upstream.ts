@@ -22,28 +22,39 @@ export class FetchUpstream implements Upstream {
   }
 
   async send(request: UpstreamRequest): Promise<UpstreamResponse> {
+    // fetch refuses a body on GET and HEAD; Node's upstream passes one on.
+    const body = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
     const init: RequestInit & { duplex?: 'half' } = {
       method: request.method,
       headers: request.headers,
-      body: request.body as BodyInit | null,
+      body: body as BodyInit | null,
       redirect: 'manual',
       signal: request.signal,
     };
-    if (request.body instanceof ReadableStream) init.duplex = 'half';
+    if (body instanceof ReadableStream) init.duplex = 'half';
     let response: Response;
     try {
       response = await this.#fetch(request.origin + request.path, init);
     } catch (error) {
       throw new UpstreamError(classify(error), 'the instance did not answer', { cause: error });
     }
+    request.onHeaders?.();
     let headers = response.headers;
-    if (this.#decodes && headers.has('content-encoding')) {
+    if (this.#decodes && decodedByFetch(headers.get('content-encoding'))) {
       headers = new Headers(headers);
       headers.delete('content-encoding');
       headers.delete('content-length');
     }
     return { status: response.status, headers, body: response.body };
   }
+}
+
+/** Codings Node's fetch undoes by itself (zstd, for one, it passes through as is). */
+const DECODED = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
+
+function decodedByFetch(encoding: string | null): boolean {
+  if (!encoding) return false;
+  return encoding.split(',').every((coding) => DECODED.has(coding.trim().toLowerCase()));
 }
 
 function classify(error: unknown): 'connect' | 'failed' {

@@ -100,6 +100,8 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
       headers: request.headers,
       body: request.body.forAttempt(),
       signal: controller.signal,
+      // The timeout bounds the wait for response headers only: bodies (downloads, event streams) take what they take.
+      onHeaders: () => clearTimeout(timer),
     });
     attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
     return { response };
@@ -109,7 +111,8 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
       return { failure: 'client-gone' };
     }
     const failure: UpstreamFailure = controller.signal.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
-    attempt.end(failure === 'timeout' ? 'neutral' : 'failure');
+    // An instance that accepts connections and never answers is as broken as one that refuses them.
+    attempt.end('failure');
     return { failure };
   } finally {
     clearTimeout(timer);

@@ -6,7 +6,7 @@ import { layoutByName } from '../registry/index.js';
 import { AddressPolicy } from './address-policy.js';
 import { adminRoutes } from './admin.js';
 import type { RuntimeHooks } from './client-side.js';
-import { ColdLookupLimiter } from './cold-limiter.js';
+import { ColdLookupLimiter, DEFAULT_COLD_LIMITS } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
 import { errorResponse } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
@@ -38,10 +38,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** New service names looked up per second at most, after a burst; each costs an etcd read. */
-const COLD_LOOKUPS_PER_SECOND = 50;
-const COLD_LOOKUP_BURST = 200;
-
 /**
  * Builds the gateway: `ANY /svc/{service}/*` proxied to the service's
  * instances, and `/_edge/*` admin routes when an admin token is configured.
@@ -60,7 +56,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const resolver = new Resolver({ etcd, layouts, cacheTtlMs: config.cacheTtlMs, watch: config.watch, now });
   const balancer = new Balancer({ strategy: config.strategy, ejection: config.ejection, now, onEject: () => metrics.ejection() });
   const routable = new RoutableCache(new AddressPolicy(config.addresses));
-  const coldLookups = new ColdLookupLimiter(COLD_LOOKUPS_PER_SECOND, COLD_LOOKUP_BURST, now);
+  const coldLookups = new ColdLookupLimiter(DEFAULT_COLD_LIMITS, now);
 
   const app = new Hono();
   const { rawPath } = options.hooks;

@@ -7,7 +7,7 @@ import { clientIpOf, hashKeyOf, type RuntimeHooks } from './client-side.js';
 import type { ColdLookupLimiter } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
 import { errorResponse, statusOf } from './errors.js';
-import { forward, type Forwarded } from './forward.js';
+import { forward } from './forward.js';
 import { downstreamResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RoutableCache } from './routable.js';
@@ -56,14 +56,14 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
   }
 
   const t0 = performance.now();
-  const snapshot = await lookup(deps, c, service);
+  const ip = clientIpOf(deps.hooks, c);
+  const snapshot = await lookup(deps, c, service, ip);
   if (typeof snapshot === 'string') {
     if (snapshot === 'invalid') return fail('BAD_REQUEST', 'this service name cannot be looked up', service);
     if (snapshot === 'deferred') return fail('NO_INSTANCES', 'too many lookups of new service names; try again shortly', service, 1);
     return fail('ETCD_UNAVAILABLE', 'the registry cannot be reached and nothing is cached for this service', service, 1);
   }
   const routable = deps.routable.of(snapshot.instances);
-  const ip = clientIpOf(deps.hooks, c);
   const zone = deps.hooks.zone?.(c) ?? deps.config.zone;
   const hashKey = hashKeyOf(deps.config.hashKey, c, ip);
   const tags = requestTags ? { ...deps.config.tags, ...requestTags } : deps.config.tags;
@@ -72,7 +72,13 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
   const url = new URL(request.url);
   const headers = upstreamRequestHeaders(request.headers, { ip, proto: url.protocol.slice(0, -1), host: url.host, requestId });
   const { requestBody } = deps.hooks;
-  const body = await OutgoingBody.of(request, deps.config.retry.bufferBytes, requestBody && (() => requestBody(c)));
+  let body: OutgoingBody;
+  try {
+    body = await OutgoingBody.of(request, deps.config.retry.bufferBytes, requestBody && (() => requestBody(c)));
+  } catch {
+    if (request.signal.aborted) return clientGone(deps, routable.instances.length > 0 ? service : undefined);
+    return fail('BAD_REQUEST', 'the request body could not be read', service);
+  }
   const t1 = performance.now();
   const result = await forward(
     { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() },
@@ -80,7 +86,7 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
       instances: routable.instances,
       pick: { tags, ...(zone === undefined ? {} : { zone }), ...(hashKey === undefined ? {} : { hashKey }) },
       method: request.method,
-      path: target.path + url.search,
+      path: target.path + (deps.hooks.rawQuery?.(c) ?? url.search),
       headers,
       body,
       clientSignal: request.signal,
@@ -90,7 +96,8 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
   const upstreamMs = performance.now() - t1;
   if (!result.ok) {
     const counted = routable.instances.length > 0 ? service : undefined;
-    return failure(result, (code, message, s, retryAfter) => fail(code, message, s, retryAfter, counted), service);
+    if (result.failure === 'client-gone') return clientGone(deps, counted);
+    return failure(result.failure, result.attempts, (code, message, s, retryAfter) => fail(code, message, s, retryAfter, counted), service);
   }
   deps.metrics.upstreamLatency(upstreamMs / 1000);
   const timing = `discovery;dur=${discoveryMs.toFixed(3)}, upstream;dur=${upstreamMs.toFixed(3)}`;
@@ -99,10 +106,16 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
   return response;
 }
 
+/** The client went away: nobody reads this answer; it is counted as nginx counts it (499). */
+function clientGone(deps: ProxyDeps, service: string | undefined): Response {
+  deps.metrics.request(service, 499);
+  return new Response(null, { status: 499 });
+}
+
 type Lookup = Snapshot | 'invalid' | 'deferred' | 'unavailable';
 
-async function lookup(deps: ProxyDeps, c: Context, service: string): Promise<Lookup> {
-  if (!deps.resolver.status(service) && !deps.coldLookups.take()) return 'deferred';
+async function lookup(deps: ProxyDeps, c: Context, service: string, client: string | undefined): Promise<Lookup> {
+  if (!deps.resolver.status(service) && !deps.coldLookups.take(client)) return 'deferred';
   try {
     const waitUntil = deps.hooks.waitUntil?.(c);
     return await deps.resolver.resolve(service, waitUntil ? { waitUntil } : {});
@@ -111,15 +124,14 @@ async function lookup(deps: ProxyDeps, c: Context, service: string): Promise<Loo
   }
 }
 
-function failure(result: Extract<Forwarded, { ok: false }>, fail: (code: 'NO_INSTANCES' | 'UPSTREAM_UNREACHABLE' | 'UPSTREAM_TIMEOUT', message: string, service?: string, retryAfter?: number) => Response, service: string): Response {
-  switch (result.failure) {
+function failure(kind: 'none-eligible' | 'unreachable' | 'timeout', attempts: number, fail: (code: 'NO_INSTANCES' | 'UPSTREAM_UNREACHABLE' | 'UPSTREAM_TIMEOUT', message: string, service?: string, retryAfter?: number) => Response, service: string): Response {
+  switch (kind) {
     case 'none-eligible':
       return fail('NO_INSTANCES', 'no instance of this service can take the request', service, 1);
     case 'timeout':
       return fail('UPSTREAM_TIMEOUT', 'no instance answered in time', service);
     case 'unreachable':
-    case 'client-gone':
-      return fail('UPSTREAM_UNREACHABLE', result.attempts > 1 ? `no instance could be reached (${result.attempts} tried)` : 'the instance could not be reached', service);
+      return fail('UPSTREAM_UNREACHABLE', attempts > 1 ? `no instance could be reached (${attempts} tried)` : 'the instance could not be reached', service);
   }
 }
 

@@ -340,4 +340,17 @@ describe('address policy and ejection', () => {
     const [state] = h.gateway.balancer.state((await h.gateway.resolver.resolve('orders')).instances).filter((s) => s.url === A);
     expect(state).toMatchObject({ ejections: 1, ejectedUntil: clock.now + 30_000 });
   });
+
+  it('ejects an instance that accepts requests and never answers (its timeouts count as failures)', async () => {
+    const h = await setup({
+      env: { ETCD_EDGE_UPSTREAM_TIMEOUT_MS: '10', ETCD_EDGE_EJECT_AFTER: '2', ETCD_EDGE_STRATEGY: 'round-robin' },
+      instances: orders(A, B),
+      script: (r) => (r.origin === A ? 'hang' : { status: 200 }),
+    });
+    const hungOnA = (): number => h.upstream.origins.filter((o) => o === A).length;
+    for (let i = 0; i < 20 && hungOnA() < 2; i++) expect((await h.request('/svc/orders/x')).status).toBe(200);
+    expect(hungOnA()).toBe(2);
+    for (let i = 0; i < 10; i++) expect((await h.request('/svc/orders/x')).status).toBe(200);
+    expect(hungOnA()).toBe(2);
+  });
 });

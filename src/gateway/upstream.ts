@@ -10,6 +10,8 @@ export interface UpstreamRequest {
   body: Uint8Array | ReadableStream<Uint8Array> | null;
   /** Aborts the attempt: deadline passed or client gone. */
   signal: AbortSignal;
+  /** Called when response headers arrive, before any of the body is read: the attempt's timeout ends there. */
+  onHeaders?: () => void;
 }
 
 export interface UpstreamResponse {

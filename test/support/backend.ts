@@ -14,7 +14,7 @@ export interface Echo {
 
 /**
  * A real HTTP backend on loopback. Routes: anything echoes the request as JSON;
- * `/status/{code}` answers that status (`?chunked=1`: without a length); `/slow/{ms}` waits first; `/sse/{n}`
+ * `/status/{code}` answers that status (`?chunked=1`: without a length); `/slow/{ms}` waits first; `/late/{ms}` sends headers, then its body after ms; `/sse/{n}`
  * sends n server-sent events 20 ms apart; `/bytes/{n}` streams n zero bytes.
  * It counts requests by `x-request-id` so tests can prove none ran twice.
  */
@@ -87,6 +87,7 @@ export class Backend {
       return void res.end(`from ${this.name}`);
     }
     if (route === 'slow') await new Promise((r) => setTimeout(r, Number(arg)));
+    if (route === 'late') return this.#late(res, Number(arg));
     if (route === 'sse') return this.#sse(res, Number(arg));
     if (route === 'bytes') return this.#bytes(res, Number(arg));
     const hash = createHash('sha256');
@@ -98,6 +99,14 @@ export class Backend {
     const echo: Echo = { backend: this.name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes, bodySha256: hash.digest('hex') };
     res.writeHead(200, { 'content-type': 'application/json', 'x-backend': this.name, connection: 'keep-alive, x-secret-hop', 'x-secret-hop': 'must not pass', 'keep-alive': 'timeout=5' });
     res.end(JSON.stringify(echo));
+  }
+
+  /** Headers at once, the 5-byte body (with its length announced) only after `ms`. */
+  async #late(res: ServerResponse, ms: number): Promise<void> {
+    res.writeHead(200, { 'content-length': '5', 'x-backend': this.name });
+    res.flushHeaders();
+    await new Promise((r) => setTimeout(r, ms));
+    res.end('late!');
   }
 
   async #sse(res: ServerResponse, count: number): Promise<void> {

@@ -201,10 +201,11 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
       }
     });
 
-    it('passes server-sent events through', async () => {
+    it('passes server-sent events through, for longer than the upstream timeout', async () => {
       const b = await backend('sse');
       const name = await service([{ url: b.url }]);
-      const res = await get(`/svc/${name}/sse/10`);
+      // 75 events 20 ms apart: ~1.5 s, past the 1 s upstream timeout, which ends with the response headers.
+      const res = await get(`/svc/${name}/sse/75`);
       expect(res.headers.get('content-type')).toBe('text/event-stream');
       const reader = res.body!.getReader();
       const decoder = new TextDecoder();
@@ -217,9 +218,18 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
         text += decoder.decode(value, { stream: true });
       }
       const endAt = Date.now();
-      for (let i = 0; i < 10; i++) expect(text).toContain(`data: event ${i} from sse`);
-      // The backend spends ~200 ms sending; a buffering proxy would deliver it all at once.
-      if (runtime.streamsResponses !== false) expect(endAt - firstAt).toBeGreaterThan(100);
+      for (let i = 0; i < 75; i++) expect(text).toContain(`data: event ${i} from sse\n`);
+      // A buffering proxy would deliver it all at once.
+      if (runtime.streamsResponses !== false) expect(endAt - firstAt).toBeGreaterThan(1_000);
+    });
+
+    it('waits for a body that comes after the headers, past the upstream timeout', async () => {
+      const b = await backend('late');
+      const name = await service([{ url: b.url }]);
+      const res = await get(`/svc/${name}/late/1500`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('late!');
+      expect(b.requests).toBe(1);
     });
 
     it('shows a service in the admin view, and refuses the view without the token', async () => {

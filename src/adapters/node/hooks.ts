@@ -19,4 +19,10 @@ export const nodeHooks: RuntimeHooks = {
     const query = target.indexOf('?');
     return query === -1 ? target : target.slice(0, query);
   },
+  rawQuery: (c) => {
+    const target = (c as NodeContext).env?.incoming?.url;
+    if (target === undefined || !target.startsWith('/')) return undefined;
+    const query = target.indexOf('?');
+    return query === -1 ? '' : target.slice(query);
+  },
 };

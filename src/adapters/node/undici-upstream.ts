@@ -47,6 +47,7 @@ export class UndiciUpstream implements Upstream {
     } catch (error) {
       throw new UpstreamError(classify(error), 'the instance did not answer', { cause: error });
     }
+    request.onHeaders?.();
     const headers = toHeaders(response.headers);
     const length = Number(response.headers['content-length'] ?? NaN);
     if (length <= this.#bufferBytes) {

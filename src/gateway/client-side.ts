@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { HashKeySource } from './config.js';
 import { parseIp } from './ip.js';
+import type { UpstreamResponse } from './upstream.js';
 
 /** What a runtime tells the gateway about a request beyond the `Request` itself. */
 export interface RuntimeHooks {
@@ -14,6 +15,11 @@ export interface RuntimeHooks {
   rawQuery?(c: Context): string | undefined;
   /** The request body as a stream that holds backpressure, where the runtime's own `Request.body` does not. */
   requestBody?(c: Context): ReadableStream<Uint8Array> | undefined;
+  /**
+   * Sends an instance's answer itself, when the runtime can do better than a
+   * Web `Response` (Node writes straight to the socket); undefined to decline.
+   */
+  respond?(c: Context, upstream: UpstreamResponse, headers: Headers, bodyless: boolean): Response | undefined;
   /** Keeps background work alive after the response (a Worker's `ctx.waitUntil`). */
   waitUntil?(c: Context): ((promise: Promise<unknown>) => void) | undefined;
 }

@@ -101,9 +101,10 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
   }
   deps.metrics.upstreamLatency(upstreamMs / 1000);
   const timing = `discovery;dur=${discoveryMs.toFixed(3)}, upstream;dur=${upstreamMs.toFixed(3)}`;
-  const response = respond(result.response, request.method, downstreamResponseHeaders(result.response.headers, requestId, timing));
-  deps.metrics.request(service, response.status);
-  return response;
+  const { status } = result.response;
+  // Counted before it is sent: a runtime that writes the answer itself returns a placeholder.
+  deps.metrics.request(service, status < 200 || status > 599 ? 502 : status);
+  return respond(deps, c, result.response, request.method, downstreamResponseHeaders(result.response.headers, requestId, timing));
 }
 
 /** The client went away: nobody reads this answer; it is counted as nginx counts it (499). */
@@ -135,12 +136,14 @@ function failure(kind: 'none-eligible' | 'unreachable' | 'timeout', attempts: nu
   }
 }
 
-function respond(upstream: UpstreamResponse, method: string, headers: Headers): Response {
+function respond(deps: ProxyDeps, c: Context, upstream: UpstreamResponse, method: string, headers: Headers): Response {
   if (upstream.status < 200 || upstream.status > 599) {
     discardBody(upstream.body);
     return errorResponse('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on');
   }
   const bodyless = method === 'HEAD' || NO_BODY.has(upstream.status);
+  const direct = deps.hooks.respond?.(c, upstream, headers, bodyless);
+  if (direct) return direct;
   if (bodyless) discardBody(upstream.body);
   return new Response(bodyless ? null : (upstream.body as BodyInit | null), { status: upstream.status, headers });
 }

@@ -104,6 +104,15 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
       expect(res.headers['x-request-id']).toBe(echo.headers['x-request-id']);
     });
 
+    it('adds no Content-Type to an answer that had none, and keeps the status', async () => {
+      const b = await backend('no-type');
+      const name = await service([{ url: b.url }]);
+      const res = await get(`/svc/${name}/status/201`);
+      expect(res.status).toBe(201);
+      expect(res.headers.get('content-type')).toBeNull();
+      expect(await res.text()).toBe('from no-type');
+    });
+
     it('spreads requests by weight (5/3/2)', async () => {
       const bs = await Promise.all(['w5', 'w3', 'w2'].map((n) => backend(n)));
       const name = await service(bs.map((b, i) => ({ url: b.url, weight: [5, 3, 2][i]! })));

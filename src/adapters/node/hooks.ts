@@ -1,6 +1,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { RuntimeHooks } from '../../gateway/index.js';
+import { writeDirect } from './direct-response.js';
 import { pullStream } from './streams.js';
 
 type NodeContext = Context<{ Bindings: HttpBindings }>;
@@ -18,6 +19,10 @@ export const nodeHooks: RuntimeHooks = {
     if (target === undefined || !target.startsWith('/')) return undefined;
     const query = target.indexOf('?');
     return query === -1 ? target : target.slice(0, query);
+  },
+  respond: (c, upstream, headers, bodyless) => {
+    const outgoing = (c as NodeContext).env?.outgoing;
+    return outgoing && 'writeHead' in outgoing ? writeDirect(outgoing, upstream, headers, bodyless) : undefined;
   },
   rawQuery: (c) => {
     const target = (c as NodeContext).env?.incoming?.url;

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
+import { lazyBody } from './direct-response.js';
 import { pullStream } from './streams.js';
 import { UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
 
@@ -57,7 +58,8 @@ export class UndiciUpstream implements Upstream {
         throw new UpstreamError('failed', 'the instance broke off its answer', { cause: error });
       }
     }
-    return { status: response.statusCode, headers, body: pullStream(response.body, () => response.body.destroy()) };
+    const body = response.body;
+    return lazyBody(response.statusCode, headers, body, () => pullStream(body, () => body.destroy()));
   }
 
   async close(): Promise<void> {

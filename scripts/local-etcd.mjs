@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 function onPath(name) {
   return spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim() || undefined;
@@ -53,18 +53,34 @@ async function pickPort(preferred) {
   });
 }
 
-/** An etcd left running by a start that was killed outright holds the data dir's lock: stop it. */
-function stopOrphan(pidFile, log) {
-  let pid;
+function alive(pid) {
   try {
-    pid = Number(readFileSync(pidFile, 'utf8'));
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/**
+ * An etcd left running by a start that was killed outright holds the data
+ * dir's lock: stop it, unless the start that owns it is still running.
+ */
+function stopOrphan(pidFile, log) {
+  let etcdPid;
+  let ownerPid;
+  try {
+    [etcdPid, ownerPid] = readFileSync(pidFile, 'utf8').trim().split(' ').map(Number);
   } catch {
     return;
   }
+  if (ownerPid > 0 && ownerPid !== process.pid && alive(ownerPid)) {
+    throw new Error(`another npm start (pid ${ownerPid}) is using ${dirname(pidFile)}; stop it first, or set ETCD_EDGE_LOCAL_DIR to another folder`);
+  }
   try {
-    if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('etcd-edge-local')) {
-      process.kill(pid, 'SIGKILL');
-      log(`stopped a local etcd left running by an earlier start (pid ${pid})`);
+    if (etcdPid > 0 && readFileSync(`/proc/${etcdPid}/cmdline`, 'utf8').includes('etcd-edge-local')) {
+      process.kill(etcdPid, 'SIGKILL');
+      log(`stopped a local etcd left running by an earlier start (pid ${etcdPid})`);
     }
   } catch {
     // gone already
@@ -98,7 +114,7 @@ export async function startLocalEtcd(dir, log) {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  writeFileSync(pidFile, String(child.pid));
+  writeFileSync(pidFile, `${child.pid} ${process.pid}`);
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -134,6 +134,17 @@ describe('etcd-edge serve', () => {
     expect(gateway.process.child.exitCode).toBeNull();
   });
 
+  it('answers 504 by the deadline when a short body stops half-way (it is read whole, so it must fit the deadline)', async () => {
+    const b = await backend('stall');
+    const name = await service([{ url: b.url }]);
+    const gateway = await serve({ ETCD_EDGE_DEADLINE_MS: '1000' });
+    const started = Date.now();
+    const res = await fetch(`${gateway.url}/svc/${name}/stall/x`);
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ error: { code: 'UPSTREAM_TIMEOUT' } });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('passes a GET body and the query exactly as sent', async () => {
     const b = await backend('get-body');
     const name = await service([{ url: b.url }]);

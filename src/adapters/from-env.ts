@@ -35,7 +35,7 @@ export class EnvGateway {
         hooks: this.#hooks,
         onError: (error) => console.error('etcd-edge: request failed inside the gateway', error),
       });
-      void this.#built?.gateway.close();
+      this.#built?.gateway.close().catch(() => undefined);
       this.#built = { key, env, gateway };
       return gateway;
     } catch (error) {
@@ -55,7 +55,7 @@ function fingerprint(env: Env): string {
   let key = '';
   for (const name of READ) {
     const value = env[name];
-    if (typeof value === 'string') key += `${name}\u0000${value}\u0000`;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') key += `${name}\u0000${value}\u0000`;
   }
   return key;
 }

@@ -39,6 +39,16 @@ describe('distribution by weight', () => {
     expect(chiSquare(counts, SHARES)).toBeLessThan(CHI2_DF2_P001);
   });
 
+  it('keeps the weights among the rest when most instances are excluded (the scan after rejection gives up)', () => {
+    // 97 heavy instances tried already: alias draws almost always hit them, so picks come from the scan.
+    const tried = Array.from({ length: 97 }, (_, i) => instance(`tried-${i}`, { weight: 1_000 }));
+    const all = [...tried, ...list];
+    const balancer = new Balancer({ random: mulberry32(5) });
+    const exclude = new Set(tried);
+    const counts = tally(list, Array.from({ length: PICKS }, () => balancer.pick(all, { exclude })));
+    expect(chiSquare(counts, SHARES)).toBeLessThan(CHI2_DF2_P001);
+  });
+
   it('fractional weights are honoured', () => {
     const fractional = [instance('x', { weight: 0.5 }), instance('y', { weight: 0.3 }), instance('z', { weight: 0.2 })];
     const balancer = new Balancer({ random: mulberry32(4) });

@@ -133,6 +133,18 @@ describe('passive outlier ejection', () => {
     expect(balancer.state(four)).toEqual([]);
   });
 
+  it('forgets a clean record, and the services seen longest ago beyond 1,024', () => {
+    const { balancer, fail } = setup(four);
+    fail(a, 2);
+    balancer.begin(a).end('success');
+    expect(balancer.state(four)).toEqual([]);
+    fail(b, 2);
+    expect(balancer.state(four).map((s) => s.key)).toEqual([b.key]);
+    // Made-up or departed services must not keep state for ever: 1,024 others push this one out.
+    for (let i = 0; i < 1_024; i++) balancer.pick([instance('x', { service: `other-${i}` })]);
+    expect(balancer.state(four)).toEqual([]);
+  });
+
   it('counts attempts in flight until they end, once each', () => {
     const { balancer } = setup(four);
     const first = balancer.begin(c);

@@ -48,4 +48,23 @@ describe('lookups of never-seen names through the gateway', () => {
     expect((await errorOf(deferred)).message).toMatch(/too many lookups/);
     expect((await request('/svc/orders/', { headers: { 'x-test-client': '198.51.100.8' } })).status).toBe(200);
   });
+
+  it('rations names held with no instances too, and counts an IPv6 /64 as one client', async () => {
+    let clock = 1_800_000_000_000;
+    const { request } = await setup({
+      instances: [{ service: 'orders', url: 'http://10.0.0.1:8080' }],
+      hooks: { clientIp: (c) => c.req.header('x-test-client') },
+      now: () => clock,
+    });
+    const ask = (name: string, client: string) => request(`/svc/${name}/`, { headers: { 'x-test-client': client } });
+    for (let i = 0; i < 50; i++) await ask(`empty-${i % 5}`, '2001:db8:1:2::1');
+    // The same five names again, after their negative cache ran out: each would be another etcd read.
+    clock += 5_000;
+    const again = await Promise.all(Array.from({ length: 60 }, (_, i) => ask(`empty-${i % 5}`, `2001:db8:1:2::${(i % 200) + 2}`)));
+    const deferred = [];
+    for (const r of again) if (r.status === 503 && /too many lookups/.test((await errorOf(r)).message)) deferred.push(r);
+    expect(deferred.length).toBeGreaterThan(0);
+    // Another /64 is another client.
+    expect((await ask('orders', '2001:db8:1:3::1')).status).toBe(200);
+  });
 });

@@ -45,10 +45,11 @@ describe('loadConfig defaults', () => {
     expect(config.etcd.endpoints).toEqual(['http://127.0.0.1:2379']);
   });
 
-  it('treats blank values as unset and ignores non-strings', () => {
-    const config = load({ ETCD_EDGE_STRATEGY: '   ', ETCD_EDGE_MAX_ATTEMPTS: 7 as unknown as string, PORT: '' });
+  it('treats blank values as unset, numbers as their text, and ignores other non-strings', () => {
+    const config = load({ ETCD_EDGE_STRATEGY: '   ', ETCD_EDGE_MAX_ATTEMPTS: 7 as unknown as string, ETCD_EDGE_PREFIX: {} as unknown as string, PORT: '' });
     expect(config.strategy).toBe('weighted-random');
-    expect(config.retry.maxAttempts).toBe(3);
+    expect(config.retry.maxAttempts).toBe(7);
+    expect(config.prefix).toBe('services/');
     expect(config.port).toBe(8_787);
   });
 
@@ -74,6 +75,13 @@ describe('loadConfig parses each variable', () => {
     const withUser = errorOf(() => load({ ETCD_ENDPOINTS: 'http://root:s3cret-pw@etcd:2379' }));
     expect(withUser.variable).toBe('ETCD_ENDPOINTS');
     expect(withUser.message).not.toContain('s3cret-pw');
+  });
+
+  it('ETCD_EDGE_WATCH=on is refused where streams cannot outlive a request; numbers from wrangler.toml count', () => {
+    const error = errorOf(() => load({ ETCD_EDGE_WATCH: 'on' }, { ...WORKER, watchable: false }));
+    expect(error.variable).toBe('ETCD_EDGE_WATCH');
+    expect(load({ ETCD_EDGE_WATCH: 'off' }, { ...WORKER, watchable: false }).watch).toBe(false);
+    expect(load({ ETCD_EDGE_CACHE_TTL_MS: 5000 as unknown as string }).cacheTtlMs).toBe(5000);
   });
 
   it('ETCD_EDGE_LAYOUTS: known names, deduplicated', () => {

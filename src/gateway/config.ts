@@ -37,6 +37,8 @@ export interface RuntimeDefaults {
   zone?: string | undefined;
   /** The etcd endpoints when `ETCD_ENDPOINTS` is unset; without one the variable is required. */
   endpoints?: string;
+  /** False where no stream may outlive a request (Workers, Lambda): `ETCD_EDGE_WATCH=on` is then an error. */
+  watchable?: boolean;
 }
 
 export type Env = Readonly<Record<string, unknown>>;
@@ -52,7 +54,9 @@ export type Env = Readonly<Record<string, unknown>>;
 export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   const input: Record<string, unknown> = {};
   for (const name of Object.keys(ENV_SCHEMA.shape)) {
-    const value = env[name];
+    // wrangler.toml may give numbers and booleans; they mean their text.
+    const raw = env[name];
+    const value = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
     // Secrets are taken as given: a password may begin or end with a space.
     if (typeof value === 'string' && value.trim() !== '') input[name] = SECRET_VARIABLES.has(name) ? value : value.trim();
   }
@@ -62,6 +66,9 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   const v = parsed.data;
   if ((v.ETCD_USERNAME === undefined) !== (v.ETCD_PASSWORD === undefined)) {
     throw new ConfigError(v.ETCD_USERNAME === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD', 'ETCD_USERNAME and ETCD_PASSWORD go together');
+  }
+  if (v.ETCD_EDGE_WATCH === true && defaults.watchable === false) {
+    throw new ConfigError('ETCD_EDGE_WATCH', 'watch mode needs a long-lived process (Node); this runtime ends streams with each request');
   }
   if (v.ETCD_EDGE_EJECT_BASE_MS > v.ETCD_EDGE_EJECT_MAX_MS) {
     throw new ConfigError('ETCD_EDGE_EJECT_BASE_MS', `must not exceed ETCD_EDGE_EJECT_MAX_MS (${v.ETCD_EDGE_EJECT_MAX_MS})`);

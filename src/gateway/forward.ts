@@ -58,7 +58,7 @@ export async function forward(deps: ForwardDeps, request: Forwarding): Promise<F
     tried.add(instance);
     const remaining = deadline - deps.now();
     if (remaining <= 0) return { ok: false, failure: 'timeout', attempts: attempt - 1 };
-    const result = await attemptOn(deps, request, instance, Math.min(deps.retry.upstreamTimeoutMs, remaining));
+    const result = await attemptOn(deps, request, instance, Math.min(deps.retry.upstreamTimeoutMs, remaining), remaining);
     const last = attempt >= deps.retry.maxAttempts || deadline - deps.now() <= 0;
     if ('response' in result) {
       const retry = RETRY_STATUS.has(result.response.status) && !last && mayResend(request, 'failed');
@@ -86,9 +86,12 @@ function mayResend(request: Forwarding, failure: UpstreamFailure): boolean {
 
 type AttemptResult = { response: UpstreamResponse } | { failure: UpstreamFailure | 'client-gone' };
 
-async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number): Promise<AttemptResult> {
+async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, remainingMs: number): Promise<AttemptResult> {
+  if (request.clientSignal?.aborted) return { failure: 'client-gone' };
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+  // Whatever an upstream still reads before answering (a small body it buffers) must fit in the deadline.
+  const deadline = setTimeout(() => controller.abort(TIMEOUT), remainingMs);
   const onClientGone = (): void => controller.abort(request.clientSignal?.reason);
   request.clientSignal?.addEventListener('abort', onClientGone, { once: true });
   const attempt = deps.balancer.begin(instance);
@@ -116,6 +119,7 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
     return { failure };
   } finally {
     clearTimeout(timer);
+    clearTimeout(deadline);
     request.clientSignal?.removeEventListener('abort', onClientGone);
   }
 }

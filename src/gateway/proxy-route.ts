@@ -4,6 +4,7 @@ import type { Resolver, Snapshot } from '../discovery/index.js';
 import { RegistryError } from '../registry/index.js';
 import { OutgoingBody } from './body.js';
 import { clientIpOf, hashKeyOf, type RuntimeHooks } from './client-side.js';
+import { parseIp } from './ip.js';
 import type { ColdLookupLimiter } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
 import { errorResponse, statusOf } from './errors.js';
@@ -113,10 +114,20 @@ function clientGone(deps: ProxyDeps, service: string | undefined): Response {
   return new Response(null, { status: 499 });
 }
 
+/** A client's bucket key: its address, or its /64 for IPv6, where one host can rotate through many. */
+function clientKey(ip: string | undefined): string | undefined {
+  if (ip === undefined || !ip.includes(':')) return ip;
+  const bits = parseIp(ip);
+  return bits === undefined ? ip : `${(bits >> 64n).toString(16)}::/64`;
+}
+
 type Lookup = Snapshot | 'invalid' | 'deferred' | 'unavailable';
 
 async function lookup(deps: ProxyDeps, c: Context, service: string, client: string | undefined): Promise<Lookup> {
-  if (!deps.resolver.status(service) && !deps.coldLookups.take(client)) return 'deferred';
+  // Names with nothing behind them (never seen, or empty) cost etcd reads: those are rationed per client.
+  const held = deps.resolver.status(service)?.snapshot;
+  const empty = !held || (held.instances.length === 0 && held.skipped.length === 0);
+  if (empty && !deps.coldLookups.take(clientKey(client))) return 'deferred';
   try {
     const waitUntil = deps.hooks.waitUntil?.(c);
     return await deps.resolver.resolve(service, waitUntil ? { waitUntil } : {});

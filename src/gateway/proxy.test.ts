@@ -354,3 +354,16 @@ describe('address policy and ejection', () => {
     expect(hungOnA()).toBe(2);
   });
 });
+
+describe('a client that has gone', () => {
+  it('is answered 499 and nothing is sent upstream once its request was aborted', async () => {
+    const h = await setup({ instances: orders(A), exposeMetrics: true, env: { ADMIN_TOKEN: 'admin-token-0123456789' } });
+    const controller = new AbortController();
+    controller.abort();
+    const response = await h.request('/svc/orders/x', { signal: controller.signal });
+    expect(response.status).toBe(499);
+    expect(h.upstream.sent).toHaveLength(0);
+    const metrics = await (await h.request('/_edge/metrics', { headers: { authorization: 'Bearer admin-token-0123456789' } })).text();
+    expect(metrics).toContain('etcd_edge_requests_total{service="orders",status="499"} 1');
+  });
+});

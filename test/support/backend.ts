@@ -14,7 +14,7 @@ export interface Echo {
 
 /**
  * A real HTTP backend on loopback. Routes: anything echoes the request as JSON;
- * `/status/{code}` answers that status (`?chunked=1`: without a length); `/slow/{ms}` waits first; `/late/{ms}` sends headers, then its body after ms; `/sse/{n}`
+ * `/status/{code}` answers that status (`?chunked=1`: without a length); `/slow/{ms}` waits first; `/late/{ms}` sends headers, then its body after ms; `/stall/x` sends half its body and stops; `/sse/{n}`
  * sends n server-sent events 20 ms apart; `/bytes/{n}` streams n zero bytes.
  * It counts requests by `x-request-id` so tests can prove none ran twice.
  */
@@ -88,6 +88,11 @@ export class Backend {
     }
     if (route === 'slow') await new Promise((r) => setTimeout(r, Number(arg)));
     if (route === 'late') return this.#late(res, Number(arg));
+    if (route === 'stall') {
+      // Announces 10 bytes, sends 5, and never the rest.
+      res.writeHead(200, { 'content-length': '10' });
+      return void res.write('stall');
+    }
     if (route === 'sse') return this.#sse(res, Number(arg));
     if (route === 'bytes') return this.#bytes(res, Number(arg));
     const hash = createHash('sha256');

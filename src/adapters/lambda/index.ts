@@ -6,7 +6,7 @@ import { EnvGateway } from '../from-env.js';
 type LambdaBindings = { event: { rawPath?: string; path?: string } };
 
 const gateways = new EnvGateway(
-  (env) => ({ watch: false, ipLiterals: 'allow', zone: typeof env.AWS_REGION === 'string' ? env.AWS_REGION : undefined }),
+  (env) => ({ watch: false, watchable: false, ipLiterals: 'allow', zone: typeof env.AWS_REGION === 'string' ? env.AWS_REGION : undefined }),
   {
     // The event's source IP (API Gateway v1/v2, Function URL); for ALB the last X-Forwarded-For entry, which ALB appends.
     clientIp: (c: Context) => getConnInfo(c).remote.address,

@@ -4,7 +4,7 @@ import { EnvGateway } from '../from-env.js';
 
 const gateways = new EnvGateway(
   // Workers cannot fetch raw IP addresses in production; `wrangler dev` can reach loopback.
-  () => ({ watch: false, ipLiterals: 'loopback-only' }),
+  () => ({ watch: false, watchable: false, ipLiterals: 'loopback-only' }),
   {
     // Set by Cloudflare's edge for every request; a client cannot forge it there.
     clientIp: (c: Context) => c.req.header('cf-connecting-ip'),

@@ -12,6 +12,7 @@ import { errorResponse } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { proxyRoute } from './proxy-route.js';
 import { RoutableCache } from './routable.js';
+import { requestIdOf } from './headers.js';
 import { DOT_SEGMENT } from './target.js';
 import type { Upstream } from './upstream.js';
 
@@ -64,7 +65,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     // The runtime resolved dot segments before routing; refuse them as sent rather than route what they resolve to.
     app.use('*', async (c, next) => {
       const raw = rawPath(c);
-      if (raw !== undefined && DOT_SEGMENT.test(raw)) return errorResponse('BAD_REQUEST', 'path must not contain dot segments');
+      if (raw !== undefined && DOT_SEGMENT.test(raw)) {
+        return errorResponse('BAD_REQUEST', 'path must not contain dot segments', { requestId: requestIdOf(c.req.raw.headers) });
+      }
       await next();
     });
   }

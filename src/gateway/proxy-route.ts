@@ -8,7 +8,7 @@ import { parseIp } from './ip.js';
 import type { ColdLookupLimiter } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
 import { errorResponse, statusOf } from './errors.js';
-import { forward } from './forward.js';
+import { forward, type ForwardDeps } from './forward.js';
 import { downstreamResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RoutableCache } from './routable.js';
@@ -32,10 +32,12 @@ const NO_BODY = new Set([204, 205, 304]);
 
 /** `ANY /svc/{service}/*`: finds the service's instances, picks one, streams the request there and the answer back. */
 export function proxyRoute(deps: ProxyDeps): (c: Context) => Promise<Response> {
-  return (c) => handle(deps, c);
+  // Built once: what every request's forwarding shares.
+  const forwarding: ForwardDeps = { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() };
+  return (c) => handle(deps, forwarding, c);
 }
 
-async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
+async function handle(deps: ProxyDeps, forwarding: ForwardDeps, c: Context): Promise<Response> {
   const startedAt = deps.now();
   const request = c.req.raw;
   const requestId = requestIdOf(request.headers);
@@ -82,7 +84,7 @@ async function handle(deps: ProxyDeps, c: Context): Promise<Response> {
   }
   const t1 = performance.now();
   const result = await forward(
-    { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() },
+    forwarding,
     {
       instances: routable.instances,
       pick: { tags, ...(zone === undefined ? {} : { zone }), ...(hashKey === undefined ? {} : { hashKey }) },

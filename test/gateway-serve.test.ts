@@ -168,6 +168,22 @@ describe('etcd-edge serve', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'NO_INSTANCES' } });
   });
 
+  it('checks what a hostname resolves to when connecting, so a name cannot lead to a denied address', async () => {
+    const target = await backend('behind-a-name');
+    const port = new URL(target.url).port;
+    // `localhost` passes the name check but resolves to loopback, which this deny list covers.
+    const name = await service([{ url: `http://localhost:${port}` }]);
+    const gateway = await serve({ ETCD_EDGE_DENY: '127.0.0.0/8,::1', ETCD_EDGE_ALLOW: 'localhost' });
+    const res = await fetch(`${gateway.url}/svc/${name}/`);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: { code: 'UPSTREAM_UNREACHABLE' } });
+    expect(target.requests).toBe(0);
+    // The same name is reached when the deny list allows where it resolves.
+    const open = await serve();
+    expect((await fetch(`${open.url}/svc/${name}/`)).status).toBe(200);
+    expect(target.requests).toBe(1);
+  });
+
   it('names the bad flag or variable and never echoes a secret', () => {
     const flag = cli(['serve', '--strategy', 'bogus'], { ETCD_ENDPOINTS: 'http://127.0.0.1:1' });
     expect(flag.code).toBe(2);

@@ -152,3 +152,21 @@ describe('AddressPolicy', () => {
     expect(() => new AddressPolicy({ deny: ['not a host'] })).toThrow(/not a host/);
   });
 });
+
+describe('addresses a hostname resolves to', () => {
+  it('are refused when a deny rule covers them, whatever the name', () => {
+    const policy = new AddressPolicy({ allow: ['*.example.com'], deny: ['10.9.0.0/16'] });
+    expect(policy.checkResolved('169.254.169.254')).toMatch(/resolves to 169\.254\.169\.254, which is denied \(169\.254\.0\.0\/16\)/);
+    expect(policy.checkResolved('::ffff:169.254.169.254')).toMatch(/denied/);
+    expect(policy.checkResolved('fe80::1')).toMatch(/denied \(fe80::\/10\)/);
+    expect(policy.checkResolved('10.9.3.4')).toMatch(/denied \(10\.9\.0\.0\/16\)/);
+    expect(policy.checkResolved('0.0.0.0')).toMatch(/denied/);
+  });
+
+  it('are let through otherwise, since allow rules were matched by name', () => {
+    const policy = new AddressPolicy({ allow: ['*.example.com'] });
+    expect(policy.checkResolved('10.1.2.3')).toBeUndefined();
+    expect(policy.checkResolved('2001:db8::1')).toBeUndefined();
+    expect(policy.checkResolved('not-an-ip')).toMatch(/not an IP address/);
+  });
+});

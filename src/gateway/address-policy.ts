@@ -47,6 +47,19 @@ export class AddressPolicy {
     }
     return undefined;
   }
+
+  /**
+   * Why a hostname instance may not be reached at this resolved address
+   * (checked when connecting, so a name that resolves to a denied address is
+   * refused however it is spelled, and DNS rebinding cannot get around the
+   * deny list). Only deny rules apply: allow rules were matched by name.
+   */
+  checkResolved(address: string): string | undefined {
+    const ip = parseIp(address);
+    if (ip === undefined) return `address policy: ${address} is not an IP address`;
+    const denied = this.#deny.find((rule) => rule.kind === 'cidr' && matches(rule, '', ip));
+    return denied ? `address policy: resolves to ${address}, which is denied (${denied.text})` : undefined;
+  }
 }
 
 function toRule(text: string): AddressRule {

@@ -1,7 +1,8 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import { createGateway, loadConfig, type Env, type Gateway, type GatewayConfig } from '../../gateway/index.js';
+import { AddressPolicy, createGateway, loadConfig, type Env, type Gateway, type GatewayConfig } from '../../gateway/index.js';
 import type { FetchLike } from '../../etcd/index.js';
+import { guardedLookup } from './guarded-lookup.js';
 import { nodeHooks } from './hooks.js';
 import { UndiciUpstream } from './undici-upstream.js';
 
@@ -39,7 +40,11 @@ export function nodeConfig(env: Env, endpoints = 'http://127.0.0.1:2379'): Gatew
  */
 export async function startNodeGateway(options: NodeGatewayOptions): Promise<NodeGateway> {
   const { config } = options;
-  const upstream = new UndiciUpstream({ connectTimeoutMs: config.retry.connectTimeoutMs });
+  const policy = new AddressPolicy(config.addresses);
+  const upstream = new UndiciUpstream({
+    connectTimeoutMs: config.retry.connectTimeoutMs,
+    lookup: guardedLookup((address) => policy.checkResolved(address)),
+  });
   const gateway = createGateway({
     config,
     upstream,

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { lazyBody } from './direct-response.js';
+import { ADDRESS_DENIED, type LookupFunction } from './guarded-lookup.js';
 import { pullStream } from './streams.js';
 import { UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
 
@@ -10,10 +11,12 @@ export interface UndiciUpstreamOptions {
   bufferResponseBytes?: number;
   /** Connections kept per instance. */
   connectionsPerOrigin?: number;
+  /** Resolves instance hostnames; `guardedLookup` applies the address policy to what they resolve to. */
+  lookup?: LookupFunction;
 }
 
 /** Errors that mean no connection was made, so nothing was sent. */
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_CODES = new Set([ADDRESS_DENIED, 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
  * Sends requests with undici's pooled keep-alive connections (one pool per
@@ -25,7 +28,7 @@ export class UndiciUpstream implements Upstream {
 
   constructor(options: UndiciUpstreamOptions) {
     this.#agent = new Agent({
-      connect: { timeout: options.connectTimeoutMs },
+      connect: { timeout: options.connectTimeoutMs, ...(options.lookup ? { lookup: options.lookup } : {}) },
       connections: options.connectionsPerOrigin ?? 256,
       // Streams such as server-sent events may idle for long; the client going away ends them.
       bodyTimeout: 0,

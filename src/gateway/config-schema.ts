@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { parseTags, STRATEGY_NAMES, type StrategyName } from '../balance/index.js';
 import { LAYOUT_NAMES, type LayoutName } from '../registry/index.js';
 import { parseRule } from './address-rules.js';
+import { serviceListProblem } from './exposed-services.js';
 
 /** Variables whose values never appear in an error message. */
 export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['ETCD_PASSWORD', 'ADMIN_TOKEN']);
@@ -77,6 +78,11 @@ const flag = z.pipe(
   z.transform((s) => /^(on|true|1)$/i.test(s)),
 );
 
+const services = z.pipe(
+  z.string().check(z.refine((spec) => serviceListProblem(spec) === undefined, 'expected service names or name-prefix* patterns, comma-separated')),
+  z.transform((spec) => spec.split(',').map((s) => s.trim())),
+);
+
 const ipInstances = oneOf(['allow', 'loopback-only'] as const);
 
 /** Every environment variable the gateway reads. Documented in the README. */
@@ -85,6 +91,7 @@ export const ENV_SCHEMA = z.object({
   ETCD_USERNAME: z.optional(z.string().check(z.maxLength(256, 'must be at most 256 characters'))),
   ETCD_PASSWORD: z.optional(z.string().check(z.maxLength(1024, 'must be at most 1024 characters'))),
   ETCD_EDGE_LAYOUTS: z._default(layouts, ['native']),
+  ETCD_EDGE_SERVICES: z.optional(services),
   ETCD_EDGE_PREFIX: z._default(z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/, 'expected printable ASCII without spaces')), 'services/'),
   ETCD_EDGE_CACHE_TTL_MS: int(0, 3_600_000, 2_000),
   ETCD_EDGE_WATCH: z.optional(flag),

@@ -12,6 +12,8 @@ export type HashKeySource = { from: 'ip' } | { from: 'header'; name: string } | 
 export interface GatewayConfig {
   etcd: { endpoints: string[]; username?: string; password?: string };
   layouts: LayoutName[];
+  /** Names and `prefix*` patterns of the services routed; all when undefined. */
+  services: string[] | undefined;
   /** Prefix of the native layout. */
   prefix: string;
   cacheTtlMs: number;
@@ -76,6 +78,7 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   return {
     etcd: { endpoints: v.ETCD_ENDPOINTS, ...(v.ETCD_USERNAME === undefined ? {} : { username: v.ETCD_USERNAME, password: v.ETCD_PASSWORD! }) },
     layouts: v.ETCD_EDGE_LAYOUTS,
+    services: v.ETCD_EDGE_SERVICES,
     prefix: v.ETCD_EDGE_PREFIX,
     cacheTtlMs: v.ETCD_EDGE_CACHE_TTL_MS,
     watch: v.ETCD_EDGE_WATCH ?? defaults.watch,

@@ -14,6 +14,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { RoutableCache } from './routable.js';
 import { parseTarget, pathOf } from './target.js';
 import { discardBody, type Upstream, type UpstreamResponse } from './upstream.js';
+import { exposedServices } from './exposed-services.js';
 
 export interface ProxyDeps {
   config: GatewayConfig;
@@ -33,11 +34,12 @@ const NO_BODY = new Set([204, 205, 304]);
 /** `ANY /svc/{service}/*`: finds the service's instances, picks one, streams the request there and the answer back. */
 export function proxyRoute(deps: ProxyDeps): (c: Context) => Promise<Response> {
   // Built once: what every request's forwarding shares.
+  const exposed = exposedServices(deps.config.services);
   const forwarding: ForwardDeps = { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() };
-  return (c) => handle(deps, forwarding, c);
+  return (c) => handle(deps, forwarding, exposed, c);
 }
 
-async function handle(deps: ProxyDeps, forwarding: ForwardDeps, c: Context): Promise<Response> {
+async function handle(deps: ProxyDeps, forwarding: ForwardDeps, exposed: (service: string) => boolean, c: Context): Promise<Response> {
   const startedAt = deps.now();
   const request = c.req.raw;
   const requestId = requestIdOf(request.headers);
@@ -49,6 +51,7 @@ async function handle(deps: ProxyDeps, forwarding: ForwardDeps, c: Context): Pro
   const target = parseTarget(deps.hooks.rawPath?.(c) ?? pathOf(request.url));
   if (!target.ok) return fail('BAD_REQUEST', target.message);
   const { service } = target;
+  if (!exposed(service)) return fail('NOT_FOUND', 'this gateway does not route to that service', service);
   const tagHeader = request.headers.get('x-edge-tags');
   const requestTags = tagHeader === null ? undefined : parseTags(tagHeader);
   if (requestTags === undefined && tagHeader !== null) return fail('BAD_REQUEST', 'x-edge-tags must be key=value pairs, comma-separated', service);

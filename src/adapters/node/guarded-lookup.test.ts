@@ -12,7 +12,7 @@ const fakeDns = (hostname: string, _options: object, callback: (error: NodeJS.Er
   setImmediate(() => (zones[hostname] ? callback(null, zones[hostname]) : callback(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }), [])));
 const lookup = guardedLookup((address) => policy.checkResolved(address), fakeDns);
 
-function resolve(hostname: string, all: boolean): Promise<{ error: NodeJS.ErrnoException | null; result: unknown; family?: number }> {
+function resolve(hostname: string, all: boolean): Promise<{ error: NodeJS.ErrnoException | null; result: unknown; family?: number | undefined }> {
   return new Promise((done) => lookup(hostname, { all }, (error, result, family) => done({ error, result, family })));
 }
 

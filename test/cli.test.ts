@@ -126,13 +126,15 @@ describe('etcd-edge command end to end', () => {
   });
 
   it('stops at once on SIGINT while etcd does not answer the first registration', async () => {
-    const silent = createServer(() => undefined);
+    let asked = 0;
+    const silent = createServer(() => void asked++);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const port = (silent.address() as AddressInfo).port;
       const p = new CliProcess(['register', 'web', 'http://127.0.0.1:8084'], { ETCD_ENDPOINTS: `http://127.0.0.1:${port}` });
       processes.push(p);
-      await new Promise((r) => setTimeout(r, 500));
+      // Once it is waiting on etcd (a slow machine may take a second to get there).
+      await until(() => asked > 0, 15_000);
       const sent = Date.now();
       expect(await p.kill('SIGINT')).toEqual({ code: 130, signal: null });
       expect(Date.now() - sent).toBeLessThan(1_000);

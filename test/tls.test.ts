@@ -59,7 +59,7 @@ describe('etcd over TLS with client certificates', () => {
     expect(registered).toMatchObject({ code: 0, stdout: 'no instances\n' });
     const wrong = cli(['ls', 'tls-svc', ...tls, '--cacert', pki.otherCaFile]);
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/^etcd-edge: cannot reach etcd at https:\/\/127\.0\.0\.1:\d+ \((untrusted certificate: pass --cacert|TLS: .+)\)\n$/);
+    expect(wrong.stderr).toMatch(/^etcd-edge: cannot reach etcd at https:\/\/127\.0\.0\.1:\d+ \((etcd.s certificate is not signed by a trusted CA: check --cacert)\)\n$/);
     const missing = cli(['ls', 'tls-svc', ...tls, '--cacert', '/nonexistent/ca.pem']);
     expect(missing).toMatchObject({ code: 2, stderr: expect.stringMatching(/^etcd-edge: --cacert: cannot read \/nonexistent\/ca.pem \(ENOENT\)\n/) });
   });

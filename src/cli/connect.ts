@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { EtcdClient, type FetchLike } from '../etcd/index.js';
+import { EtcdClient } from '../etcd/index.js';
 import { LAYOUT_NAMES, layoutByName, type KeyLayout } from '../registry/index.js';
 import { UsageError } from './errors.js';
+import { tlsFetch } from './tls-fetch.js';
 
 /** Options every command takes. */
 export interface ConnectionFlags {
@@ -41,23 +40,6 @@ export function connect(flags: ConnectionFlags, env: Env): EtcdClient {
   } catch (error) {
     throw new UsageError(`--etcd: ${(error as Error).message}`);
   }
-}
-
-export function tlsFetch(flags: ConnectionFlags): FetchLike {
-  const read = (file: string, flag: string): Buffer => {
-    try {
-      return readFileSync(file);
-    } catch (error) {
-      throw new UsageError(`${flag}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-  };
-  const dispatcher = new Agent({
-    connect: {
-      ...(flags.cacert ? { ca: read(flags.cacert, '--cacert') } : {}),
-      ...(flags.cert && flags.key ? { cert: read(flags.cert, '--cert'), key: read(flags.key, '--key') } : {}),
-    },
-  });
-  return (url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
 }
 
 /** Layouts from a comma list (`--layout`, else `ETCD_EDGE_LAYOUTS`, else `fallback`). */

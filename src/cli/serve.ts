@@ -1,8 +1,8 @@
 import { nodeConfig, startNodeGateway } from '../adapters/node/index.js';
-import { EtcdClient, sleep } from '../etcd/index.js';
+import { EtcdClient, EtcdError, sleep } from '../etcd/index.js';
 import { ConfigError, type GatewayConfig } from '../gateway/index.js';
 import { expectArgs, numberFlag, type Flags } from './args.js';
-import { tlsFetch } from './connect.js';
+import { tlsFetch } from './tls-fetch.js';
 import type { CliContext } from './context.js';
 import { describeError, UsageError } from './errors.js';
 
@@ -68,6 +68,7 @@ async function probe(config: GatewayConfig, flags: Flags, log: (text: string) =>
   try {
     await Promise.race([etcd.range(config.prefix, { limit: 1, keysOnly: true }), sleep(PROBE_TIMEOUT_MS).then(() => Promise.reject(new Error('no answer')))]);
   } catch (error) {
-    log(`warning: ${describeError(error, config.etcd.endpoints)}; requests get 503 ETCD_UNAVAILABLE until it answers`);
+    const until = error instanceof EtcdError && error.code === 'ETCD_AUTH_FAILED' ? 'etcd accepts the credentials' : 'it answers';
+    log(`warning: ${describeError(error, config.etcd.endpoints)}; requests get 503 ETCD_UNAVAILABLE until ${until}`);
   }
 }

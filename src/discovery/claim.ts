@@ -1,4 +1,4 @@
-import { compare, EtcdLeaseNotFoundError, op, type EtcdClient } from '../etcd/index.js';
+import { compare, EtcdLeaseNotFoundError, op, type CallOptions, type EtcdClient } from '../etcd/index.js';
 import { RegistrationConflictError } from './errors.js';
 
 /**
@@ -13,21 +13,21 @@ export async function claimKey(
   value: string,
   lease: string,
   ours: readonly string[],
-  signal: AbortSignal,
+  call: CallOptions,
   tries = 3,
 ): Promise<number> {
   if (tries === 0) throw new Error(`${key} kept changing while it was being registered`);
   const first = await etcd.txn(
     { compare: [compare.createRevision(key, '=', 0)], success: [op.put(key, value, { lease })], failure: [op.range(key)] },
-    { signal },
+    call,
   );
   if (first.succeeded) return first.header.revision;
   const current = first.responses[0]?.type === 'range' ? first.responses[0].kvs[0] : undefined;
-  if (current === undefined) return claimKey(etcd, key, value, lease, ours, signal, tries - 1);
+  if (current === undefined) return claimKey(etcd, key, value, lease, ours, call, tries - 1);
   if (current.lease === lease) return current.modRevision;
   if (!ours.includes(current.lease)) throw new RegistrationConflictError(key, current.lease);
-  const moved = await etcd.txn({ compare: [compare.lease(key, '=', current.lease)], success: [op.put(key, value, { lease })] }, { signal });
-  if (!moved.succeeded) return claimKey(etcd, key, value, lease, ours, signal, tries - 1);
+  const moved = await etcd.txn({ compare: [compare.lease(key, '=', current.lease)], success: [op.put(key, value, { lease })] }, call);
+  if (!moved.succeeded) return claimKey(etcd, key, value, lease, ours, call, tries - 1);
   return moved.header.revision;
 }
 
@@ -55,9 +55,9 @@ export async function releaseKey(etcd: EtcdClient, key: string, lease: string): 
   }
 }
 
-export async function revokeQuietly(etcd: EtcdClient, lease: string): Promise<void> {
+export async function revokeQuietly(etcd: EtcdClient, lease: string, call: CallOptions = {}): Promise<void> {
   try {
-    await etcd.leaseRevoke(lease);
+    await etcd.leaseRevoke(lease, call);
   } catch (error) {
     if (!(error instanceof EtcdLeaseNotFoundError)) throw error;
   }

@@ -8,6 +8,8 @@ export interface GuardSpec {
   revision: number;
   ttlMs: number;
   observeDelayMs: number;
+  /** Deadline of each keepalive: a stalled connection must fail within the TTL, not hang past it. */
+  requestTimeoutMs: number;
   signal: AbortSignal;
   emit: (event: RegistrarEvent) => void;
 }
@@ -39,7 +41,7 @@ async function keepAlive(etcd: EtcdClient, spec: GuardSpec, signal: AbortSignal)
   let failing = false;
   while (await sleep(failing ? Math.min(1_000, interval) : interval, signal)) {
     try {
-      await etcd.leaseKeepAlive(spec.leaseId, { signal });
+      await etcd.leaseKeepAlive(spec.leaseId, { signal, timeoutMs: spec.requestTimeoutMs });
       lastBeat = Date.now();
       if (failing) spec.emit({ type: 'keepalive-recovered' });
       failing = false;

@@ -21,6 +21,8 @@ export class LiveService {
   readonly feeds: (Feed | undefined)[] = [];
   /** Settles when the first read has been applied. */
   ready: Promise<Snapshot> | undefined;
+  /** Its feed was lost (compaction, permanent error): it stopped being tracked and must be read again. */
+  lost = false;
   #layouts: readonly KeyLayout[];
   #records = new Map<string, Decoded>();
   /** Per layout: changes at or below this revision are already in `#records`. */

@@ -30,6 +30,13 @@ export interface RetryOptions {
   observeDelayMs?: number;
   /** Give up after this many failed attempts in a row; 0 tries forever. Default 0. */
   maxAttempts?: number;
+  /**
+   * Per-attempt deadline (ms) of each keepalive and of each call of a
+   * re-registration, so a stalled connection fails in time to be noticed
+   * within the TTL and a re-registration started during a stall does not hang
+   * after it. Default TTL/3, between 1 and 5 s.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface RegisterOptions extends Registration {

@@ -96,6 +96,35 @@ describe('register', () => {
     expect(instance.state).toBe('gave-up');
   });
 
+  it('notices a stalled etcd within the TTL and registers again soon after the stall ends', async () => {
+    const fake = new FakeEtcd();
+    fakes.push(fake);
+    // The client's own deadlines (5 s, writes 10 s) exceed the TTL: the registrar's must apply.
+    const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch: fake.fetch });
+    const events: { at: number; type: string }[] = [];
+    const instance = await register(etcd, {
+      service: 'orders',
+      url: 'http://10.0.0.5:8080',
+      ttl: 2,
+      retry: { retryDelayMs: 200, requestTimeoutMs: 500 },
+      onEvent: (e) => events.push({ at: Date.now(), type: e.type }),
+    });
+    instances.push(instance);
+    const stalled = Date.now();
+    fake.faults().delayMs = 60_000;
+    await until(() => events.some((e) => e.type === 'retry-failed'), 5_000);
+    const failed = events.find((e) => e.type === 'keepalive-failed');
+    expect(failed, events.map((e) => e.type).join(', ')).toBeDefined();
+    // A beat is sent every TTL/3 and tried twice on the one endpoint: 2 × 500 ms.
+    expect(failed!.at - stalled).toBeLessThan(2_000);
+    fake.faults().delayMs = 0;
+    const ended = Date.now();
+    await until(() => events.some((e) => e.type === 're-registered'), 5_000);
+    // At worst one attempt was waiting out its deadline, then one retry delay.
+    expect(events.find((e) => e.type === 're-registered')!.at - ended).toBeLessThan(1_500);
+    expect((await etcd.range(instance.key)).kvs[0]!.lease).toBe(instance.leaseId);
+  });
+
   it('keeps going when an event listener throws', async () => {
     const { etcd, events, start } = setup();
     const instance = await start({

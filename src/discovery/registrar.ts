@@ -1,4 +1,4 @@
-import { sleep, type EtcdClient } from '../etcd/index.js';
+import { sleep, type CallOptions, type EtcdClient } from '../etcd/index.js';
 import { toLayout, type EncodedRecord, type KeyLayout, type Registration } from '../registry/index.js';
 import { claimKey, releaseKey, revokeQuietly, rewriteKey } from './claim.js';
 import { guardRegistration } from './guard.js';
@@ -32,6 +32,7 @@ class LeasedRegistration implements RegisteredInstance {
   #retryDelayMs: number;
   #observeDelayMs: number;
   #maxAttempts: number;
+  #requestTimeoutMs: number;
   #emit: (event: RegistrarEvent) => void;
   #leaseId = '0';
   #revision = 0;
@@ -56,6 +57,7 @@ class LeasedRegistration implements RegisteredInstance {
     this.#retryDelayMs = retry.retryDelayMs ?? Math.max(1_000, (ttl * 1_000) / 5);
     this.#observeDelayMs = retry.observeDelayMs ?? (ttl * 1_000) / 2;
     this.#maxAttempts = retry.maxAttempts ?? 0;
+    this.#requestTimeoutMs = retry.requestTimeoutMs ?? Math.min(5_000, Math.max(1_000, (ttl * 1_000) / 3));
     this.#emit = (event) => {
       try {
         onEvent?.(event);
@@ -78,7 +80,7 @@ class LeasedRegistration implements RegisteredInstance {
   }
 
   async start(signal: AbortSignal | undefined): Promise<void> {
-    await this.#claim(signal ? AbortSignal.any([signal, this.#stop.signal]) : this.#stop.signal);
+    await this.#claim({ signal: signal ? AbortSignal.any([signal, this.#stop.signal]) : this.#stop.signal });
     this.#emit({ type: 'registered', key: this.key, leaseId: this.#leaseId, revision: this.#revision });
     void this.#supervise();
   }
@@ -117,21 +119,26 @@ class LeasedRegistration implements RegisteredInstance {
     this.#emit({ type: 'closed' });
   }
 
-  /** Grants a lease and claims the key with it; on failure the new lease is revoked. */
-  #claim(signal: AbortSignal): Promise<void> {
+  /**
+   * Grants a lease and claims the key with it; on failure the new lease is
+   * revoked. The cleanup revokes share the call's deadline but not its
+   * signal: they run after a failure or an abort.
+   */
+  #claim(call: CallOptions & { signal: AbortSignal }): Promise<void> {
+    const cleanup: CallOptions = call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs };
     return this.#serial(async () => {
       if (this.#state === 'closed') throw new Error(`${this.key} is closed`);
-      const { id } = await this.#etcd.leaseGrant(this.#ttl, { signal });
+      const { id } = await this.#etcd.leaseGrant(this.#ttl, call);
       const previous = this.#leaseId;
       try {
-        this.#revision = await claimKey(this.#etcd, this.key, this.#record.value, id, previous === '0' ? [] : [previous], signal);
+        this.#revision = await claimKey(this.#etcd, this.key, this.#record.value, id, previous === '0' ? [] : [previous], call);
       } catch (error) {
-        await revokeQuietly(this.#etcd, id).catch(() => undefined);
+        await revokeQuietly(this.#etcd, id, cleanup).catch(() => undefined);
         throw error;
       }
       this.#leaseId = id;
       if (!this.#stop.signal.aborted) this.#state = 'registered';
-      if (previous !== '0') await revokeQuietly(this.#etcd, previous).catch(() => undefined);
+      if (previous !== '0') await revokeQuietly(this.#etcd, previous, cleanup).catch(() => undefined);
     });
   }
 
@@ -143,6 +150,7 @@ class LeasedRegistration implements RegisteredInstance {
         revision: this.#revision,
         ttlMs: this.#ttl * 1_000,
         observeDelayMs: this.#observeDelayMs,
+        requestTimeoutMs: this.#requestTimeoutMs,
         signal: this.#stop.signal,
         emit: this.#emit,
       });
@@ -157,7 +165,7 @@ class LeasedRegistration implements RegisteredInstance {
     for (let attempt = 1; ; attempt++) {
       if (!(await sleep(this.#retryDelayMs, this.#stop.signal))) return;
       try {
-        await this.#claim(this.#stop.signal);
+        await this.#claim({ signal: this.#stop.signal, timeoutMs: this.#requestTimeoutMs });
         this.#emit({ type: 're-registered', key: this.key, leaseId: this.#leaseId, attempts: attempt });
         return;
       } catch (error) {

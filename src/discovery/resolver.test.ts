@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { until } from '../../test/support/until.js';
-import { EtcdClient, EtcdUnavailableError } from '../etcd/index.js';
+import { EtcdClient, EtcdUnavailableError, type FetchLike } from '../etcd/index.js';
 import { grpcNamingLayout, kitexLayout, nativeLayout, type Registration, type SkippedRecord } from '../registry/index.js';
 import { FakeEtcd } from '../testing/index.js';
 import { Resolver } from './resolver.js';
@@ -198,6 +198,35 @@ describe('Resolver (watch mode)', () => {
     await until(async () => (await resolver.resolve('orders')).instances.length === 2);
   });
 
+  it('reads a service again soon when its watch was lost and the read to replace it failed', async () => {
+    const fake = new FakeEtcd();
+    fakes.push(fake);
+    const failing = { ranges: false };
+    const fetch: FetchLike = async (url, init) => {
+      if (failing.ranges && url.endsWith('/v3/kv/range')) throw new TypeError('fetch failed');
+      return fake.fetch(url, init);
+    };
+    const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch, timeoutMs: 300, endpointCooldownMs: 0 });
+    const clock = { now: 1_000_000 };
+    // cacheTtl governs cache mode: it must not keep an unwatched snapshot from being read again.
+    const resolver = new Resolver({ etcd, watch: true, cacheTtlMs: 3_600_000, now: () => clock.now });
+    resolvers.push(resolver);
+    const first = native.encode({ service: 'orders', url: '10.0.0.1:80' });
+    const second = native.encode({ service: 'orders', url: '10.0.0.2:80' });
+    await etcd.put(first.key, first.value);
+    await resolver.resolve('orders');
+    failing.ranges = true;
+    await until(() => fake.breakWatchStreams('error') > 0);
+    await etcd.put(second.key, second.value);
+    await etcd.delete(first.key);
+    fake.store.compact(fake.store.revision);
+    await until(() => resolver.stats.refreshFailures === 1);
+    failing.ranges = false;
+    clock.now += 1_000;
+    await until(async () => (await resolver.resolve('orders')).instances.map((i) => i.url).join() === 'http://10.0.0.2:80', 3_000);
+    await until(() => resolver.status('orders')?.watched === true, 3_000);
+  });
+
   it('settles a first read that was untracked meanwhile, and opens no watch after close', async () => {
     const { fake, resolver, ranges, add } = setup({ watch: true, layouts: [grpcNamingLayout()], maxServices: 1 });
     await add({ service: 'orders', url: '10.0.0.1:80' }, grpcNamingLayout());
@@ -243,6 +272,27 @@ describe('Resolver (watch mode)', () => {
     expect(resolver.stats.staleIfErrorServes).toBe(1);
     clock.now += 31_000;
     await expect(resolver.resolve('orders')).rejects.toBeInstanceOf(EtcdUnavailableError);
+  });
+
+  it('resumes a watch within 2 s of etcd answering again, however long it was down', async () => {
+    const { fake, resolver, add } = setup({ watch: true });
+    await add({ service: 'orders', url: '10.0.0.1:80' });
+    await resolver.resolve('orders');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      fake.faults().down = true;
+      await until(() => fake.breakWatchStreams('error') > 0);
+      // Long enough for the reconnect backoff to reach its ceiling.
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(resolver.status('orders')?.watchDownSince).toBeDefined();
+      fake.faults().down = false;
+      await vi.advanceTimersByTimeAsync(2_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    await until(() => resolver.status('orders')?.watchDownSince === undefined, 1_000);
+    await add({ service: 'orders', url: '10.0.0.2:80' });
+    await until(async () => (await resolver.resolve('orders')).instances.length === 2, 1_000);
   });
 
   it('reopens a watch that went silent, and treats it as down until it is back', async () => {

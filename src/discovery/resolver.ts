@@ -119,7 +119,8 @@ export class Resolver {
     }
     const age = now - entry.currentAt;
     const ttl = snapshot.instances.length === 0 ? this.#o.negativeTtlMs : this.#o.cacheTtlMs;
-    if (age < ttl) {
+    // A failed read inside the TTL is a lost watch's resync: not fresh, whatever the TTL.
+    if (age < ttl && entry.failedAt === undefined) {
       this.#stats.hits++;
       return snapshot;
     }

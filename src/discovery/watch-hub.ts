@@ -92,8 +92,12 @@ export class WatchHub {
   async #load(live: LiveService): Promise<Snapshot> {
     for (let attempt = 1; ; attempt++) {
       const loaded = await loadService(this.#etcd, this.#layouts, live.service, { pageSize: this.#options.pageSize });
-      // Untracked meanwhile (closed, evicted, its feed lost): the read is still a good answer.
-      if (this.#live.get(live.service) !== live) return this.#snapshotOf(live.service, loaded);
+      if (this.#live.get(live.service) !== live) {
+        // Its feed was lost during the read: track it again, or it would be left unwatched with this read.
+        if (live.lost && !this.#closed) return this.track(live.service);
+        // Untracked meanwhile (closed, evicted): the read is still a good answer.
+        return this.#snapshotOf(live.service, loaded);
+      }
       live.feeds.forEach((feed, i) => feed?.start(loaded.revisions[i]! + 1));
       // A feed started by another service after this read would miss the changes in between: read again.
       if (live.feeds.every((feed, i) => feed === undefined || feed.startRevision! <= loaded.revisions[i]! + 1)) {
@@ -145,6 +149,8 @@ export class WatchHub {
   #lose(feed: Feed, error: unknown): void {
     this.#drop(feed);
     for (const service of [...feed.services]) {
+      const live = this.#live.get(service);
+      if (live) live.lost = true;
       this.untrack(service);
       this.#options.onLost(service, error);
     }

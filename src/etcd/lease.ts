@@ -43,7 +43,7 @@ export function leaseError(error: unknown, leaseId: string): unknown {
 
 export async function grant(transport: Transport, ttlSeconds: number, options: CallOptions & { id?: string } = {}): Promise<LeaseGrant> {
   const body = { TTL: String(ttlSeconds), ...(options.id === undefined ? {} : { ID: options.id }) };
-  const r = await transport.call('/v3/lease/grant', body, leaseGrantResponse, { signal: options.signal, write: true });
+  const r = await transport.call('/v3/lease/grant', body, leaseGrantResponse, { signal: options.signal, write: true, timeoutMs: options.timeoutMs });
   if (r.error) throw new EtcdError('ETCD_FAILED_PRECONDITION', `lease grant refused: ${r.error}`);
   return { header: r.header, id: r.ID, ttl: r.TTL };
 }
@@ -54,7 +54,7 @@ export async function grant(transport: Transport, ttlSeconds: number, options: C
  */
 export async function keepAlive(transport: Transport, id: string, options: CallOptions = {}): Promise<LeaseKeepAlive> {
   const r = await transport
-    .call('/v3/lease/keepalive', { ID: id }, leaseKeepAliveResponse, { signal: options.signal })
+    .call('/v3/lease/keepalive', { ID: id }, leaseKeepAliveResponse, { signal: options.signal, timeoutMs: options.timeoutMs })
     .catch((error: unknown) => {
       throw leaseError(error, id);
     });
@@ -65,7 +65,7 @@ export async function keepAlive(transport: Transport, id: string, options: CallO
 
 export async function revoke(transport: Transport, id: string, options: CallOptions = {}): Promise<{ header: ResponseHeader }> {
   const r = await transport
-    .call('/v3/lease/revoke', { ID: id }, headerResponse, { signal: options.signal, write: true })
+    .call('/v3/lease/revoke', { ID: id }, headerResponse, { signal: options.signal, write: true, timeoutMs: options.timeoutMs })
     .catch((error: unknown) => {
       throw leaseError(error, id);
     });

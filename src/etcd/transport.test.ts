@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeEtcd } from '../testing/index.js';
 import { EtcdClient } from './client.js';
 import { compare, op } from './txn.js';
@@ -317,3 +317,27 @@ function chain(error: unknown): string[] {
   for (let e = error; e instanceof Error && out.length < 30; e = e.cause) out.push(e.name, e.message, e.stack ?? '');
   return out;
 }
+
+describe('refused credentials', () => {
+  it('are not sent again for a few seconds: callers get the same error at once, then one login is tried again', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const fake = new FakeEtcd({ auth: { users: { edge: 'pw-right' } } });
+      let logins = 0;
+      const fetch: FetchLike = (url, init) => {
+        if (url.endsWith('/v3/auth/authenticate')) logins++;
+        return fake.fetch(url, init);
+      };
+      const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch, username: 'edge', password: 'pw-wrong' });
+      const errors = await Promise.all(Array.from({ length: 5 }, () => etcd.range('k').catch((e: unknown) => e)));
+      errors.push(await etcd.range('k').catch((e: unknown) => e));
+      expect(errors.map((e) => (e as EtcdError).code)).toEqual(Array(6).fill('ETCD_AUTH_FAILED'));
+      expect(logins).toBe(1);
+      vi.advanceTimersByTime(5_001);
+      expect(((await etcd.range('k').catch((e: unknown) => e)) as EtcdError).code).toBe('ETCD_AUTH_FAILED');
+      expect(logins).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -26,6 +26,8 @@ export interface CallSpec {
   signal?: AbortSignal | undefined;
   /** A write is never sent twice when the first attempt may have reached etcd. */
   write?: boolean;
+  /** Overrides the client's per-attempt deadline for this call. */
+  timeoutMs?: number | undefined;
 }
 
 /** An open stream, with what is needed to react to its failure. */
@@ -70,7 +72,7 @@ export class Transport {
 
   /** A unary call: the decoded, validated response body. */
   call<S extends z.ZodMiniType>(path: string, body: unknown, schema: S, spec: CallSpec = {}): Promise<z.output<S>> {
-    const timeoutMs = spec.write ? this.#writeTimeoutMs : this.#timeoutMs;
+    const timeoutMs = spec.timeoutMs ?? (spec.write ? this.#writeTimeoutMs : this.#timeoutMs);
     return this.#withAuth(body, spec.signal, timeoutMs, (attempt) =>
       this.pool.run((url) => this.#unary(url + path, attempt, schema), { signal: spec.signal, write: spec.write ?? false }),
     );

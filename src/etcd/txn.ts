@@ -106,6 +106,6 @@ export async function txn(transport: Transport, request: TxnRequest, options: Ca
     failure: (request.failure ?? []).map((o) => o.wire),
   };
   const write = [...body.success, ...body.failure].some((o) => !('request_range' in o));
-  const r = await transport.call('/v3/kv/txn', body, txnResponse, { signal: options.signal, write });
+  const r = await transport.call('/v3/kv/txn', body, txnResponse, { signal: options.signal, write, timeoutMs: options.timeoutMs });
   return { header: r.header, succeeded: r.succeeded, responses: r.responses.map(opResult) };
 }

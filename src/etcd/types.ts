@@ -75,4 +75,6 @@ export interface DeleteResult {
 /** Options every call accepts. */
 export interface CallOptions {
   signal?: AbortSignal;
+  /** Per-attempt deadline (ms) for this call, instead of the client's `timeoutMs` or `writeTimeoutMs`. */
+  timeoutMs?: number;
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closeAll, errorOf, setup, type SetupOptions } from './fixtures.js';
 
 afterEach(closeAll);
@@ -72,9 +72,26 @@ describe('admin routes', () => {
     const down = (await (await h.get('/_edge/health')).json()) as { status: string; etcd: { reachable: boolean; error: string }; services: unknown[] };
     expect(down.status).toBe('degraded');
     expect(down.etcd.reachable).toBe(false);
-    expect(typeof down.etcd.error).toBe('string');
+    expect(down.etcd).toEqual({ reachable: false, error: 'ETCD_UNAVAILABLE', reason: 'connection refused' });
     expect(JSON.stringify(down)).not.toContain('etcd.fake');
     expect(down.services).toHaveLength(1);
+  });
+
+  it('/_edge/health gives up on an etcd that holds its reads (no quorum) after 2 s, with a stable code', async () => {
+    const h = await admin({ instances: [{ service: 'orders', url: A }] });
+    expect((await h.request('/svc/orders/x')).status).toBe(200);
+    h.etcd.faults().delayMs = 60_000;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const pending = h.get('/_edge/health');
+      await vi.advanceTimersByTimeAsync(2_000);
+      const body = (await (await pending).json()) as { status: string; etcd: object; services: unknown[] };
+      expect(body.status).toBe('degraded');
+      expect(body.etcd).toEqual({ reachable: false, error: 'ETCD_TIMEOUT', reason: 'timed out' });
+      expect(body.services).toEqual([expect.objectContaining({ service: 'orders', instances: 1 })]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('/_edge/services/:service shows instances, weights, skipped records, revision and ejection state', async () => {

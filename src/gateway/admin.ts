@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import type { Balancer } from '../balance/index.js';
 import type { Resolver } from '../discovery/index.js';
-import type { EtcdClient } from '../etcd/index.js';
+import { EtcdError, failureReason, type EtcdClient } from '../etcd/index.js';
 import { isServiceName } from '../registry/index.js';
 import { errorResponse } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -17,6 +17,8 @@ export interface AdminDeps {
   probeKey: string;
   /** Served as `/_edge/metrics` when given (Node). */
   metrics: GatewayMetrics | undefined;
+  /** More Prometheus text for `/_edge/metrics`: the runtime's process figures. */
+  runtimeMetrics?: () => string;
   now: () => number;
 }
 
@@ -39,7 +41,7 @@ export function adminRoutes(deps: AdminDeps): Hono {
   if (deps.metrics) {
     const metrics = deps.metrics;
     admin.get('/metrics', (c) =>
-      c.body(metrics.render(deps.resolver.stats, deps.resolver.watchCount), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+      c.body(metrics.render(deps.resolver.stats, deps.resolver.watchCount) + (deps.runtimeMetrics?.() ?? ''), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
     );
   }
   admin.all('*', () => errorResponse('NOT_FOUND', 'no such admin route'));
@@ -57,12 +59,18 @@ function authorized(c: Context, token: string): boolean {
 
 async function health(deps: AdminDeps): Promise<object> {
   const started = deps.now();
-  let etcd: { reachable: boolean; latencyMs?: number; error?: string };
+  let etcd: { reachable: boolean; latencyMs?: number; error?: string; reason?: string };
+  // A cluster without quorum holds reads rather than failing them: give up with a stable code.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new EtcdError('ETCD_TIMEOUT', `no answer within ${PROBE_TIMEOUT_MS} ms`, { retryable: true })), PROBE_TIMEOUT_MS);
   try {
-    await deps.etcd.range(deps.probeKey, { limit: 1, keysOnly: true, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    await deps.etcd.range(deps.probeKey, { limit: 1, keysOnly: true, signal: deadline.signal });
     etcd = { reachable: true, latencyMs: deps.now() - started };
   } catch (error) {
-    etcd = { reachable: false, error: (error as { code?: string }).code ?? 'unreachable' };
+    const reason = failureReason(error)?.text;
+    etcd = { reachable: false, error: error instanceof EtcdError ? error.code : 'unreachable', ...(reason ? { reason } : {}) };
+  } finally {
+    clearTimeout(timer);
   }
   const now = deps.now();
   let empty = 0;

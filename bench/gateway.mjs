@@ -3,71 +3,32 @@
 // Contenders: direct; `etcd-edge serve` in cache mode (2 s TTL) and watch
 // mode; the Worker under workerd (wrangler's local runtime). Also counts
 // etcd's range calls during each run from its own /metrics.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { EtcdClient, nativeLayout } from '../dist/index.js';
+import { startEtcd } from './lib/etcd.mjs';
+import { freePort, spawnChild, waitFor } from './lib/processes.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const WARMUP_MS = 2_000;
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 8_000);
 const CONCURRENCY = [1, 16];
-const children = [];
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-function child(command, args, env = {}) {
-  const proc = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
-  children.push(proc);
-  return { proc, output: () => out };
-}
-
-async function waitFor(check, what, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`${what} did not start`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function startEtcd() {
-  const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-bench-'));
-  const [client, peer] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${client}`;
-  child(process.env.ETCD_BIN ?? 'etcd', [`--data-dir=${dir}`, `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
-    `--listen-peer-urls=http://127.0.0.1:${peer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
-    `--initial-cluster=default=http://127.0.0.1:${peer}`, '--log-level=error', '--logger=zap']);
-  await waitFor(async () => (await fetch(`${url}/health`)).ok, 'etcd');
-  return { url, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 async function startBackends(count) {
   const ports = await Promise.all(Array.from({ length: count }, freePort));
   const script = `const body = Buffer.alloc(1024, 120);
     for (const port of ${JSON.stringify(ports)}) require('http').createServer((q, r) => { q.resume(); r.writeHead(200, { 'content-type': 'text/plain', 'content-length': 1024 }); r.end(body); }).listen(port, '127.0.0.1');`;
-  child(process.execPath, ['-e', script]);
+  spawnChild(process.execPath, ['-e', script]);
   await waitFor(async () => (await fetch(`http://127.0.0.1:${ports[0]}/`)).ok, 'backend');
   return ports.map((p) => `http://127.0.0.1:${p}`);
 }
 
 async function startServe(etcdUrl, env) {
-  const { proc, output } = child(process.execPath, [join(ROOT, 'bin/etcd-edge.js'), 'serve', '--port', '0', '--host', '127.0.0.1'], { ETCD_ENDPOINTS: etcdUrl, ...env });
-  await waitFor(async () => /listening on/.test(output()), 'etcd-edge serve');
-  return { url: /listening on (\S+)/.exec(output())[1], stop: () => proc.kill('SIGTERM') };
+  const serve = spawnChild(process.execPath, [join(ROOT, 'bin/etcd-edge.js'), 'serve', '--port', '0', '--host', '127.0.0.1'], { env: { ETCD_ENDPOINTS: etcdUrl, ...env } });
+  await waitFor(async () => /listening on/.test(serve.output()), 'etcd-edge serve', { child: serve });
+  return { url: /listening on (\S+)/.exec(serve.output())[1], stop: () => serve.stop('SIGTERM') };
 }
 
 async function startWorkerd(etcdUrl) {
@@ -144,14 +105,13 @@ try {
   for (const [name, env] of [['etcd-edge serve, cache mode (2 s TTL)', { ETCD_EDGE_WATCH: 'off', ETCD_EDGE_CACHE_TTL_MS: '2000' }], ['etcd-edge serve, watch mode', { ETCD_EDGE_WATCH: 'on' }]]) {
     const gw = await startServe(etcd.url, env);
     rows.push(...(await measure(name, gw.url, '/svc/bench/', etcd.url)));
-    gw.stop();
+    await gw.stop();
   }
   const worker = await startWorkerd(etcd.url);
   rows.push(...(await measure('Worker in workerd (wrangler), cache mode (2 s TTL)', worker.url, '/svc/bench/', etcd.url)));
   await worker.stop();
 } finally {
-  for (const c of children) c.kill('SIGKILL');
-  etcd.cleanup();
+  await etcd.stop();
 }
 
 const direct = Object.fromEntries(rows.filter((r) => r.name.startsWith('direct')).map((r) => [r.concurrency, r]));

@@ -1,0 +1,52 @@
+// The proxies compared, each started on `cpus` in front of the same nginx
+// backend. `path` is what wrk asks for; `pid` is the root of the process tree
+// whose CPU is charged to the contender (none for direct); `label` names it
+// in the chart.
+import { join } from 'node:path';
+import { startServe, startWranglerDev } from './etcd-edge.mjs';
+import { startNginxProxy } from './nginx.mjs';
+import { freePort, spawnChild, waitFor } from './processes.mjs';
+
+const PROXIES = new URL('../proxies/', import.meta.url).pathname;
+
+async function nodeProxy(script, upstream, cpus) {
+  const port = await freePort();
+  const child = spawnChild(process.execPath, [join(PROXIES, script)], { cpus, env: { PORT: String(port), UPSTREAM: upstream } });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/`)).ok, script, { child });
+  return { url, pid: child.pid, child, stop: () => child.stop() };
+}
+
+/** @typedef {{ backend: string, etcdUrl: string, cpus: string }} Setup */
+
+export const CONTENDERS = [
+  { key: 'direct', name: 'direct to the backend', label: 'direct', path: '/', start: async ({ backend }) => ({ url: backend, pid: undefined, stop: async () => {} }) },
+  { key: 'nginx', name: 'nginx reverse proxy', label: 'nginx', path: '/', start: ({ backend, cpus }) => startNginxProxy(backend, { cpus }) },
+  { key: 'fastify', name: 'fastify + @fastify/http-proxy', label: 'fastify', path: '/', start: ({ backend, cpus }) => nodeProxy('fastify-proxy.mjs', backend, cpus) },
+  { key: 'http-proxy', name: 'node http-proxy', label: 'http-proxy', path: '/', start: ({ backend, cpus }) => nodeProxy('http-proxy.mjs', backend, cpus) },
+  {
+    key: 'etcd-edge',
+    name: 'etcd-edge serve (Node, watch mode)',
+    label: 'etcd-edge Node',
+    path: '/svc/bench/',
+    gateway: true,
+    start: ({ etcdUrl, cpus }) => startServe({ etcdUrl, cpus, env: { ETCD_EDGE_WATCH: 'on' }, ready: '/svc/bench/' }),
+  },
+  {
+    key: 'worker',
+    name: 'etcd-edge Worker (wrangler dev, workerd)',
+    label: 'etcd-edge wrangler dev',
+    path: '/svc/bench/',
+    gateway: true,
+    start: ({ etcdUrl, cpus }) => startWranglerDev({ etcdUrl, cpus, ready: '/svc/bench/' }),
+  },
+];
+
+/** The contenders BENCH_ONLY names (comma-separated keys), or all. */
+export function selectedContenders(only = process.env.BENCH_ONLY) {
+  if (!only) return CONTENDERS;
+  const keys = only.split(',').map((k) => k.trim());
+  const unknown = keys.filter((k) => !CONTENDERS.some((c) => c.key === k));
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown ${unknown.join(', ')}; known: ${CONTENDERS.map((c) => c.key).join(', ')}`);
+  return CONTENDERS.filter((c) => keys.includes(c.key));
+}

@@ -1,0 +1,43 @@
+// The load phase: every contender at every concurrency, one round after the
+// other, so that a slow drift of the machine touches all contenders alike.
+import { rangeCounters } from './etcd.mjs';
+import { measuredRun, warmUp } from './wrk.mjs';
+
+/**
+ * One measured run, repeated while something outside the benchmark used more
+ * than `noise` of a core; after `tries` the least disturbed one is kept, marked.
+ */
+async function cleanRun(options, { tries, noise, label }) {
+  let best;
+  for (let attempt = 1; attempt <= tries; attempt++) {
+    const run = await measuredRun(options);
+    if (!best || run.unexplainedCore < best.unexplainedCore) best = run;
+    if (run.unexplainedCore <= noise) return { ...run, attempts: attempt, disturbed: false };
+    console.error(`  ${label}: other processes used ${(run.unexplainedCore * 100).toFixed(0)}% of a core, ${attempt < tries ? 'again' : 'kept, marked'}`);
+  }
+  return { ...best, attempts: tries, disturbed: true };
+}
+
+/**
+ * Runs `rounds` rounds over the started `contenders` (each with url, path,
+ * pid). Returns one record per run, with etcd's range calls during it.
+ */
+export async function loadRounds(contenders, { rounds, concurrency, warmupS, runS, etcdUrl, tries, noise }) {
+  const runs = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (const contender of contenders) {
+      for (const connections of concurrency) {
+        const url = `${contender.url}${contender.path}`;
+        const label = `round ${round} ${contender.key} c=${connections}`;
+        await warmUp(url, connections, warmupS);
+        const ranges = await rangeCounters(etcdUrl);
+        const run = await cleanRun({ url, connections, seconds: runS, proxyPid: contender.pid }, { tries, noise, label });
+        const rangeCalls = (await rangeCounters(etcdUrl)).grpc - ranges.grpc;
+        runs.push({ key: contender.key, round, connections, ...run, rangeCalls });
+        const l = run.latencyUs;
+        console.error(`${label}: ${Math.round(run.rps)} req/s, p50 ${(l.p50 / 1000).toFixed(2)} ms, p99.9 ${(l.p999 / 1000).toFixed(2)} ms, ${run.errors} errors, ${rangeCalls} range calls`);
+      }
+    }
+  }
+  return runs;
+}

@@ -24,6 +24,8 @@ export interface GatewayOptions {
   etcdFetch?: FetchLike;
   /** Serve `/_edge/metrics` (long-lived runtimes). */
   exposeMetrics?: boolean;
+  /** The runtime's own figures (memory, open handles), appended to `/_edge/metrics` as Prometheus text. */
+  runtimeMetrics?: () => string;
   /** Told about failures the gateway answered for but could not pin on a request (never shown to clients). */
   onError?: (error: unknown) => void;
   now?: () => number;
@@ -72,7 +74,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     });
   }
   if (config.adminToken !== undefined) {
-    const admin = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now });
+    const admin = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}) });
     app.route('/_edge', admin);
   }
   app.all('/svc/*', proxyRoute({ config, resolver, routable, balancer, upstream: options.upstream, hooks: options.hooks, metrics, coldLookups, now }));

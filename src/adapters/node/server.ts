@@ -4,6 +4,7 @@ import { AddressPolicy, createGateway, loadConfig, type Env, type Gateway, type 
 import type { FetchLike } from '../../etcd/index.js';
 import { guardedLookup } from './guarded-lookup.js';
 import { nodeHooks } from './hooks.js';
+import { processMetrics } from './process-metrics.js';
 import { UndiciUpstream } from './undici-upstream.js';
 
 export interface NodeGatewayOptions {
@@ -50,6 +51,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     upstream,
     hooks: nodeHooks,
     exposeMetrics: true,
+    runtimeMetrics: processMetrics,
     ...(options.etcdFetch ? { etcdFetch: options.etcdFetch } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });

@@ -8,6 +8,13 @@ export interface FeedListener {
 }
 
 /**
+ * Longest wait between reconnects (ms). Routing follows this watch, so once
+ * etcd is back its changes must show within a couple of seconds, not after
+ * the client's default 5 s backoff.
+ */
+const RECONNECT_MAX_MS = 2_000;
+
+/**
  * One etcd watch over a prefix, shared by every service it covers. Reconnects
  * (inside the client) resume from the last delivered revision, so a dropped
  * stream loses nothing; `brokenSince` tells how long the feed has been down.
@@ -67,6 +74,7 @@ export class Feed {
           startRevision,
           signal,
           idleTimeoutMs: this.#silenceMs,
+          backoff: { maxMs: RECONNECT_MAX_MS },
           onRetry: () => (this.#brokenSince ??= this.#now()),
           onCreated: () => (this.#brokenSince = undefined),
         },

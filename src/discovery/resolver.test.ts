@@ -275,23 +275,39 @@ describe('Resolver (watch mode)', () => {
   });
 
   it('resumes a watch within 2 s of etcd answering again, however long it was down', async () => {
-    const { fake, resolver, add } = setup({ watch: true });
-    await add({ service: 'orders', url: '10.0.0.1:80' });
+    const fake = new FakeEtcd();
+    fakes.push(fake);
+    let watchAttempts = 0;
+    const fetch: FetchLike = (url, init) => {
+      if (url.endsWith('/v3/watch')) watchAttempts++;
+      return fake.fetch(url, init);
+    };
+    const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch, timeoutMs: 300, endpointCooldownMs: 0 });
+    const resolver = new Resolver({ etcd, watch: true });
+    resolvers.push(resolver);
+    const add = async (url: string): Promise<void> => {
+      const record = native.encode({ service: 'orders', url });
+      await etcd.put(record.key, record.value);
+    };
+    await add('10.0.0.1:80');
     await resolver.resolve('orders');
+    fake.faults().down = true;
+    await until(() => fake.breakWatchStreams('error') > 0);
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      fake.faults().down = true;
-      await until(() => fake.breakWatchStreams('error') > 0);
       // Long enough for the reconnect backoff to reach its ceiling.
       await vi.advanceTimersByTimeAsync(60_000);
       expect(resolver.status('orders')?.watchDownSince).toBeDefined();
+      // etcd comes back just after a failed attempt: the longest wait for the next one.
+      const attempts = watchAttempts;
+      for (let step = 0; step < 1_000 && watchAttempts === attempts; step++) await vi.advanceTimersByTimeAsync(10);
       fake.faults().down = false;
       await vi.advanceTimersByTimeAsync(2_000);
     } finally {
       vi.useRealTimers();
     }
     await until(() => resolver.status('orders')?.watchDownSince === undefined, 1_000);
-    await add({ service: 'orders', url: '10.0.0.2:80' });
+    await add('10.0.0.2:80');
     await until(async () => (await resolver.resolve('orders')).instances.length === 2, 1_000);
   });
 

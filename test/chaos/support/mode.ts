@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterEach, expect } from 'vitest';
 
 /**
  * `npm test` runs every chaos scenario at a small scale; `npm run chaos` sets
@@ -35,9 +36,26 @@ export interface ChaosRow {
  */
 export function record(row: ChaosRow): void {
   const dir = process.env.ETCD_EDGE_CHAOS_OUT;
-  if (!dir) return;
+  if (!dir || existsSync(failedMarker(dir))) return;
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${String(row.id).padStart(2, '0')}-${slug(row.scenario)}.json`), JSON.stringify(row, null, 2));
+  writeFileSync(join(dir, `${String(row.id).padStart(2, '0')}-${slug(row.scenario)}.json`), JSON.stringify({ ...row, file: scenarioFile() }, null, 2));
+}
+
+// A scenario file with any failed test leaves no row, even from a test that passed after it.
+afterEach((context) => {
+  const dir = process.env.ETCD_EDGE_CHAOS_OUT;
+  if (!dir || context.task.result?.state !== 'fail') return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(failedMarker(dir), context.task.name);
+});
+
+function scenarioFile(): string {
+  return basename(expect.getState().testPath ?? 'unknown');
+}
+
+/** Where a scenario file's failure is noted for the report. */
+function failedMarker(dir: string): string {
+  return join(dir, `${scenarioFile()}.failed`);
 }
 
 /** Thousands separators, so table figures read at a glance. */

@@ -17,9 +17,11 @@ export default function setup(): () => void {
   const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-chaos-'));
   process.env.ETCD_EDGE_CHAOS_OUT = dir;
   return () => {
-    const rows = readdirSync(dir)
+    const files = readdirSync(dir);
+    const rows = files
       .filter((f) => f.endsWith('.json'))
-      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ChaosRow)
+      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ChaosRow & { file: string })
+      .filter((row) => !files.includes(`${row.file}.failed`))
       .sort((a, b) => a.id - b.id);
     rmSync(dir, { recursive: true, force: true });
     writeFileSync(REPORT, withTable(readFileSync(REPORT, 'utf8'), renderTable(rows)));

@@ -227,6 +227,17 @@ describe('Resolver (watch mode)', () => {
     await until(() => resolver.status('orders')?.watched === true, 3_000);
   });
 
+  it('reads again within a second a snapshot no watch keeps current, however long cacheTtl is', async () => {
+    const { clock, resolver, add } = setup({ watch: true, cacheTtlMs: 3_600_000 });
+    await add({ service: 'orders', url: '10.0.0.1:80' });
+    await resolver.resolve('orders');
+    resolver.close(); // from here reads cannot be tracked
+    await add({ service: 'orders', url: '10.0.0.2:80' });
+    expect((await resolver.resolve('orders')).instances).toHaveLength(1);
+    clock.now += 1_500;
+    await until(async () => (await resolver.resolve('orders')).instances.length === 2, 3_000);
+  });
+
   it('settles a first read that was untracked meanwhile, and opens no watch after close', async () => {
     const { fake, resolver, ranges, add } = setup({ watch: true, layouts: [grpcNamingLayout()], maxServices: 1 });
     await add({ service: 'orders', url: '10.0.0.1:80' }, grpcNamingLayout());

@@ -6,6 +6,9 @@ import { resolveOptions, type ResolvedOptions, type ResolverOptions } from './re
 import { buildSnapshot, type Snapshot } from './snapshot.js';
 import { WatchHub } from './watch-hub.js';
 
+/** Watch mode: how long a snapshot that no watch keeps current counts as fresh. */
+const UNWATCHED_FRESH_MS = 1_000;
+
 export interface ResolveOptions {
   /** Keeps a background refresh alive past the response (a Worker's `ctx.waitUntil`). */
   waitUntil?: (promise: Promise<unknown>) => void;
@@ -118,7 +121,8 @@ export class Resolver {
       return this.#refresh(service, entry);
     }
     const age = now - entry.currentAt;
-    const ttl = snapshot.instances.length === 0 ? this.#o.negativeTtlMs : this.#o.cacheTtlMs;
+    // In watch mode a snapshot no watch keeps current (its read could not be tracked) is read again soon, whatever cacheTtl says.
+    const ttl = snapshot.instances.length === 0 ? this.#o.negativeTtlMs : this.#hub ? Math.min(this.#o.cacheTtlMs, UNWATCHED_FRESH_MS) : this.#o.cacheTtlMs;
     // A failed read inside the TTL is a lost watch's resync: not fresh, whatever the TTL.
     if (age < ttl && entry.failedAt === undefined) {
       this.#stats.hits++;

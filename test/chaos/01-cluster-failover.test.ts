@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Backends, type Backend } from '../support/backend.js';
 import { startEtcd, type EtcdCluster, type EtcdMember } from '../support/etcd-server.js';
-import { startServeProcess } from '../support/node-gateway.js';
 import { ADMIN_TOKEN } from '../support/gateway-scenarios.js';
 import { until } from '../support/until.js';
-import { failureSummary, LoadLoop, type LoadReport } from './support/load.js';
+import { failureSummary, type LoadReport } from './support/load.js';
 import { n, record, scale } from './support/mode.js';
-import { Registry, RouteLog } from './support/routing.js';
+import { closeLanes, Registry, removedFrom, routedTo, startLanes, timesPerMode, type Lane } from './support/routing.js';
 
 /**
  * A 3-member etcd cluster loses its leader, then a follower (quorum gone),
@@ -23,17 +22,7 @@ const NO_QUORUM_MS = scale(6_000, 20_000);
 /** The target: a change is routed within 2 s of the cluster healing. */
 const HEAL_BOUND_MS = 2_000;
 /** A removed instance counts as gone once it has been silent this long over this many answers. */
-const GONE_QUIET_MS = 1_000;
-const GONE_ANSWERS = 50;
 const TIMEOUT = scale(60_000, 300_000);
-
-interface Lane {
-  mode: 'watch' | 'cache';
-  url: string;
-  loop: LoadLoop;
-  routes: RouteLog;
-  close: () => Promise<void>;
-}
 
 let cluster: EtcdCluster;
 let registry: Registry;
@@ -49,22 +38,11 @@ beforeAll(async () => {
   registry = new Registry(cluster.endpoints);
   [a, b, c, d] = [await backends.start('a'), await backends.start('b'), await backends.start('c'), await backends.start('d')];
   for (const backend of [a, b]) await registry.add(SERVICE, backend.url);
-  for (const mode of ['watch', 'cache'] as const) {
-    const gateway = await startServeProcess({
-      ETCD_ENDPOINTS: cluster.endpoints.join(','),
-      ADMIN_TOKEN,
-      ...(mode === 'cache' ? { ETCD_EDGE_WATCH: '0', ETCD_EDGE_CACHE_TTL_MS: String(CACHE_TTL_MS) } : {}),
-    });
-    const loop = LoadLoop.start({ base: gateway.url, path: (i) => `/svc/${SERVICE}/echo/${i}`, concurrency: 2, timeoutMs: 10_000 });
-    lanes.push({ mode, url: gateway.url, loop, routes: new RouteLog(loop), close: () => gateway.close() });
-  }
+  lanes.push(...(await startLanes(cluster.endpoints, SERVICE, CACHE_TTL_MS)));
 }, 60_000);
 
 afterAll(async () => {
-  for (const lane of lanes) {
-    await lane.loop.stop().catch(() => undefined);
-    await lane.close().catch(() => undefined);
-  }
+  await closeLanes(lanes);
   await backends.closeAll();
   await cluster?.close();
 }, 30_000);
@@ -107,20 +85,8 @@ async function healed(): Promise<boolean> {
   return all.every((s) => s !== undefined) && leaders.size === 1 && all.some((s) => s!.leader === s!.memberId);
 }
 
-/** Waits until every lane has routed a request to `backend` at or after `since`; the time each took. */
-async function routedTo(backend: Backend, since: number): Promise<number[]> {
-  await until(() => lanes.every((l) => l.routes.firstSince(backend.name, since) !== undefined), 15_000);
-  return lanes.map((l) => l.routes.firstSince(backend.name, since)! - since);
-}
-
-/** Waits until no lane routes to `backend` any more; how long after `since` each last did (0 if before). */
-async function removedFrom(backend: Backend, since: number): Promise<number[]> {
-  await until(() => lanes.every((l) => l.routes.gone(backend.name, GONE_QUIET_MS, GONE_ANSWERS)), 15_000);
-  return lanes.map((l) => Math.max(0, (l.routes.last(backend.name) ?? 0) - since));
-}
-
 const seconds = (ms: number): string => `${(ms / 1_000).toFixed(1)} s`;
-const perMode = (times: number[]): string => lanes.map((l, i) => `${seconds(times[i]!)} (${l.mode})`).join(', ');
+const perMode = (times: number[]): string => timesPerMode(lanes, times);
 
 describe('etcd cluster failover under load', () => {
   it('loses no request and routes changes made during the disruption within 2 s of the heal', async () => {
@@ -137,7 +103,7 @@ describe('etcd cluster failover under load', () => {
     // With the leader gone but quorum kept: add instance c.
     const addStarted = Date.now();
     await registry.add(SERVICE, c.url);
-    const addRouted = await routedTo(c, addStarted);
+    const addRouted = await routedTo(lanes, c, addStarted);
     await sleepUntil(leaderKilledAt + LEADER_DOWN_MS);
 
     const follower = cluster.members.find((m) => m.running)!;
@@ -154,7 +120,7 @@ describe('etcd cluster failover under load', () => {
     const healedAt = Date.now();
     // Right at the heal: add d and remove b.
     await Promise.all([registry.add(SERVICE, d.url), registry.remove(SERVICE, b.url)]);
-    const [dRouted, bRemoved] = await Promise.all([routedTo(d, healedAt), removedFrom(b, healedAt)]);
+    const [dRouted, bRemoved] = await Promise.all([routedTo(lanes, d, healedAt), removedFrom(lanes, b, healedAt)]);
 
     const reports: LoadReport[] = [];
     for (const lane of lanes) reports.push(await lane.loop.stop());

@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Backends, type Backend } from '../support/backend.js';
 import { startEtcd, type EtcdCluster, type EtcdMember } from '../support/etcd-server.js';
 import { ADMIN_TOKEN } from '../support/gateway-scenarios.js';
-import { startServeProcess } from '../support/node-gateway.js';
 import { until } from '../support/until.js';
-import { failureSummary, LoadLoop, type LoadReport } from './support/load.js';
+import { failureSummary, type LoadReport } from './support/load.js';
 import { n, record, scale } from './support/mode.js';
-import { Registry, RouteLog } from './support/routing.js';
+import { closeLanes, Registry, removedFrom, routedTo, startLanes, timesPerMode, type Lane } from './support/routing.js';
 
 /**
  * etcd is down entirely for a while under load, with two gateways (watch mode
@@ -24,17 +23,7 @@ const OUTAGE_MS = scale(4_500, 30_000);
 const PICKUP_BOUND_MS = 5_000;
 /** How much later than the kill a watch-mode gateway may notice its stream is gone, on a loaded machine. */
 const NOTICE_SLACK_MS = 1_000;
-const GONE_QUIET_MS = 1_000;
-const GONE_ANSWERS = 50;
 const TIMEOUT = scale(60_000, 300_000);
-
-interface Lane {
-  mode: 'watch' | 'cache';
-  url: string;
-  loop: LoadLoop;
-  routes: RouteLog;
-  close: () => Promise<void>;
-}
 
 interface Health {
   status: string;
@@ -58,22 +47,11 @@ beforeAll(async () => {
   registry = new Registry(cluster.endpoints);
   [a, b, c] = [await backends.start('a'), await backends.start('b'), await backends.start('c')];
   for (const backend of [a, b]) await registry.add(SERVICE, backend.url);
-  for (const mode of ['watch', 'cache'] as const) {
-    const gateway = await startServeProcess({
-      ETCD_ENDPOINTS: cluster.endpoints.join(','),
-      ADMIN_TOKEN,
-      ...(mode === 'cache' ? { ETCD_EDGE_WATCH: '0', ETCD_EDGE_CACHE_TTL_MS: String(CACHE_TTL_MS) } : {}),
-    });
-    const loop = LoadLoop.start({ base: gateway.url, path: (i) => `/svc/${SERVICE}/echo/${i}`, concurrency: 2, timeoutMs: 10_000 });
-    lanes.push({ mode, url: gateway.url, loop, routes: new RouteLog(loop), close: () => gateway.close() });
-  }
+  lanes.push(...(await startLanes(cluster.endpoints, SERVICE, CACHE_TTL_MS)));
 }, 60_000);
 
 afterAll(async () => {
-  for (const lane of lanes) {
-    await lane.loop.stop().catch(() => undefined);
-    await lane.close().catch(() => undefined);
-  }
+  await closeLanes(lanes);
   await backends.closeAll();
   await cluster?.close();
 }, 30_000);
@@ -84,18 +62,8 @@ async function health(lane: Lane): Promise<Health> {
   return (await res.json()) as Health;
 }
 
-async function routedTo(backend: Backend, since: number): Promise<number[]> {
-  await until(() => lanes.every((l) => l.routes.firstSince(backend.name, since) !== undefined), 15_000);
-  return lanes.map((l) => l.routes.firstSince(backend.name, since)! - since);
-}
-
-async function removedFrom(backend: Backend, since: number): Promise<number[]> {
-  await until(() => lanes.every((l) => l.routes.gone(backend.name, GONE_QUIET_MS, GONE_ANSWERS)), 15_000);
-  return lanes.map((l) => Math.max(0, (l.routes.last(backend.name) ?? 0) - since));
-}
-
 const seconds = (ms: number): string => `${(ms / 1_000).toFixed(1)} s`;
-const perMode = (times: number[]): string => lanes.map((l, i) => `${seconds(times[i]!)} (${l.mode})`).join(', ');
+const perMode = (times: number[]): string => timesPerMode(lanes, times);
 
 describe('etcd fully down under load', () => {
   it('serves every request from the last lists, answers unknown services 503, and routes changes once etcd is back', async () => {
@@ -140,7 +108,7 @@ describe('etcd fully down under load', () => {
     await member.start();
     const backAt = Date.now();
     await Promise.all([registry.add(SERVICE, c.url), registry.remove(SERVICE, b.url)]);
-    const [cRouted, bRemoved] = await Promise.all([routedTo(c, backAt), removedFrom(b, backAt)]);
+    const [cRouted, bRemoved] = await Promise.all([routedTo(lanes, c, backAt), removedFrom(lanes, b, backAt)]);
     const after = await Promise.all(lanes.map(health));
 
     const reports: LoadReport[] = [];

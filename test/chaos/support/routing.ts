@@ -1,5 +1,8 @@
+import { until } from '../../support/until.js';
 import { EtcdClient, EtcdError, nativeLayout } from '../../../src/index.js';
-import type { LoadLoop } from './load.js';
+import { ADMIN_TOKEN } from '../../support/gateway-scenarios.js';
+import { startServeProcess } from '../../support/node-gateway.js';
+import { LoadLoop } from './load.js';
 
 /**
  * Which backend answered each request of a load loop, by time, so a test can
@@ -93,4 +96,53 @@ export class Registry {
       }
     }
   }
+}
+
+/** One gateway under steady load, and which backend answered when. */
+export interface Lane {
+  mode: 'watch' | 'cache';
+  url: string;
+  loop: LoadLoop;
+  routes: RouteLog;
+  close: () => Promise<void>;
+}
+
+/** A watch-mode and a cache-mode `etcd-edge serve` on these endpoints, each with two clients asking for `service` without pause. */
+export async function startLanes(endpoints: readonly string[], service: string, cacheTtlMs: number): Promise<Lane[]> {
+  const lanes: Lane[] = [];
+  for (const mode of ['watch', 'cache'] as const) {
+    const gateway = await startServeProcess({
+      ETCD_ENDPOINTS: endpoints.join(','),
+      ADMIN_TOKEN,
+      ...(mode === 'cache' ? { ETCD_EDGE_WATCH: '0', ETCD_EDGE_CACHE_TTL_MS: String(cacheTtlMs) } : {}),
+    });
+    const loop = LoadLoop.start({ base: gateway.url, path: (i) => `/svc/${service}/echo/${i}`, concurrency: 2, timeoutMs: 10_000 });
+    lanes.push({ mode, url: gateway.url, loop, routes: new RouteLog(loop), close: () => gateway.close() });
+  }
+  return lanes;
+}
+
+/** Stops the loads, then the gateways; never throws, for an afterAll. */
+export async function closeLanes(lanes: readonly Lane[]): Promise<void> {
+  for (const lane of lanes) {
+    await lane.loop.stop().catch(() => undefined);
+    await lane.close().catch(() => undefined);
+  }
+}
+
+/** Waits until every lane has routed a request to `backend` at or after `since`; how long after `since` each first did. */
+export async function routedTo(lanes: readonly Lane[], backend: { name: string }, since: number): Promise<number[]> {
+  await until(() => lanes.every((l) => l.routes.firstSince(backend.name, since) !== undefined), 15_000);
+  return lanes.map((l) => l.routes.firstSince(backend.name, since)! - since);
+}
+
+/** Waits until no lane routes to `backend` (quiet for 1 s and 50 answers); how long after `since` each last did (0 if before). */
+export async function removedFrom(lanes: readonly Lane[], backend: { name: string }, since: number): Promise<number[]> {
+  await until(() => lanes.every((l) => l.routes.gone(backend.name, 1_000, 50)), 15_000);
+  return lanes.map((l) => Math.max(0, (l.routes.last(backend.name) ?? 0) - since));
+}
+
+/** "0.4 s (watch), 1.0 s (cache)". */
+export function timesPerMode(lanes: readonly Lane[], times: readonly number[]): string {
+  return lanes.map((l, i) => `${(times[i]! / 1_000).toFixed(1)} s (${l.mode})`).join(', ');
 }

@@ -1,18 +1,8 @@
+import { mulberry32 as prng } from '../../../src/balance/fixtures.js';
 import { compare, decodeRecord, nativeLayout, op, type EtcdClient, type TxnOp } from '../../../src/index.js';
 
 const native = nativeLayout();
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Values under a service's keys that must be skipped, never fatal. */
 const MALFORMED = [
@@ -197,3 +187,6 @@ export function differences(expected: Map<string, ServiceView>, actual: Map<stri
   }
   return out;
 }
+
+/** A small seeded PRNG, so a failing run can be replayed from its seed. */
+export { prng };

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { HashKeySource } from './config.js';
 import { parseIp } from './ip.js';
+import { fieldsOf, fieldValue, type FieldList } from './fields.js';
 import type { UpstreamResponse } from './upstream.js';
 
 /** What a runtime tells the gateway about a request beyond the `Request` itself. */
@@ -19,7 +20,9 @@ export interface RuntimeHooks {
    * Sends an instance's answer itself, when the runtime can do better than a
    * Web `Response` (Node writes straight to the socket); undefined to decline.
    */
-  respond?(c: Context, upstream: UpstreamResponse, headers: Headers, bodyless: boolean): Response | undefined;
+  respond?(c: Context, upstream: UpstreamResponse, headers: FieldList, bodyless: boolean): Response | undefined;
+  /** The request's header fields as received, where the runtime has them without building a `Headers` (Node's raw headers). */
+  requestFields?(c: Context): FieldList | undefined;
   /** Keeps background work alive after the response (a Worker's `ctx.waitUntil`). */
   waitUntil?(c: Context): ((promise: Promise<unknown>) => void) | undefined;
 }
@@ -32,15 +35,20 @@ export function clientIpOf(hooks: RuntimeHooks, c: Context): string | undefined 
 }
 
 /** The `hash` strategy's key for this request. */
-export function hashKeyOf(source: HashKeySource, c: Context, ip: string | undefined): string | undefined {
+export function hashKeyOf(source: HashKeySource, fields: readonly string[], ip: string | undefined): string | undefined {
   switch (source.from) {
     case 'ip':
       return ip;
     case 'header':
-      return c.req.header(source.name) || undefined;
+      return fieldValue(fields, source.name) || undefined;
     case 'cookie':
-      return cookie(c.req.header('cookie'), source.name);
+      return cookie(fieldValue(fields, 'cookie'), source.name);
   }
+}
+
+/** The request's fields: the runtime's own list where it has one, else those of the `Request`. */
+export function requestFieldsOf(hooks: RuntimeHooks, c: Context): FieldList {
+  return hooks.requestFields?.(c) ?? fieldsOf(c.req.raw.headers);
 }
 
 function cookie(header: string | undefined, name: string): string | undefined {

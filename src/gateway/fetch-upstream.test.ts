@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FetchUpstream } from './fetch-upstream.js';
+import { fieldValue } from './fields.js';
 import { UpstreamError } from './upstream.js';
 
-const request = (method = 'GET') => ({ origin: 'http://10.0.0.1:8080', path: '/x?y=1', method, headers: new Headers(), body: new Uint8Array([1, 2]), signal: new AbortController().signal });
+const request = (method = 'GET') => ({ origin: 'http://10.0.0.1:8080', path: '/x?y=1', method, headers: [] as string[], body: new Uint8Array([1, 2]), signal: new AbortController().signal });
 
 function answering(headers: Record<string, string>) {
   const calls: [string, RequestInit][] = [];
@@ -22,12 +23,12 @@ describe('FetchUpstream', () => {
     for (const [encoding, dropped] of [['gzip', true], ['br', true], ['gzip, deflate', true], ['zstd', false], ['gzip, zstd', false]] as const) {
       const { upstream } = answering({ 'content-encoding': encoding, 'content-length': '4' });
       const response = await upstream(true).send(request());
-      expect(response.headers.has('content-encoding'), encoding).toBe(!dropped);
-      expect(response.headers.has('content-length'), encoding).toBe(!dropped);
+      expect(response.headers.includes('content-encoding'), encoding).toBe(!dropped);
+      expect(response.headers.includes('content-length'), encoding).toBe(!dropped);
     }
     // A runtime that re-encodes what it passes on (Workers) keeps them all.
     const { upstream } = answering({ 'content-encoding': 'gzip' });
-    expect((await upstream(false).send(request())).headers.get('content-encoding')).toBe('gzip');
+    expect(fieldValue((await upstream(false).send(request())).headers, 'content-encoding')).toBe('gzip');
   });
 
   it('sends no body with GET or HEAD (fetch refuses one), and tells when headers arrived', async () => {

@@ -1,3 +1,4 @@
+import { fieldsOf, headersOf, withoutFields } from './fields.js';
 import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -26,7 +27,7 @@ export class FetchUpstream implements Upstream {
     const body = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
     const init: RequestInit & { duplex?: 'half' } = {
       method: request.method,
-      headers: request.headers,
+      headers: headersOf(request.headers),
       body: body as BodyInit | null,
       redirect: 'manual',
       signal: request.signal,
@@ -39,15 +40,16 @@ export class FetchUpstream implements Upstream {
       throw new UpstreamError(classify(error), 'the instance did not answer', { cause: error });
     }
     request.onHeaders?.();
-    let headers = response.headers;
-    if (this.#decodes && decodedByFetch(headers.get('content-encoding'))) {
-      headers = new Headers(headers);
-      headers.delete('content-encoding');
-      headers.delete('content-length');
+    let headers = fieldsOf(response.headers);
+    if (this.#decodes && decodedByFetch(response.headers.get('content-encoding'))) {
+      headers = withoutFields(headers, STALE_WHEN_DECODED);
     }
     return { status: response.status, headers, body: response.body };
   }
 }
+
+/** Fields that no longer describe a body `fetch` decoded. */
+const STALE_WHEN_DECODED = new Set(['content-encoding', 'content-length']);
 
 /** Codings Node's fetch undoes by itself (zstd, for one, it passes through as is). */
 const DECODED = new Set(['gzip', 'x-gzip', 'deflate', 'br']);

@@ -3,6 +3,7 @@ import { EtcdClient, type FetchLike } from '../etcd/index.js';
 import { nativeLayout, type Registration } from '../registry/index.js';
 import { FakeEtcd } from '../testing/index.js';
 import type { RuntimeHooks } from './client-side.js';
+import { fieldsOf, headersOf } from './fields.js';
 import { loadConfig } from './config.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
@@ -40,7 +41,7 @@ export class FakeUpstream implements Upstream {
 
   async send(request: UpstreamRequest): Promise<UpstreamResponse> {
     const streamed = request.body instanceof ReadableStream;
-    const sent: Sent = { origin: request.origin, path: request.path, method: request.method, headers: new Headers(request.headers), body: null, bytes: null, streamed };
+    const sent: Sent = { origin: request.origin, path: request.path, method: request.method, headers: headersOf(request.headers), body: null, bytes: null, streamed };
     const index = this.sent.length;
     this.sent.push(sent);
     const step = this.script(sent, index);
@@ -58,7 +59,7 @@ export class FakeUpstream implements Upstream {
     }
     if ('error' in step) throw new UpstreamError(step.error, `scripted ${step.error}`);
     const body = step.body === undefined || step.body === null ? null : typeof step.body === 'string' ? new TextEncoder().encode(step.body) : step.body;
-    return { status: step.status, headers: new Headers(step.headers ?? {}), body: body === null ? null : streamOf(body) };
+    return { status: step.status, headers: fieldsOf(new Headers(step.headers ?? {})), body: body === null ? null : streamOf(body) };
   }
 
   /** Origins in the order they were sent to. */

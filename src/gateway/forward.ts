@@ -20,7 +20,8 @@ export interface Forwarding {
   pick: PickRequest;
   method: string;
   path: string;
-  headers: Headers;
+  /** Flat name/value list (see `FieldList`). */
+  headers: readonly string[];
   body: OutgoingBody;
   /** Aborts when the client goes away. */
   clientSignal: AbortSignal | undefined;

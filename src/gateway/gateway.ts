@@ -5,7 +5,7 @@ import { EtcdClient, type FetchLike } from '../etcd/index.js';
 import { layoutByName } from '../registry/index.js';
 import { AddressPolicy } from './address-policy.js';
 import { adminRoutes } from './admin.js';
-import type { RuntimeHooks } from './client-side.js';
+import { requestFieldsOf, type RuntimeHooks } from './client-side.js';
 import { ColdLookupLimiter, DEFAULT_COLD_LIMITS } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
 import { errorResponse } from './errors.js';
@@ -68,7 +68,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     app.use('*', async (c, next) => {
       const raw = rawPath(c);
       if (raw !== undefined && DOT_SEGMENT.test(raw)) {
-        return errorResponse('BAD_REQUEST', 'path must not contain dot segments', { requestId: requestIdOf(c.req.raw.headers) });
+        return errorResponse('BAD_REQUEST', 'path must not contain dot segments', { requestId: requestIdOf(requestFieldsOf(options.hooks, c)) });
       }
       await next();
     });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { downstreamResponseHeaders, endToEnd, requestIdOf, upstreamRequestHeaders, type ClientSide } from './headers.js';
+import { fieldsOf, headersOf } from './fields.js';
+import * as fieldLists from './headers.js';
+import type { ClientSide } from './headers.js';
+
+// The functions work on flat field lists; these read as Headers in and out.
+const endToEnd = (h: Headers, skip?: ReadonlySet<string>) => headersOf(fieldLists.endToEnd(fieldsOf(h), skip));
+const upstreamRequestHeaders = (h: Headers, c: ClientSide) => headersOf(fieldLists.upstreamRequestHeaders(fieldsOf(h), c));
+const downstreamResponseHeaders = (h: Headers, id: string, timing: string) => headersOf(fieldLists.downstreamResponseHeaders(fieldsOf(h), id, timing));
+const requestIdOf = (h: Headers) => fieldLists.requestIdOf(fieldsOf(h));
 
 const HOP_BY_HOP = {
   connection: 'keep-alive',

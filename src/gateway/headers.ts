@@ -1,3 +1,5 @@
+import { fieldValue, type FieldList } from './fields.js';
+
 /** Fields that describe one connection, not the message (RFC 9110 §7.6.1), plus `expect`, which the proxy answers itself. */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -25,51 +27,67 @@ export interface ClientSide {
 }
 
 /** The request id to use: the client's if it is sane, else a new one. */
-export function requestIdOf(headers: Headers): string {
-  const given = headers.get('x-request-id');
-  return given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+export function requestIdOf(fields: readonly string[]): string {
+  const given = fieldValue(fields, 'x-request-id');
+  return given !== undefined && REQUEST_ID.test(given) ? given : crypto.randomUUID();
 }
 
-/** Copies the end-to-end fields of a message: hop-by-hop ones and those its `Connection` names are left out. */
-export function endToEnd(source: Headers, skip?: ReadonlySet<string>): Headers {
-  const named = connectionTokens(source.get('connection'));
-  const out = new Headers();
-  source.forEach((value, name) => {
-    if (HOP_BY_HOP.has(name) || named?.has(name) || skip?.has(name)) return;
-    out.append(name, value);
-  });
+/** The end-to-end fields of a message: hop-by-hop ones and those its `Connection` names are left out. */
+export function endToEnd(source: readonly string[], skip?: ReadonlySet<string>): FieldList {
+  const named = connectionTokens(fieldValue(source, 'connection'));
+  const out: FieldList = [];
+  for (let i = 0; i < source.length; i += 2) {
+    const name = source[i]!;
+    if (HOP_BY_HOP.has(name) || named?.has(name) || skip?.has(name)) continue;
+    out.push(name, source[i + 1]!);
+  }
   return out;
 }
 
-const NOT_FORWARDED = new Set(['host']);
+/** Fields of the client's request the gateway writes itself. */
+const REPLACED = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
 
-/** The headers sent to an instance: end-to-end fields, the forwarding trail, `Via` and a request id. */
-export function upstreamRequestHeaders(incoming: Headers, client: ClientSide): Headers {
-  const headers = endToEnd(incoming, NOT_FORWARDED);
+/** The fields sent to an instance: end-to-end ones, the forwarding trail, `Via` and a request id; one pass. */
+export function upstreamRequestHeaders(incoming: readonly string[], client: ClientSide): FieldList {
+  const named = connectionTokens(fieldValue(incoming, 'connection'));
+  const out: FieldList = [];
+  let prior: string | undefined;
+  for (let i = 0; i < incoming.length; i += 2) {
+    const name = incoming[i]!;
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    const value = incoming[i + 1]!;
+    if (name === 'x-forwarded-for') prior = prior === undefined ? value : `${prior}, ${value}`;
+    if (!REPLACED.has(name)) out.push(name, value);
+  }
   if (client.ip !== undefined) {
-    const prior = headers.get('x-forwarded-for');
     // A load balancer in front (ALB, API Gateway) may have appended this very address already.
     const last = prior?.slice(prior.lastIndexOf(',') + 1).trim();
-    if (last !== client.ip) headers.set('x-forwarded-for', prior ? `${prior}, ${client.ip}` : client.ip);
+    out.push('x-forwarded-for', last === client.ip ? prior! : prior ? `${prior}, ${client.ip}` : client.ip);
+  } else if (prior !== undefined) {
+    out.push('x-forwarded-for', prior);
   }
-  headers.set('x-forwarded-proto', client.proto);
-  headers.set('x-forwarded-host', client.host);
-  headers.append('forwarded', forwardedElement(client));
-  headers.append('via', VIA);
-  headers.set('x-request-id', client.requestId);
-  return headers;
+  out.push('x-forwarded-proto', client.proto, 'x-forwarded-host', client.host, 'forwarded', forwardedElement(client), 'via', VIA, 'x-request-id', client.requestId);
+  return out;
 }
 
-/** The headers returned to the client: end-to-end fields of the instance's answer, `Via`, the request id and timings. */
-export function downstreamResponseHeaders(upstream: Headers, requestId: string, serverTiming: string): Headers {
-  const headers = endToEnd(upstream);
-  headers.append('via', VIA);
-  if (!headers.has('x-request-id')) headers.set('x-request-id', requestId);
-  headers.append('server-timing', serverTiming);
-  return headers;
+/** The fields returned to the client: end-to-end ones of the instance's answer, `Via`, the request id and timings; one pass. */
+export function downstreamResponseHeaders(upstream: readonly string[], requestId: string, serverTiming: string): FieldList {
+  const named = connectionTokens(fieldValue(upstream, 'connection'));
+  const out: FieldList = [];
+  let hasId = false;
+  for (let i = 0; i < upstream.length; i += 2) {
+    const name = upstream[i]!;
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (name === 'x-request-id') hasId = true;
+    out.push(name, upstream[i + 1]!);
+  }
+  out.push('via', VIA);
+  if (!hasId) out.push('x-request-id', requestId);
+  out.push('server-timing', serverTiming);
+  return out;
 }
 
-function connectionTokens(value: string | null): Set<string> | undefined {
+function connectionTokens(value: string | undefined): Set<string> | undefined {
   if (!value) return undefined;
   const tokens = new Set<string>();
   for (const token of value.split(',')) {

@@ -9,3 +9,4 @@ export { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
 export { GatewayMetrics } from './metrics.js';
 export { parseTarget } from './target.js';
 export { discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+export { fieldsOf, fieldsOfRaw, fieldValue, headersOf, type FieldList } from './fields.js';

@@ -3,7 +3,8 @@ import { parseTags, type Balancer } from '../balance/index.js';
 import type { Resolver, Snapshot } from '../discovery/index.js';
 import { RegistryError } from '../registry/index.js';
 import { OutgoingBody } from './body.js';
-import { clientIpOf, hashKeyOf, type RuntimeHooks } from './client-side.js';
+import { clientIpOf, hashKeyOf, requestFieldsOf, type RuntimeHooks } from './client-side.js';
+import { fieldValue, headersOf, type FieldList } from './fields.js';
 import { parseIp } from './ip.js';
 import type { ColdLookupLimiter } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
@@ -42,7 +43,8 @@ export function proxyRoute(deps: ProxyDeps): (c: Context) => Promise<Response> {
 async function handle(deps: ProxyDeps, forwarding: ForwardDeps, exposed: (service: string) => boolean, c: Context): Promise<Response> {
   const startedAt = deps.now();
   const request = c.req.raw;
-  const requestId = requestIdOf(request.headers);
+  const fields = requestFieldsOf(deps.hooks, c);
+  const requestId = requestIdOf(fields);
   /** `counted` is the service label for metrics: only a service known to have instances, so made-up names cannot crowd the labels. */
   const fail = (code: Parameters<typeof errorResponse>[0], message: string, service?: string, retryAfter?: number, counted?: string): Response => {
     deps.metrics.request(counted, statusOf(code));
@@ -52,9 +54,9 @@ async function handle(deps: ProxyDeps, forwarding: ForwardDeps, exposed: (servic
   if (!target.ok) return fail('BAD_REQUEST', target.message);
   const { service } = target;
   if (!exposed(service)) return fail('NOT_FOUND', 'this gateway does not route to that service', service);
-  const tagHeader = request.headers.get('x-edge-tags');
-  const requestTags = tagHeader === null ? undefined : parseTags(tagHeader);
-  if (requestTags === undefined && tagHeader !== null) return fail('BAD_REQUEST', 'x-edge-tags must be key=value pairs, comma-separated', service);
+  const tagHeader = fieldValue(fields, 'x-edge-tags');
+  const requestTags = tagHeader === undefined ? undefined : parseTags(tagHeader);
+  if (requestTags === undefined && tagHeader !== undefined) return fail('BAD_REQUEST', 'x-edge-tags must be key=value pairs, comma-separated', service);
   // ETCD_EDGE_TAGS are required of every routed instance: a request may narrow them, never override them.
   const { tags: required } = deps.config;
   if (requestTags && Object.keys(requestTags).some((key) => Object.hasOwn(required, key) && required[key] !== requestTags[key])) {
@@ -71,12 +73,12 @@ async function handle(deps: ProxyDeps, forwarding: ForwardDeps, exposed: (servic
   }
   const routable = deps.routable.of(snapshot.instances);
   const zone = deps.hooks.zone?.(c) ?? deps.config.zone;
-  const hashKey = hashKeyOf(deps.config.hashKey, c, ip);
+  const hashKey = hashKeyOf(deps.config.hashKey, fields, ip);
   const tags = requestTags ? { ...deps.config.tags, ...requestTags } : deps.config.tags;
   const discoveryMs = performance.now() - t0;
 
   const url = new URL(request.url);
-  const headers = upstreamRequestHeaders(request.headers, { ip, proto: url.protocol.slice(0, -1), host: url.host, requestId });
+  const headers = upstreamRequestHeaders(fields, { ip, proto: url.protocol.slice(0, -1), host: url.host, requestId });
   const { requestBody } = deps.hooks;
   let body: OutgoingBody;
   try {
@@ -152,7 +154,7 @@ function failure(kind: 'none-eligible' | 'unreachable' | 'timeout', attempts: nu
   }
 }
 
-function respond(deps: ProxyDeps, c: Context, upstream: UpstreamResponse, method: string, headers: Headers): Response {
+function respond(deps: ProxyDeps, c: Context, upstream: UpstreamResponse, method: string, headers: FieldList): Response {
   if (upstream.status < 200 || upstream.status > 599) {
     discardBody(upstream.body);
     return errorResponse('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on');
@@ -160,6 +162,13 @@ function respond(deps: ProxyDeps, c: Context, upstream: UpstreamResponse, method
   const bodyless = method === 'HEAD' || NO_BODY.has(upstream.status);
   const direct = deps.hooks.respond?.(c, upstream, headers, bodyless);
   if (direct) return direct;
+  let init: ResponseInit;
+  try {
+    init = { status: upstream.status, headers: headersOf(headers) };
+  } catch {
+    discardBody(upstream.body);
+    return errorResponse('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on');
+  }
   if (bodyless) discardBody(upstream.body);
-  return new Response(bodyless ? null : (upstream.body as BodyInit | null), { status: upstream.status, headers });
+  return new Response(bodyless ? null : (upstream.body as BodyInit | null), init);
 }

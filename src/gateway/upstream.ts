@@ -1,3 +1,5 @@
+import type { FieldList } from './fields.js';
+
 /** One attempt to send a request to an instance. */
 export interface UpstreamRequest {
   /** The instance's `scheme://host:port`. */
@@ -5,7 +7,8 @@ export interface UpstreamRequest {
   /** Path and query, starting with `/`. */
   path: string;
   method: string;
-  headers: Headers;
+  /** Flat name/value list (see `FieldList`). */
+  headers: readonly string[];
   /** Null for no body; bytes can be sent again, a stream only once. */
   body: Uint8Array | ReadableStream<Uint8Array> | null;
   /** Aborts the attempt: deadline passed or client gone. */
@@ -16,7 +19,8 @@ export interface UpstreamRequest {
 
 export interface UpstreamResponse {
   status: number;
-  headers: Headers;
+  /** Flat name/value list, names lower case (see `FieldList`). */
+  headers: FieldList;
   /** A stream, or the whole body when an upstream chose to read a small one at once. */
   body: ReadableStream<Uint8Array> | Uint8Array | null;
 }

@@ -1,6 +1,6 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
-import type { RuntimeHooks } from '../../gateway/index.js';
+import { fieldsOfRaw, type RuntimeHooks } from '../../gateway/index.js';
 import { writeDirect } from './direct-response.js';
 import { pullStream } from './streams.js';
 
@@ -9,6 +9,11 @@ type NodeContext = Context<{ Bindings: HttpBindings }>;
 /** What Node tells the gateway: the socket's peer and the request-target as received. */
 export const nodeHooks: RuntimeHooks = {
   clientIp: (c) => (c as NodeContext).env?.incoming?.socket?.remoteAddress,
+  // Read from the raw list: no `Headers` object for the request.
+  requestFields: (c) => {
+    const raw = (c as NodeContext).env?.incoming?.rawHeaders;
+    return raw ? fieldsOfRaw(raw) : undefined;
+  },
   requestBody: (c) => {
     const incoming = (c as NodeContext).env?.incoming;
     // Left to the server to drain or close if no attempt reads it.

@@ -3,7 +3,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { lazyBody } from './direct-response.js';
 import { ADDRESS_DENIED, type LookupFunction } from './guarded-lookup.js';
 import { pullStream } from './streams.js';
-import { UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
+import { UpstreamError, type FieldList, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
 
 export interface UndiciUpstreamOptions {
   connectTimeoutMs: number;
@@ -43,7 +43,7 @@ export class UndiciUpstream implements Upstream {
         origin: request.origin,
         path: request.path,
         method: request.method as Dispatcher.HttpMethod,
-        headers: flatten(request.headers),
+        headers: request.headers as string[],
         body: toBody(request.body),
         signal: request.signal,
         headersTimeout: 0,
@@ -52,7 +52,7 @@ export class UndiciUpstream implements Upstream {
       throw new UpstreamError(classify(error), 'the instance did not answer', { cause: error });
     }
     request.onHeaders?.();
-    const headers = toHeaders(response.headers);
+    const headers = fieldsOfUndici(response.headers);
     const length = Number(response.headers['content-length'] ?? NaN);
     if (length <= this.#bufferBytes) {
       try {
@@ -79,21 +79,16 @@ function classify(error: unknown): UpstreamFailure {
   return 'failed';
 }
 
-function flatten(headers: Headers): string[] {
-  const out: string[] = [];
-  headers.forEach((value, name) => void out.push(name, value));
-  return out;
-}
-
-function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
-  const headers = new Headers();
-  for (const name in raw) {
-    const value = raw[name];
+/** undici's parsed answer fields (names lower case, repeats as arrays) as a flat list. */
+function fieldsOfUndici(parsed: Record<string, string | string[] | undefined>): FieldList {
+  const fields: FieldList = [];
+  for (const name in parsed) {
+    const value = parsed[name];
     if (value === undefined) continue;
-    if (typeof value === 'string') headers.append(name, value);
-    else for (const v of value) headers.append(name, v);
+    if (typeof value === 'string') fields.push(name, value);
+    else for (const v of value) fields.push(name, v);
   }
-  return headers;
+  return fields;
 }
 
 function toBody(body: UpstreamRequest['body']): Uint8Array | Readable | null {

@@ -18,6 +18,8 @@ export interface RetryPolicy {
 export interface Forwarding {
   instances: readonly Instance[];
   pick: PickRequest;
+  /** The instance already chosen for the first attempt (undefined: none eligible), so its choice is timed with discovery. */
+  first?: Instance | undefined;
   method: string;
   path: string;
   /** Flat name/value list (see `FieldList`). */
@@ -53,7 +55,7 @@ export async function forward(deps: ForwardDeps, request: Forwarding): Promise<F
   const deadline = request.startedAt + deps.retry.deadlineMs;
   const tried = new Set<Instance>();
   const pick = { ...request.pick, exclude: tried };
-  let instance = deps.balancer.pick(request.instances, pick);
+  let instance = 'first' in request ? request.first : deps.balancer.pick(request.instances, pick);
   let failure: 'none-eligible' | 'unreachable' | 'timeout' = 'none-eligible';
   for (let attempt = 1; instance; attempt++) {
     tried.add(instance);

@@ -75,6 +75,9 @@ async function handle(deps: ProxyDeps, forwarding: ForwardDeps, exposed: (servic
   const zone = deps.hooks.zone?.(c) ?? deps.config.zone;
   const hashKey = hashKeyOf(deps.config.hashKey, fields, ip);
   const tags = requestTags ? { ...deps.config.tags, ...requestTags } : deps.config.tags;
+  const pick = { tags, ...(zone === undefined ? {} : { zone }), ...(hashKey === undefined ? {} : { hashKey }) };
+  // The first choice is part of discovery's time (lookup + selection); retries choose inside forward.
+  const first = deps.balancer.pick(routable.instances, pick);
   const discoveryMs = performance.now() - t0;
 
   const url = new URL(request.url);
@@ -92,7 +95,8 @@ async function handle(deps: ProxyDeps, forwarding: ForwardDeps, exposed: (servic
     forwarding,
     {
       instances: routable.instances,
-      pick: { tags, ...(zone === undefined ? {} : { zone }), ...(hashKey === undefined ? {} : { hashKey }) },
+      pick,
+      first,
       method: request.method,
       path: target.path + (deps.hooks.rawQuery?.(c) ?? url.search),
       headers,

@@ -99,6 +99,16 @@ export class Resolver {
    * @throws {EtcdError} when etcd cannot be read and no snapshot is young enough to serve
    */
   async resolve(service: string, options: ResolveOptions = {}): Promise<Snapshot> {
+    return this.resolveNow(service, options);
+  }
+
+  /**
+   * `resolve`, answered without waiting when a snapshot can be served now
+   * (a watched service, or one inside its TTL): the gateway's hot path then
+   * spends no turn of the event loop on discovery.
+   * @throws {RegistryError} `INVALID_SERVICE` (synchronously) for a name no layout can hold
+   */
+  resolveNow(service: string, options: ResolveOptions = {}): Snapshot | Promise<Snapshot> {
     assertServiceName(service);
     const now = this.#o.now();
     this.#sweep(now);
@@ -134,18 +144,16 @@ export class Resolver {
       this.#background(service, entry, now, options.waitUntil);
       return snapshot;
     }
-    try {
-      return await this.#refresh(service, entry);
-    } catch (error) {
+    return this.#refresh(service, entry).catch((error: unknown) => {
       if (!(error instanceof EtcdError) || age >= this.#o.staleIfErrorMs) throw error;
       this.#stats.staleIfErrorServes++;
       return snapshot;
-    }
+    });
   }
 
   /** The snapshot held for a service, without asking etcd. */
   peek(service: string): Snapshot | undefined {
-    return this.status(service)?.snapshot;
+    return this.#hub?.live(service)?.snapshot(this.#o.now()) ?? this.#entries.peek(service)?.snapshot;
   }
 
   /**

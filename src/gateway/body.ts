@@ -1,3 +1,6 @@
+import { fieldValue } from './fields.js';
+import type { Inbound } from './inbound.js';
+
 /**
  * A request's body as sent to instances: small bodies of known length are read
  * once so an idempotent request can be sent again; others stream through once,
@@ -16,21 +19,15 @@ export class OutgoingBody {
   static readonly empty = new OutgoingBody(null, undefined);
 
   /**
-   * Reads the body now when it is known to be at most `bufferBytes` long;
-   * otherwise streams `stream()` (a runtime's own stream, used instead of
-   * `request.body`, which is then never touched) or `request.body`.
+   * Reads the body now when it is known to be at most `bufferBytes` long,
+   * otherwise streams it. Synchronous when there is no body to read.
    */
-  static async of(request: Request, bufferBytes: number, stream?: () => ReadableStream<Uint8Array> | undefined): Promise<OutgoingBody> {
-    const declared = request.headers.get('content-length');
-    const length = declared === null ? NaN : Number(declared);
-    const hasBody = stream ? length > 0 || request.headers.has('transfer-encoding') : request.body !== null;
-    if (!hasBody) return length === 0 && request.method !== 'GET' && request.method !== 'HEAD' ? new OutgoingBody(new Uint8Array(0), undefined) : OutgoingBody.empty;
-    const source = stream?.();
-    if (Number.isInteger(length) && length <= bufferBytes) {
-      // A runtime's `Request` may drop the body of a GET; its own stream still has it.
-      return new OutgoingBody(source ? await readAll(source) : new Uint8Array(await request.arrayBuffer()), undefined);
-    }
-    return new OutgoingBody(null, source ?? request.body ?? undefined);
+  static of(request: Pick<Inbound, 'method' | 'fields' | 'hasBody' | 'readBody' | 'streamBody'>, bufferBytes: number): OutgoingBody | Promise<OutgoingBody> {
+    const declared = fieldValue(request.fields, 'content-length');
+    const length = declared === undefined ? NaN : Number(declared);
+    if (!request.hasBody) return length === 0 && request.method !== 'GET' && request.method !== 'HEAD' ? new OutgoingBody(new Uint8Array(0), undefined) : OutgoingBody.empty;
+    if (Number.isInteger(length) && length <= bufferBytes) return request.readBody().then((bytes) => new OutgoingBody(bytes, undefined));
+    return new OutgoingBody(null, request.streamBody() ?? undefined);
   }
 
   /** Whether sending it (again) repeats nothing an instance may already have received. */
@@ -56,24 +53,4 @@ export class OutgoingBody {
   discard(): void {
     this.#reader?.cancel().catch(() => undefined);
   }
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }

@@ -1,8 +1,7 @@
 import type { Context } from 'hono';
 import type { HashKeySource } from './config.js';
 import { parseIp } from './ip.js';
-import { fieldsOf, fieldValue, type FieldList } from './fields.js';
-import type { UpstreamResponse } from './upstream.js';
+import { fieldValue } from './fields.js';
 
 /** What a runtime tells the gateway about a request beyond the `Request` itself. */
 export interface RuntimeHooks {
@@ -12,24 +11,17 @@ export interface RuntimeHooks {
   zone?(c: Context): string | undefined;
   /** The request-target as received, before the runtime normalized it, to refuse dot segments. */
   rawPath?(c: Context): string | undefined;
-  /** The query as received (`?…`, or empty), which URL parsing would re-encode. */
-  rawQuery?(c: Context): string | undefined;
-  /** The request body as a stream that holds backpressure, where the runtime's own `Request.body` does not. */
-  requestBody?(c: Context): ReadableStream<Uint8Array> | undefined;
-  /**
-   * Sends an instance's answer itself, when the runtime can do better than a
-   * Web `Response` (Node writes straight to the socket); undefined to decline.
-   */
-  respond?(c: Context, upstream: UpstreamResponse, headers: FieldList, bodyless: boolean): Response | undefined;
-  /** The request's header fields as received, where the runtime has them without building a `Headers` (Node's raw headers). */
-  requestFields?(c: Context): FieldList | undefined;
   /** Keeps background work alive after the response (a Worker's `ctx.waitUntil`). */
   waitUntil?(c: Context): ((promise: Promise<unknown>) => void) | undefined;
 }
 
 /** The client's address if the runtime gave a real IP literal (never a forged header). */
 export function clientIpOf(hooks: RuntimeHooks, c: Context): string | undefined {
-  const ip = hooks.clientIp(c);
+  return validIp(hooks.clientIp(c));
+}
+
+/** An address a runtime gave, when it is a real IP literal; IPv4-mapped IPv6 as plain IPv4. */
+export function validIp(ip: string | undefined): string | undefined {
   if (ip === undefined || parseIp(ip) === undefined) return undefined;
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
@@ -44,11 +36,6 @@ export function hashKeyOf(source: HashKeySource, fields: readonly string[], ip: 
     case 'cookie':
       return cookie(fieldValue(fields, 'cookie'), source.name);
   }
-}
-
-/** The request's fields: the runtime's own list where it has one, else those of the `Request`. */
-export function requestFieldsOf(hooks: RuntimeHooks, c: Context): FieldList {
-  return hooks.requestFields?.(c) ?? fieldsOf(c.req.raw.headers);
 }
 
 function cookie(header: string | undefined, name: string): string | undefined {

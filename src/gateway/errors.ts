@@ -28,20 +28,36 @@ export interface ErrorOptions {
   headers?: Record<string, string>;
 }
 
+/** An error answer before it becomes a runtime's response: status, header fields and JSON body. */
+export interface ErrorParts {
+  status: number;
+  /** Flat name/value list (see `FieldList`). */
+  fields: string[];
+  body: string;
+}
+
 /**
  * `{"error":{"code","message","service"}}` with the code's status. Messages are
  * written here, never taken from an exception, so nothing internal leaks.
  */
-export function errorResponse(code: GatewayErrorCode, message: string, options: ErrorOptions = {}): Response {
+export function errorParts(code: GatewayErrorCode, message: string, options: ErrorOptions = {}): ErrorParts {
   const body = JSON.stringify({ error: { code, message, ...(options.service === undefined ? {} : { service: options.service }) } });
-  const headers: Record<string, string> = {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...options.headers,
-  };
-  if (options.retryAfter !== undefined) headers['retry-after'] = String(options.retryAfter);
-  if (options.requestId !== undefined) headers['x-request-id'] = options.requestId;
-  return new Response(body, { status: STATUS[code], headers });
+  const fields = ['content-type', 'application/json; charset=utf-8', 'cache-control', 'no-store'];
+  if (options.headers) for (const [name, value] of Object.entries(options.headers)) fields.push(name, value);
+  if (options.retryAfter !== undefined) fields.push('retry-after', String(options.retryAfter));
+  if (options.requestId !== undefined) fields.push('x-request-id', options.requestId);
+  return { status: STATUS[code], fields, body };
+}
+
+/** `errorParts` as a Web `Response`. */
+export function errorResponse(code: GatewayErrorCode, message: string, options: ErrorOptions = {}): Response {
+  return responseOfError(errorParts(code, message, options));
+}
+
+export function responseOfError({ status, fields, body }: ErrorParts): Response {
+  const headers = new Headers();
+  for (let i = 0; i < fields.length; i += 2) headers.set(fields[i]!, fields[i + 1]!);
+  return new Response(body, { status, headers });
 }
 
 export function statusOf(code: GatewayErrorCode): number {

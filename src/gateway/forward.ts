@@ -1,6 +1,7 @@
 import type { Balancer, PickRequest } from '../balance/index.js';
 import type { Instance } from '../registry/index.js';
 import type { OutgoingBody } from './body.js';
+import type { ClientLink } from './inbound.js';
 import { discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamResponse } from './upstream.js';
 
 /** Methods that mean the same when sent twice (RFC 9110 §9.2.2). */
@@ -25,8 +26,8 @@ export interface Forwarding {
   /** Flat name/value list (see `FieldList`). */
   headers: readonly string[];
   body: OutgoingBody;
-  /** Aborts when the client goes away. */
-  clientSignal: AbortSignal | undefined;
+  /** Tells when the client goes away. */
+  client: ClientLink;
   /** When the request arrived (ms, the `now` clock): the deadline counts from here. */
   startedAt: number;
 }
@@ -90,13 +91,12 @@ function mayResend(request: Forwarding, failure: UpstreamFailure): boolean {
 type AttemptResult = { response: UpstreamResponse } | { failure: UpstreamFailure | 'client-gone' };
 
 async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, remainingMs: number): Promise<AttemptResult> {
-  if (request.clientSignal?.aborted) return { failure: 'client-gone' };
+  if (request.client.gone) return { failure: 'client-gone' };
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
   // Whatever an upstream still reads before answering (a small body it buffers) must fit in the deadline.
   const deadline = setTimeout(() => controller.abort(TIMEOUT), remainingMs);
-  const onClientGone = (): void => controller.abort(request.clientSignal?.reason);
-  request.clientSignal?.addEventListener('abort', onClientGone, { once: true });
+  const stopListening = request.client.onGone(() => controller.abort());
   const attempt = deps.balancer.begin(instance);
   try {
     const response = await deps.upstream.send({
@@ -112,7 +112,7 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
     attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
     return { response };
   } catch (error) {
-    if (request.clientSignal?.aborted) {
+    if (request.client.gone) {
       attempt.end('neutral');
       return { failure: 'client-gone' };
     }
@@ -123,6 +123,6 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
   } finally {
     clearTimeout(timer);
     clearTimeout(deadline);
-    request.clientSignal?.removeEventListener('abort', onClientGone);
+    stopListening();
   }
 }

@@ -5,12 +5,14 @@ import { EtcdClient, type FetchLike } from '../etcd/index.js';
 import { layoutByName } from '../registry/index.js';
 import { AddressPolicy } from './address-policy.js';
 import { adminRoutes } from './admin.js';
-import { requestFieldsOf, type RuntimeHooks } from './client-side.js';
+import type { RuntimeHooks } from './client-side.js';
 import { ColdLookupLimiter, DEFAULT_COLD_LIMITS } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
 import { errorResponse } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
+import { createProxy, type ProxyHandler } from './proxy.js';
 import { proxyRoute } from './proxy-route.js';
+import { fieldsOf } from './fields.js';
 import { RoutableCache } from './routable.js';
 import { requestIdOf } from './headers.js';
 import { DOT_SEGMENT } from './target.js';
@@ -34,6 +36,8 @@ export interface GatewayOptions {
 /** A running gateway: the Hono app and what it holds. */
 export interface Gateway {
   readonly app: Hono;
+  /** The `/svc/` handler itself, for runtimes that serve it without a Web `Request` (Node). */
+  readonly proxy: ProxyHandler;
   readonly resolver: Resolver;
   readonly balancer: Balancer;
   readonly metrics: GatewayMetrics;
@@ -68,7 +72,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     app.use('*', async (c, next) => {
       const raw = rawPath(c);
       if (raw !== undefined && DOT_SEGMENT.test(raw)) {
-        return errorResponse('BAD_REQUEST', 'path must not contain dot segments', { requestId: requestIdOf(requestFieldsOf(options.hooks, c)) });
+        return errorResponse('BAD_REQUEST', 'path must not contain dot segments', { requestId: requestIdOf(fieldsOf(c.req.raw.headers)) });
       }
       await next();
     });
@@ -77,7 +81,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const admin = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}) });
     app.route('/_edge', admin);
   }
-  app.all('/svc/*', proxyRoute({ config, resolver, routable, balancer, upstream: options.upstream, hooks: options.hooks, metrics, coldLookups, now }));
+  const proxy = createProxy({ config, resolver, routable, balancer, upstream: options.upstream, metrics, coldLookups, now });
+  app.all('/svc/*', proxyRoute(proxy, options.hooks));
   app.notFound(() => errorResponse('NOT_FOUND', 'routes are /svc/{service}/{path}'));
   app.onError((error) => {
     options.onError?.(error);
@@ -85,6 +90,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   return {
     app,
+    proxy,
     resolver,
     balancer,
     metrics,

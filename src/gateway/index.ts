@@ -1,12 +1,14 @@
 export { AddressPolicy, type AddressPolicyOptions } from './address-policy.js';
 export { DEFAULT_DENY } from './address-rules.js';
-export type { RuntimeHooks } from './client-side.js';
+export { validIp, type RuntimeHooks } from './client-side.js';
 export { ConfigError, loadConfig, type Env, type GatewayConfig, type HashKeySource, type RuntimeDefaults } from './config.js';
 export { ENV_SCHEMA } from './config-schema.js';
-export { errorResponse, type GatewayErrorCode } from './errors.js';
+export { errorParts, errorResponse, type ErrorParts, type GatewayErrorCode } from './errors.js';
 export { FetchUpstream } from './fetch-upstream.js';
 export { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
 export { GatewayMetrics } from './metrics.js';
 export { parseTarget } from './target.js';
 export { discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 export { fieldsOf, fieldsOfRaw, fieldValue, headersOf, type FieldList } from './fields.js';
+export type { ClientLink, Inbound } from './inbound.js';
+export type { Outcome, ProxyHandler } from './proxy.js';

@@ -1,8 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { errorResponse, type FieldList, type UpstreamResponse } from '../../gateway/index.js';
+import { Readable, pipeline } from 'node:stream';
+import { discardBody, errorParts, type ErrorParts, type FieldList, type UpstreamResponse } from '../../gateway/index.js';
 
 /** Instances' response bodies as undici gave them, for writing straight to the client. */
 const nativeBodies = new WeakMap<UpstreamResponse, Readable>();
@@ -24,32 +22,45 @@ export function lazyBody(status: number, headers: FieldList, native: Readable, t
 }
 
 /**
- * Writes an instance's answer to Node's response directly: no Web `Response`
- * in between, so no per-chunk stream conversion, and none of the defaults
- * @hono/node-server would add (a `text/plain` content type on a response that
- * had none). Client gone or instance broken off: both sides are torn down.
- * Returns undefined when the body is not one it can write (the caller falls back).
+ * Writes an instance's answer to Node's response: undici's body straight to
+ * the socket with backpressure, no Web stream in between. Client gone or
+ * instance broken off: both sides are torn down.
  */
-export function writeDirect(outgoing: ServerResponse, upstream: UpstreamResponse, headers: FieldList, bodyless: boolean): Response | undefined {
+export function writeAnswer(outgoing: ServerResponse, upstream: UpstreamResponse, headers: FieldList, bodyless: boolean): void {
   const native = nativeBodies.get(upstream);
-  const bytes = native === undefined && upstream.body instanceof Uint8Array ? upstream.body : undefined;
-  if (native === undefined && bytes === undefined && upstream.body !== null) return undefined;
   try {
     outgoing.writeHead(upstream.status, headers);
   } catch {
     // A field Node refuses to send (a character it does not allow): nothing was written yet.
-    native?.destroy();
-    return errorResponse('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on');
+    if (native) native.destroy();
+    else discardBody(upstream.body);
+    writeError(outgoing, errorParts('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on'));
+    return;
   }
-  if (bodyless || native === undefined) {
-    native?.destroy();
-    outgoing.end(bodyless ? undefined : bytes);
-  } else {
-    pipeline(native, outgoing, (error) => {
-      if (error) outgoing.destroy();
-    });
+  if (bodyless) {
+    if (native) native.destroy();
+    else discardBody(upstream.body);
+    outgoing.end();
+    return;
   }
-  return RESPONSE_ALREADY_SENT;
+  const body = native ?? upstream.body;
+  if (body === null || body instanceof Uint8Array) {
+    outgoing.end(body ?? undefined);
+    return;
+  }
+  const source = body instanceof ReadableStream ? Readable.fromWeb(body as import('node:stream/web').ReadableStream) : body;
+  pipeline(source, outgoing, (error) => {
+    if (error) outgoing.destroy();
+  });
+}
+
+/** The gateway's own error answer; a response already under way is cut off instead. */
+export function writeError(outgoing: ServerResponse, error: ErrorParts): void {
+  if (outgoing.headersSent) {
+    outgoing.destroy();
+    return;
+  }
+  outgoing.writeHead(error.status, error.fields).end(error.body);
 }
 
 function ignore(): void {}

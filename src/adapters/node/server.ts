@@ -1,9 +1,11 @@
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AddressPolicy, createGateway, loadConfig, type Env, type Gateway, type GatewayConfig } from '../../gateway/index.js';
 import type { FetchLike } from '../../etcd/index.js';
 import { guardedLookup } from './guarded-lookup.js';
 import { nodeHooks } from './hooks.js';
+import { nodeProxyListener } from './node-proxy.js';
 import { processMetrics } from './process-metrics.js';
 import { UndiciUpstream } from './undici-upstream.js';
 
@@ -55,7 +57,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     ...(options.etcdFetch ? { etcdFetch: options.etcdFetch } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  const server = await listen(gateway, config.port, options.host);
+  const server = await listen(gateway, config.port, options.host, options.onError);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -66,15 +68,21 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
   };
 }
 
-function listen(gateway: Gateway, port: number, hostname: string | undefined): Promise<ServerType> {
+function listen(gateway: Gateway, port: number, hostname: string | undefined, onError: ((error: unknown) => void) | undefined): Promise<Server> {
+  const proxy = nodeProxyListener(gateway.proxy, onError);
+  const app = getRequestListener(gateway.app.fetch);
+  // `/svc/` in origin form (what clients send) skips Hono; the rest (admin routes, absolute form) goes through it.
+  const server = createServer((incoming, outgoing) => {
+    if (incoming.url?.startsWith('/svc/')) proxy(incoming, outgoing);
+    else void app(incoming, outgoing);
+  });
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: gateway.app.fetch, port, ...(hostname === undefined ? {} : { hostname }) }, () => resolve(server));
     server.once('error', reject);
+    server.listen(port, hostname, () => resolve(server));
   });
 }
 
-async function shutdown(server: ServerType, gateway: Gateway, drainMs: number): Promise<void> {
-  const http = server as import('node:http').Server;
+async function shutdown(http: Server, gateway: Gateway, drainMs: number): Promise<void> {
   const drained = new Promise<void>((resolve) => http.close(() => resolve()));
   // A keep-alive connection turns idle when its last request ends; close it then, not at its timeout.
   const sweeper = setInterval(() => http.closeIdleConnections(), 50);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FetchUpstream } from './fetch-upstream.js';
 import { fieldValue } from './fields.js';
-import { UpstreamError } from './upstream.js';
+import { AttemptCancel, UpstreamError } from './upstream.js';
 
-const request = (method = 'GET') => ({ origin: 'http://10.0.0.1:8080', path: '/x?y=1', method, headers: [] as string[], body: new Uint8Array([1, 2]), signal: new AbortController().signal });
+const request = (method = 'GET') => ({ origin: 'http://10.0.0.1:8080', path: '/x?y=1', method, headers: [] as string[], body: new Uint8Array([1, 2]), cancel: new AttemptCancel() });
 
 function answering(headers: Record<string, string>) {
   const calls: [string, RequestInit][] = [];

@@ -30,7 +30,7 @@ export class FetchUpstream implements Upstream {
       headers: headersOf(request.headers),
       body: body as BodyInit | null,
       redirect: 'manual',
-      signal: request.signal,
+      signal: request.cancel.toSignal(),
     };
     if (body instanceof ReadableStream) init.duplex = 'half';
     let response: Response;

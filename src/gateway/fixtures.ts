@@ -51,11 +51,7 @@ export class FakeUpstream implements Upstream {
       sent.body = sent.bytes === null ? null : new TextDecoder().decode(sent.bytes);
     }
     if (step === 'hang') {
-      return new Promise((_, reject) => {
-        const abort = (): void => reject(new UpstreamError('failed', 'aborted'));
-        if (request.signal.aborted) abort();
-        request.signal.addEventListener('abort', abort, { once: true });
-      });
+      return new Promise((_, reject) => request.cancel.onCancel(() => reject(new UpstreamError('failed', 'aborted'))));
     }
     if ('error' in step) throw new UpstreamError(step.error, `scripted ${step.error}`);
     const body = step.body === undefined || step.body === null ? null : typeof step.body === 'string' ? new TextEncoder().encode(step.body) : step.body;

@@ -2,7 +2,7 @@ import type { Balancer, PickRequest } from '../balance/index.js';
 import type { Instance } from '../registry/index.js';
 import type { OutgoingBody } from './body.js';
 import type { ClientLink } from './inbound.js';
-import { discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamResponse } from './upstream.js';
+import { AttemptCancel, discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamResponse } from './upstream.js';
 
 /** Methods that mean the same when sent twice (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -45,6 +45,7 @@ export interface ForwardDeps {
 }
 
 const TIMEOUT = Symbol('timeout');
+const CLIENT_GONE = Symbol('client gone');
 
 /**
  * Sends a request to one instance after another until one answers, within one
@@ -92,11 +93,11 @@ type AttemptResult = { response: UpstreamResponse } | { failure: UpstreamFailure
 
 async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, remainingMs: number): Promise<AttemptResult> {
   if (request.client.gone) return { failure: 'client-gone' };
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+  const cancel = new AttemptCancel();
+  const timer = setTimeout(() => cancel.cancel(TIMEOUT), timeoutMs);
   // Whatever an upstream still reads before answering (a small body it buffers) must fit in the deadline.
-  const deadline = setTimeout(() => controller.abort(TIMEOUT), remainingMs);
-  const stopListening = request.client.onGone(() => controller.abort());
+  const deadline = setTimeout(() => cancel.cancel(TIMEOUT), remainingMs);
+  const stopListening = request.client.onGone(() => cancel.cancel(CLIENT_GONE));
   const attempt = deps.balancer.begin(instance);
   try {
     const response = await deps.upstream.send({
@@ -105,7 +106,7 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
       method: request.method,
       headers: request.headers,
       body: request.body.forAttempt(),
-      signal: controller.signal,
+      cancel,
       // The timeout bounds the wait for response headers only: bodies (downloads, event streams) take what they take.
       onHeaders: () => clearTimeout(timer),
     });
@@ -116,7 +117,7 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
       attempt.end('neutral');
       return { failure: 'client-gone' };
     }
-    const failure: UpstreamFailure = controller.signal.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
+    const failure: UpstreamFailure = cancel.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
     // An instance that accepts connections and never answers is as broken as one that refuses them.
     attempt.end('failure');
     return { failure };

@@ -8,7 +8,7 @@ export { FetchUpstream } from './fetch-upstream.js';
 export { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
 export { GatewayMetrics } from './metrics.js';
 export { parseTarget } from './target.js';
-export { discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+export { AttemptCancel, discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 export { fieldsOf, fieldsOfRaw, fieldValue, headersOf, type FieldList } from './fields.js';
 export type { ClientLink, Inbound } from './inbound.js';
 export type { Outcome, ProxyHandler } from './proxy.js';

@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { lazyBody } from './direct-response.js';
 import { ADDRESS_DENIED, type LookupFunction } from './guarded-lookup.js';
@@ -19,8 +20,9 @@ export interface UndiciUpstreamOptions {
 const CONNECT_CODES = new Set([ADDRESS_DENIED, 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
- * Sends requests with undici's pooled keep-alive connections (one pool per
- * instance), about three times cheaper than `fetch` in Node.
+ * Sends requests over undici's pooled keep-alive connections (one pool per
+ * instance) through its `dispatch` API: no `AbortSignal`, and no stream at
+ * all for a small answer, which is read into one buffer as it arrives.
  */
 export class UndiciUpstream implements Upstream {
   readonly #agent: Agent;
@@ -36,37 +38,121 @@ export class UndiciUpstream implements Upstream {
     this.#bufferBytes = options.bufferResponseBytes ?? 64 * 1024;
   }
 
-  async send(request: UpstreamRequest): Promise<UpstreamResponse> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await this.#agent.request({
-        origin: request.origin,
-        path: request.path,
-        method: request.method as Dispatcher.HttpMethod,
-        headers: request.headers as string[],
-        body: toBody(request.body),
-        signal: request.signal,
-        headersTimeout: 0,
-      });
-    } catch (error) {
-      throw new UpstreamError(classify(error), 'the instance did not answer', { cause: error });
-    }
-    request.onHeaders?.();
-    const headers = fieldsOfUndici(response.headers);
-    const length = Number(response.headers['content-length'] ?? NaN);
-    if (length <= this.#bufferBytes) {
-      try {
-        return { status: response.statusCode, headers, body: new Uint8Array(await response.body.arrayBuffer()) };
-      } catch (error) {
-        throw new UpstreamError('failed', 'the instance broke off its answer', { cause: error });
-      }
-    }
-    const body = response.body;
-    return lazyBody(response.statusCode, headers, body, () => pullStream(body, () => body.destroy()));
+  send(request: UpstreamRequest): Promise<UpstreamResponse> {
+    return new Promise((resolve, reject) => {
+      const handler = new AttemptHandler(request, this.#bufferBytes, resolve, reject);
+      this.#agent.dispatch(
+        {
+          origin: request.origin,
+          path: request.path,
+          method: request.method as Dispatcher.HttpMethod,
+          headers: request.headers as string[],
+          body: toBody(request.body),
+          headersTimeout: 0,
+        },
+        handler,
+      );
+      request.cancel.onCancel((reason) => handler.cancel(reason));
+    });
   }
 
   async close(): Promise<void> {
     await this.#agent.close();
+  }
+}
+
+/**
+ * One attempt's answer as undici delivers it: settles the attempt when the
+ * header arrives (a body to stream) or when a small body has been read whole.
+ */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  readonly #request: UpstreamRequest;
+  readonly #bufferBytes: number;
+  readonly #resolve: (response: UpstreamResponse) => void;
+  readonly #reject: (error: UpstreamError) => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #settled = false;
+  #cancelled: unknown;
+  #status = 0;
+  #headers: FieldList = [];
+  /** Set while a small body is read whole. */
+  #chunks: Buffer[] | undefined;
+  /** Set once a body is streamed to the caller. */
+  #stream: Readable | undefined;
+
+  constructor(request: UpstreamRequest, bufferBytes: number, resolve: (response: UpstreamResponse) => void, reject: (error: UpstreamError) => void) {
+    this.#request = request;
+    this.#bufferBytes = bufferBytes;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /** The caller gave up (timeout, client gone): fail now, and stop undici when it has started. */
+  cancel(reason: unknown): void {
+    if (this.#settled) return;
+    this.#cancelled = reason ?? true;
+    this.#fail('failed', 'the attempt was cancelled', reason);
+    this.#controller?.abort(new Error('attempt cancelled'));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#cancelled !== undefined) controller.abort(new Error('attempt cancelled'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // 1xx answers are interim: the final one follows.
+    if (statusCode < 200 || this.#settled) return;
+    this.#request.onHeaders?.();
+    this.#status = statusCode;
+    this.#headers = fieldsOfUndici(headers);
+    const length = Number(headers['content-length'] ?? NaN);
+    if (length <= this.#bufferBytes) {
+      this.#chunks = [];
+      return;
+    }
+    const stream = new Readable({ read: () => controller.resume() });
+    this.#stream = stream;
+    // Torn down by whoever reads it (client gone, answer dropped): stop reading from the instance too.
+    stream.once('close', () => {
+      if (!stream.readableEnded) controller.abort(new Error('answer dropped'));
+    });
+    this.#settle(lazyBody(statusCode, this.#headers, stream, () => pullStream(stream, () => stream.destroy())));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#chunks) this.#chunks.push(chunk);
+    else if (this.#stream && !this.#stream.push(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    if (this.#chunks) {
+      const chunks = this.#chunks;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      this.#settle({ status: this.#status, headers: this.#headers, body });
+    } else {
+      this.#stream?.push(null);
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (!this.#settled) {
+      this.#fail(this.#chunks ? 'failed' : classify(error), this.#chunks ? 'the instance broke off its answer' : 'the instance did not answer', error);
+    } else if (this.#stream && !this.#stream.destroyed) {
+      this.#stream.destroy(error);
+    }
+  }
+
+  #settle(response: UpstreamResponse): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#resolve(response);
+  }
+
+  #fail(failure: UpstreamFailure, message: string, cause: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#reject(new UpstreamError(failure, message, { cause }));
   }
 }
 
@@ -80,7 +166,7 @@ function classify(error: unknown): UpstreamFailure {
 }
 
 /** undici's parsed answer fields (names lower case, repeats as arrays) as a flat list. */
-function fieldsOfUndici(parsed: Record<string, string | string[] | undefined>): FieldList {
+function fieldsOfUndici(parsed: IncomingHttpHeaders): FieldList {
   const fields: FieldList = [];
   for (const name in parsed) {
     const value = parsed[name];

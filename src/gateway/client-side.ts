@@ -20,9 +20,12 @@ export function clientIpOf(hooks: RuntimeHooks, c: Context): string | undefined 
   return validIp(hooks.clientIp(c));
 }
 
-/** An address a runtime gave, when it is a real IP literal; IPv4-mapped IPv6 as plain IPv4. */
-export function validIp(ip: string | undefined): string | undefined {
-  if (ip === undefined || parseIp(ip) === undefined) return undefined;
+/**
+ * An address a runtime gave, when it is a real IP literal; IPv4-mapped IPv6 as plain IPv4.
+ * `isLiteral` may be the runtime's own, faster check (Node's `net.isIP`).
+ */
+export function validIp(ip: string | undefined, isLiteral = (text: string) => parseIp(text) !== undefined): string | undefined {
+  if (ip === undefined || !isLiteral(ip)) return undefined;
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 

@@ -94,9 +94,16 @@ type AttemptResult = { response: UpstreamResponse } | { failure: UpstreamFailure
 async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, remainingMs: number): Promise<AttemptResult> {
   if (request.client.gone) return { failure: 'client-gone' };
   const cancel = new AttemptCancel();
-  const timer = setTimeout(() => cancel.cancel(TIMEOUT), timeoutMs);
-  // Whatever an upstream still reads before answering (a small body it buffers) must fit in the deadline.
-  const deadline = setTimeout(() => cancel.cancel(TIMEOUT), remainingMs);
+  // One timer per attempt: the wait for response headers, then (rarely needed) the
+  // rest of the deadline for whatever an upstream still reads before answering (a small body it buffers).
+  const deadlineAt = deps.now() + remainingMs;
+  let answered = false;
+  const expire = (): void => {
+    const left = deadlineAt - deps.now();
+    if (answered && left > 0) timer = setTimeout(expire, left);
+    else cancel.cancel(TIMEOUT);
+  };
+  let timer = setTimeout(expire, timeoutMs);
   const stopListening = request.client.onGone(() => cancel.cancel(CLIENT_GONE));
   const attempt = deps.balancer.begin(instance);
   try {
@@ -108,7 +115,9 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
       body: request.body.forAttempt(),
       cancel,
       // The timeout bounds the wait for response headers only: bodies (downloads, event streams) take what they take.
-      onHeaders: () => clearTimeout(timer),
+      onHeaders: () => {
+        answered = true;
+      },
     });
     attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
     return { response };
@@ -123,7 +132,6 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
     return { failure };
   } finally {
     clearTimeout(timer);
-    clearTimeout(deadline);
     stopListening();
   }
 }

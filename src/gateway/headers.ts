@@ -104,6 +104,16 @@ function forwardedElement(client: ClientSide): string {
   return parts.join(';');
 }
 
+/** The last host quoted: a gateway sees the same few hosts again and again. */
+let lastHost = ['', ''] as [string, string];
+
 function quoteIfNeeded(value: string): string {
+  if (lastHost[0] === value) return lastHost[1];
+  const quoted = quote(value);
+  lastHost = [value, quoted];
+  return quoted;
+}
+
+function quote(value: string): string {
   return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
 }

@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { errorParts, fieldsOfRaw, fieldValue, validIp, type ClientLink, type Inbound, type Outcome, type ProxyHandler } from '../../gateway/index.js';
 import { writeAnswer, writeError } from './direct-response.js';
 import { pullStream } from './streams.js';
+
+const isIpLiteral = (text: string): boolean => isIP(text) !== 0;
 
 /** A Host field as a client may send it: a name, IPv4 or bracketed IPv6 literal, and a port. */
 const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -66,7 +69,7 @@ function inboundOf(incoming: IncomingMessage, outgoing: ServerResponse): Inbound
     path: q === -1 ? target : target.slice(0, q),
     query: q === -1 ? '' : target.slice(q),
     fields,
-    ip: validIp(socket.remoteAddress),
+    ip: validIp(socket.remoteAddress, isIpLiteral),
     proto: (socket as TLSSocket).encrypted ? 'https' : 'http',
     host,
     zone: undefined,
@@ -85,7 +88,8 @@ class ResponseLink implements ClientLink {
   #listener: (() => void) | undefined;
 
   constructor(outgoing: ServerResponse) {
-    outgoing.once('close', () => {
+    // A response emits 'close' once.
+    outgoing.on('close', () => {
       if (outgoing.writableFinished) return;
       this.gone = true;
       const listener = this.#listener;

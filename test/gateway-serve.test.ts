@@ -227,12 +227,17 @@ describe('hostile input on the wire', () => {
       [`GET http://169.254.169.254/svc/${name}/latest HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n`, 200],
       [`GET /svc/${name}/%0d%0aInjected:%20yes HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, 200],
       [`GET /svc/${name}/x HTTP/1.1\r\nHost: a\r\nConnection: close, host, x-forwarded-for, via, x-request-id, content-length\r\nContent-Length: 0\r\n\r\n`, 200],
+      // A Host that is no host (it would be passed on in X-Forwarded-Host and Forwarded), or two of them.
+      [`GET /svc/${name}/x HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n`, 400],
+      [`GET /svc/${name}/x HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n`, 400],
+      // HTTP/1.0 needs no Host: the gateway's own address stands in.
+      [`GET /svc/${name}/x HTTP/1.0\r\n\r\n`, 200],
     ];
     for (const [bytes, status] of cases) {
       expect(await raw(port, bytes), JSON.stringify(bytes.slice(0, 60))).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
     }
-    // The four that were proxied reached this backend, and nothing else did.
-    expect(b.requests).toBe(4);
+    // The five that were proxied reached this backend, and nothing else did.
+    expect(b.requests).toBe(5);
     expect((await fetch(`${gateway.url}/svc/${name}/`)).status).toBe(200);
     expect(gateway.process.child.exitCode).toBeNull();
   });

@@ -164,6 +164,27 @@ describe('Resolver (cache mode)', () => {
 });
 
 describe('Resolver (watch mode)', () => {
+  it('answers resolveNow without a promise while a snapshot can be served as it is, in either mode', async () => {
+    for (const watch of [false, true]) {
+      const { clock, resolver, add } = setup({ watch, cacheTtlMs: 2_000, staleWhileRevalidateMs: 0 });
+      await add({ service: 'orders', url: '10.0.0.1:80' });
+      // The first read waits for etcd.
+      const first = resolver.resolveNow('orders');
+      expect(first).toBeInstanceOf(Promise);
+      const snapshot = await first;
+      if (watch) await until(() => !(resolver.resolveNow('orders') instanceof Promise));
+      const again = resolver.resolveNow('orders');
+      expect(again).not.toBeInstanceOf(Promise);
+      expect((again as typeof snapshot).instances).toEqual(snapshot.instances);
+      expect(() => resolver.resolveNow('bad name')).toThrow(/service/);
+      // Past the TTL, cache mode waits for a read again; a watched service is still current.
+      clock.now += 60_000;
+      const late = resolver.resolveNow('orders');
+      expect(late instanceof Promise).toBe(!watch);
+      await late;
+    }
+  });
+
   it('keeps a snapshot current with no range in steady state', async () => {
     const { clock, resolver, ranges, add, etcd } = setup({ watch: true });
     await add({ service: 'orders', url: '10.0.0.1:80' });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Registration } from '../registry/index.js';
 import { CLIENT_IP, closeAll, errorOf, setup, type Step } from './fixtures.js';
+import { millis } from './proxy.js';
 
 afterEach(closeAll);
 
@@ -365,5 +366,11 @@ describe('a client that has gone', () => {
     expect(h.upstream.sent).toHaveLength(0);
     const metrics = await (await h.request('/_edge/metrics', { headers: { authorization: 'Bearer admin-token-0123456789' } })).text();
     expect(metrics).toContain('etcd_edge_requests_total{service="orders",status="499"} 1');
+  });
+});
+
+describe('millis (Server-Timing durations)', () => {
+  it('writes milliseconds with three decimals, rounded to the microsecond', () => {
+    expect([0, 0.0004, 0.05, 1.23456, 12.0004, 999.9996, 1234.5, -0.2].map(millis)).toEqual(['0.000', '0.000', '0.050', '1.235', '12.000', '1000.000', '1234.500', '0.000']);
   });
 });

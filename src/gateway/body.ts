@@ -23,9 +23,12 @@ export class OutgoingBody {
    * otherwise streams it. Synchronous when there is no body to read.
    */
   static of(request: Pick<Inbound, 'method' | 'fields' | 'hasBody' | 'readBody' | 'streamBody'>, bufferBytes: number): OutgoingBody | Promise<OutgoingBody> {
-    const declared = fieldValue(request.fields, 'content-length');
-    const length = declared === undefined ? NaN : Number(declared);
-    if (!request.hasBody) return length === 0 && request.method !== 'GET' && request.method !== 'HEAD' ? new OutgoingBody(new Uint8Array(0), undefined) : OutgoingBody.empty;
+    if (!request.hasBody) {
+      // A GET or HEAD without a body (most requests) is settled without reading any field.
+      if (request.method === 'GET' || request.method === 'HEAD') return OutgoingBody.empty;
+      return declaredLength(request.fields) === 0 ? new OutgoingBody(new Uint8Array(0), undefined) : OutgoingBody.empty;
+    }
+    const length = declaredLength(request.fields);
     if (Number.isInteger(length) && length <= bufferBytes) return request.readBody().then((bytes) => new OutgoingBody(bytes, undefined));
     return new OutgoingBody(null, request.streamBody() ?? undefined);
   }
@@ -53,4 +56,10 @@ export class OutgoingBody {
   discard(): void {
     this.#reader?.cancel().catch(() => undefined);
   }
+}
+
+/** Content-Length as a number; NaN when absent or not a number. */
+function declaredLength(fields: readonly string[]): number {
+  const declared = fieldValue(fields, 'content-length');
+  return declared === undefined ? NaN : Number(declared);
 }

@@ -3,6 +3,8 @@ export class Lru<K, V> {
   readonly #map = new Map<K, V>();
   readonly #capacity: number;
   readonly #onEvict: ((key: K, value: V) => void) | undefined;
+  /** The most recently used key, which `get` need not move again: a hot key is looked up per request. */
+  #newest: K | undefined;
 
   constructor(capacity: number, onEvict?: (key: K, value: V) => void) {
     this.#capacity = Math.max(1, capacity);
@@ -16,9 +18,10 @@ export class Lru<K, V> {
   /** The value, now the most recently used. */
   get(key: K): V | undefined {
     const value = this.#map.get(key);
-    if (value !== undefined) {
+    if (value !== undefined && key !== this.#newest) {
       this.#map.delete(key);
       this.#map.set(key, value);
+      this.#newest = key;
     }
     return value;
   }
@@ -31,6 +34,7 @@ export class Lru<K, V> {
   set(key: K, value: V): void {
     this.#map.delete(key);
     this.#map.set(key, value);
+    this.#newest = key;
     while (this.#map.size > this.#capacity) {
       const [oldest, dropped] = this.#map.entries().next().value as [K, V];
       this.#map.delete(oldest);
@@ -39,6 +43,7 @@ export class Lru<K, V> {
   }
 
   delete(key: K): boolean {
+    if (key === this.#newest) this.#newest = undefined;
     return this.#map.delete(key);
   }
 

@@ -109,7 +109,6 @@ export class Resolver {
    * @throws {RegistryError} `INVALID_SERVICE` (synchronously) for a name no layout can hold
    */
   resolveNow(service: string, options: ResolveOptions = {}): Snapshot | Promise<Snapshot> {
-    assertServiceName(service);
     const now = this.#o.now();
     this.#sweep(now);
     const entry = this.#entry(service, now);
@@ -185,6 +184,8 @@ export class Resolver {
   #entry(service: string, now: number): Entry {
     let entry = this.#entries.get(service);
     if (!entry) {
+      // A name already held was checked when it was first asked for.
+      assertServiceName(service);
       entry = { snapshot: undefined, currentAt: 0, refreshing: undefined, failedAt: undefined, lastError: undefined, lastUsed: now };
       this.#entries.set(service, entry);
     }

@@ -55,33 +55,55 @@ const CLIENT_GONE = Symbol('client gone');
  */
 export async function forward(deps: ForwardDeps, request: Forwarding): Promise<Forwarded> {
   const deadline = request.startedAt + deps.retry.deadlineMs;
-  const tried = new Set<Instance>();
-  const pick = { ...request.pick, exclude: tried };
-  let instance = 'first' in request ? request.first : deps.balancer.pick(request.instances, pick);
+  // Most requests end on their first attempt: what a retry needs is built on the first retry.
+  let retries: Retries | undefined;
+  let instance = 'first' in request ? request.first : deps.balancer.pick(request.instances, request.pick);
   let failure: 'none-eligible' | 'unreachable' | 'timeout' = 'none-eligible';
-  for (let attempt = 1; instance; attempt++) {
-    tried.add(instance);
+  let attempt = 0;
+  while (instance) {
+    attempt++;
     const remaining = deadline - deps.now();
     if (remaining <= 0) return { ok: false, failure: 'timeout', attempts: attempt - 1 };
     const result = await attemptOn(deps, request, instance, Math.min(deps.retry.upstreamTimeoutMs, remaining), remaining);
     const last = attempt >= deps.retry.maxAttempts || deadline - deps.now() <= 0;
-    if ('response' in result) {
-      const retry = RETRY_STATUS.has(result.response.status) && !last && mayResend(request, 'failed');
-      const next = retry ? deps.balancer.pick(request.instances, pick) : undefined;
-      if (!next) return { ok: true, response: result.response, instance, attempts: attempt };
-      discardBody(result.response.body);
+    if (typeof result !== 'string') {
+      const retry = RETRY_STATUS.has(result.status) && !last && mayResend(request, 'failed');
+      const next = retry ? (retries ??= new Retries(deps.balancer, request)).another(instance) : undefined;
+      if (!next) return { ok: true, response: result, instance, attempts: attempt };
+      discardBody(result.body);
       deps.onRetry?.();
       instance = next;
       continue;
     }
-    if (result.failure === 'client-gone') return { ok: false, failure: 'client-gone', attempts: attempt };
-    failure = result.failure === 'timeout' ? 'timeout' : 'unreachable';
-    if (last || !mayResend(request, result.failure)) return { ok: false, failure, attempts: attempt };
-    instance = deps.balancer.pick(request.instances, pick);
+    if (result === 'client-gone') return { ok: false, failure: 'client-gone', attempts: attempt };
+    failure = result === 'timeout' ? 'timeout' : 'unreachable';
+    if (last || !mayResend(request, result)) return { ok: false, failure, attempts: attempt };
+    instance = (retries ??= new Retries(deps.balancer, request)).another(instance);
     if (instance) deps.onRetry?.();
   }
   if (failure === 'none-eligible') request.body.discard();
-  return { ok: false, failure, attempts: tried.size };
+  return { ok: false, failure, attempts: attempt };
+}
+
+/** The instances a request has tried, so a retry goes elsewhere; made on the first retry. */
+class Retries {
+  readonly #balancer: Balancer;
+  readonly #request: Forwarding;
+  #tried: Set<Instance> | undefined;
+  #pick: PickRequest | undefined;
+
+  constructor(balancer: Balancer, request: Forwarding) {
+    this.#balancer = balancer;
+    this.#request = request;
+  }
+
+  /** Another instance than those tried so far, `failed` included; undefined when none is left. */
+  another(failed: Instance): Instance | undefined {
+    const tried = (this.#tried ??= new Set());
+    tried.add(failed);
+    this.#pick ??= { ...this.#request.pick, exclude: tried };
+    return this.#balancer.pick(this.#request.instances, this.#pick);
+  }
 }
 
 function mayResend(request: Forwarding, failure: UpstreamFailure): boolean {
@@ -89,21 +111,47 @@ function mayResend(request: Forwarding, failure: UpstreamFailure): boolean {
   return failure === 'connect' || IDEMPOTENT.has(request.method);
 }
 
-type AttemptResult = { response: UpstreamResponse } | { failure: UpstreamFailure | 'client-gone' };
+/**
+ * One attempt's cancel with its one timer: first the wait for response
+ * headers, then (rarely needed) the rest of the deadline for whatever an
+ * upstream still reads before answering (a small body it buffers).
+ */
+class TimedCancel extends AttemptCancel {
+  readonly #now: () => number;
+  readonly #deadlineAt: number;
+  #answered = false;
+  #timer: ReturnType<typeof setTimeout>;
 
-async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, remainingMs: number): Promise<AttemptResult> {
-  if (request.client.gone) return { failure: 'client-gone' };
-  const cancel = new AttemptCancel();
-  // One timer per attempt: the wait for response headers, then (rarely needed) the
-  // rest of the deadline for whatever an upstream still reads before answering (a small body it buffers).
-  const deadlineAt = deps.now() + remainingMs;
-  let answered = false;
-  const expire = (): void => {
-    const left = deadlineAt - deps.now();
-    if (answered && left > 0) timer = setTimeout(expire, left);
-    else cancel.cancel(TIMEOUT);
+  constructor(now: () => number, timeoutMs: number, remainingMs: number) {
+    super();
+    this.#now = now;
+    this.#deadlineAt = now() + remainingMs;
+    this.#timer = setTimeout(expire, timeoutMs, this);
+  }
+
+  /** Response headers arrived: the timeout for them no longer applies. */
+  readonly answered = (): void => {
+    this.#answered = true;
   };
-  let timer = setTimeout(expire, timeoutMs);
+
+  /** The timer fired: cancel, unless headers came and some of the deadline is left. */
+  expire(): void {
+    const left = this.#deadlineAt - this.#now();
+    if (this.#answered && left > 0) this.#timer = setTimeout(expire, left, this);
+    else this.cancel(TIMEOUT);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+const expire = (cancel: TimedCancel): void => cancel.expire();
+
+/** The response, or how the attempt failed. */
+async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, remainingMs: number): Promise<UpstreamResponse | UpstreamFailure | 'client-gone'> {
+  if (request.client.gone) return 'client-gone';
+  const cancel = new TimedCancel(deps.now, timeoutMs, remainingMs);
   const stopListening = request.client.onGone(() => cancel.cancel(CLIENT_GONE));
   const attempt = deps.balancer.begin(instance);
   try {
@@ -115,23 +163,20 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
       body: request.body.forAttempt(),
       cancel,
       // The timeout bounds the wait for response headers only: bodies (downloads, event streams) take what they take.
-      onHeaders: () => {
-        answered = true;
-      },
+      onHeaders: cancel.answered,
     });
     attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
-    return { response };
+    return response;
   } catch (error) {
     if (request.client.gone) {
       attempt.end('neutral');
-      return { failure: 'client-gone' };
+      return 'client-gone';
     }
-    const failure: UpstreamFailure = cancel.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
     // An instance that accepts connections and never answers is as broken as one that refuses them.
     attempt.end('failure');
-    return { failure };
+    return cancel.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
   } finally {
-    clearTimeout(timer);
+    cancel.stop();
     stopListening();
   }
 }

@@ -132,6 +132,15 @@ describe('downstreamResponseHeaders', () => {
     expect(out.get('server-timing')).toBe('db;dur=3, discovery;dur=1.000, upstream;dur=2.000');
   });
 
+  it('reads each answer by its own Connection field, one after another (the last one is remembered)', () => {
+    const first = downstreamResponseHeaders(new Headers({ connection: 'x-a', 'x-a': '1', 'x-b': '2' }), 'r', 't');
+    const second = downstreamResponseHeaders(new Headers({ connection: 'x-b', 'x-a': '1', 'x-b': '2' }), 'r', 't');
+    const again = downstreamResponseHeaders(new Headers({ connection: 'x-b', 'x-a': '1', 'x-b': '2' }), 'r', 't');
+    expect([first.has('x-a'), first.has('x-b')]).toEqual([false, true]);
+    expect([second.has('x-a'), second.has('x-b')]).toEqual([true, false]);
+    expect([again.has('x-a'), again.has('x-b')]).toEqual([true, false]);
+  });
+
   it("keeps the instance's own request id", () => {
     expect(downstreamResponseHeaders(new Headers({ 'x-request-id': 'from-app' }), 'req-9', 't').get('x-request-id')).toBe('from-app');
   });

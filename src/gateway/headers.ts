@@ -87,21 +87,26 @@ export function downstreamResponseHeaders(upstream: readonly string[], requestId
   return out;
 }
 
-function connectionTokens(value: string | undefined): Set<string> | undefined {
+/** The last `Connection` value read, and its tokens: instances send the same one (`keep-alive`) on every answer. */
+let lastConnection: { value: string; tokens: ReadonlySet<string> } = { value: '', tokens: new Set() };
+
+function connectionTokens(value: string | undefined): ReadonlySet<string> | undefined {
   if (!value) return undefined;
+  if (value === lastConnection.value) return lastConnection.tokens;
   const tokens = new Set<string>();
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
     if (name) tokens.add(name);
   }
+  lastConnection = { value, tokens };
   return tokens;
 }
 
 function forwardedElement(client: ClientSide): string {
-  const parts: string[] = [];
-  if (client.ip !== undefined) parts.push(`for=${client.ip.includes(':') ? `"[${client.ip}]"` : client.ip}`);
-  parts.push(`host=${quoteIfNeeded(client.host)}`, `proto=${client.proto}`);
-  return parts.join(';');
+  const rest = `host=${quoteIfNeeded(client.host)};proto=${client.proto}`;
+  const { ip } = client;
+  if (ip === undefined) return rest;
+  return `for=${ip.includes(':') ? `"[${ip}]"` : ip};${rest}`;
 }
 
 /** The last host quoted: a gateway sees the same few hosts again and again. */

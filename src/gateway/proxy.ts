@@ -5,7 +5,7 @@ import { OutgoingBody } from './body.js';
 import { hashKeyOf } from './client-side.js';
 import type { ColdLookupLimiter } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
-import { errorParts, statusOf, type ErrorParts, type GatewayErrorCode } from './errors.js';
+import { errorParts, statusOf, type ErrorOptions, type ErrorParts, type GatewayErrorCode } from './errors.js';
 import { exposedServices } from './exposed-services.js';
 import { fieldValue, type FieldList } from './fields.js';
 import { forward, type ForwardDeps } from './forward.js';
@@ -51,18 +51,24 @@ const NO_BODY = new Set([204, 205, 304]);
 export function createProxy(deps: ProxyDeps): ProxyHandler {
   const exposed = exposedServices(deps.config.services);
   const forwarding: ForwardDeps = { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() };
-  return (request) => handle(deps, forwarding, exposed, request);
+  const shared: Shared = { forwarding, exposed, plainPick: Object.freeze({ tags: deps.config.tags }) };
+  return (request) => handle(deps, shared, request);
 }
 
-async function handle(deps: ProxyDeps, forwarding: ForwardDeps, exposed: (service: string) => boolean, request: Inbound): Promise<Outcome> {
+/** What every request of one proxy shares. */
+interface Shared {
+  forwarding: ForwardDeps;
+  exposed: (service: string) => boolean;
+  /** The pick of a request that brings no tags, zone or hash key of its own (most). */
+  plainPick: PickRequest;
+}
+
+async function handle(deps: ProxyDeps, { forwarding, exposed, plainPick }: Shared, request: Inbound): Promise<Outcome> {
   const startedAt = deps.now();
   const { fields } = request;
   const requestId = requestIdOf(fields);
-  /** `counted` is the service label for metrics: only a service known to have instances, so made-up names cannot crowd the labels. */
-  const fail = (code: GatewayErrorCode, message: string, service?: string, retryAfter?: number, counted?: string): Outcome => {
-    deps.metrics.request(counted, statusOf(code));
-    return { kind: 'error', error: errorParts(code, message, { service, requestId, ...(retryAfter === undefined ? {} : { retryAfter }) }) };
-  };
+  const fail = (code: GatewayErrorCode, message: string, service?: string, retryAfter?: number, counted?: string): Outcome =>
+    failed(deps, requestId, code, message, service, retryAfter, counted);
   const target = parseTarget(request.path);
   if (!target.ok) return fail('BAD_REQUEST', target.message);
   const { service } = target;
@@ -90,10 +96,7 @@ async function handle(deps: ProxyDeps, forwarding: ForwardDeps, exposed: (servic
   const counted = routable.instances.length > 0 ? service : undefined;
   const zone = request.zone ?? deps.config.zone;
   const hashKey = hashKeyOf(deps.config.hashKey, fields, ip);
-  const tags = requestTags ? { ...deps.config.tags, ...requestTags } : deps.config.tags;
-  const pick: PickRequest = { tags };
-  if (zone !== undefined) pick.zone = zone;
-  if (hashKey !== undefined) pick.hashKey = hashKey;
+  const pick = requestTags === undefined && zone === undefined && hashKey === undefined ? plainPick : pickRequest(deps.config.tags, requestTags, zone, hashKey);
   // The first choice is part of discovery's time (lookup + selection); retries choose inside forward.
   const first = deps.balancer.pick(routable.instances, pick);
   const discoveryMs = performance.now() - t0;
@@ -137,11 +140,27 @@ async function handle(deps: ProxyDeps, forwarding: ForwardDeps, exposed: (servic
   return { kind: 'answer', response, headers: downstreamResponseHeaders(response.headers, requestId, timing), bodyless };
 }
 
+/** `counted` is the service label for metrics: only a service known to have instances, so made-up names cannot crowd the labels. */
+function failed(deps: ProxyDeps, requestId: string, code: GatewayErrorCode, message: string, service: string | undefined, retryAfter: number | undefined, counted: string | undefined): Outcome {
+  deps.metrics.request(counted, statusOf(code));
+  const options: ErrorOptions = { service, requestId };
+  if (retryAfter !== undefined) options.retryAfter = retryAfter;
+  return { kind: 'error', error: errorParts(code, message, options) };
+}
+
 /** Milliseconds with three decimals, as integers are formatted (`toFixed` showed in profiles). */
 export function millis(ms: number): string {
   const us = Math.max(0, Math.round(ms * 1000));
   const fraction = us % 1000;
   return `${(us - fraction) / 1000}.${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}`;
+}
+
+/** What selection needs of a request that brings tags, a zone or a hash key. */
+function pickRequest(required: Readonly<Record<string, string>>, requestTags: Readonly<Record<string, string>> | undefined, zone: string | undefined, hashKey: string | undefined): PickRequest {
+  const pick: PickRequest = { tags: requestTags ? { ...required, ...requestTags } : required };
+  if (zone !== undefined) pick.zone = zone;
+  if (hashKey !== undefined) pick.hashKey = hashKey;
+  return pick;
 }
 
 /** The client went away: nobody reads this answer; it is counted as nginx counts it (499). */

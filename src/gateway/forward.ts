@@ -64,10 +64,9 @@ export async function forward(deps: ForwardDeps, request: Forwarding): Promise<F
     attempt++;
     const remaining = deadline - deps.now();
     if (remaining <= 0) return { ok: false, failure: 'timeout', attempts: attempt - 1 };
-    const result = await attemptOn(deps, request, instance, Math.min(deps.retry.upstreamTimeoutMs, remaining), remaining);
-    const last = attempt >= deps.retry.maxAttempts || deadline - deps.now() <= 0;
+    const result = await attemptOn(deps, request, instance, Math.min(deps.retry.upstreamTimeoutMs, remaining), deadline);
     if (typeof result !== 'string') {
-      const retry = RETRY_STATUS.has(result.status) && !last && mayResend(request, 'failed');
+      const retry = RETRY_STATUS.has(result.status) && !isLast(deps, attempt, deadline) && mayResend(request, 'failed');
       const next = retry ? (retries ??= new Retries(deps.balancer, request)).another(instance) : undefined;
       if (!next) return { ok: true, response: result, instance, attempts: attempt };
       discardBody(result.body);
@@ -77,7 +76,7 @@ export async function forward(deps: ForwardDeps, request: Forwarding): Promise<F
     }
     if (result === 'client-gone') return { ok: false, failure: 'client-gone', attempts: attempt };
     failure = result === 'timeout' ? 'timeout' : 'unreachable';
-    if (last || !mayResend(request, result)) return { ok: false, failure, attempts: attempt };
+    if (isLast(deps, attempt, deadline) || !mayResend(request, result)) return { ok: false, failure, attempts: attempt };
     instance = (retries ??= new Retries(deps.balancer, request)).another(instance);
     if (instance) deps.onRetry?.();
   }
@@ -106,6 +105,11 @@ class Retries {
   }
 }
 
+/** Whether no further attempt may follow; reads the clock, so it is asked only when a retry is in question. */
+function isLast(deps: ForwardDeps, attempt: number, deadline: number): boolean {
+  return attempt >= deps.retry.maxAttempts || deadline - deps.now() <= 0;
+}
+
 function mayResend(request: Forwarding, failure: UpstreamFailure): boolean {
   if (!request.body.replayable) return false;
   return failure === 'connect' || IDEMPOTENT.has(request.method);
@@ -122,10 +126,10 @@ class TimedCancel extends AttemptCancel {
   #answered = false;
   #timer: ReturnType<typeof setTimeout>;
 
-  constructor(now: () => number, timeoutMs: number, remainingMs: number) {
+  constructor(now: () => number, timeoutMs: number, deadlineAt: number) {
     super();
     this.#now = now;
-    this.#deadlineAt = now() + remainingMs;
+    this.#deadlineAt = deadlineAt;
     this.#timer = setTimeout(expire, timeoutMs, this);
   }
 
@@ -149,9 +153,9 @@ class TimedCancel extends AttemptCancel {
 const expire = (cancel: TimedCancel): void => cancel.expire();
 
 /** The response, or how the attempt failed. */
-async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, remainingMs: number): Promise<UpstreamResponse | UpstreamFailure | 'client-gone'> {
+async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, deadlineAt: number): Promise<UpstreamResponse | UpstreamFailure | 'client-gone'> {
   if (request.client.gone) return 'client-gone';
-  const cancel = new TimedCancel(deps.now, timeoutMs, remainingMs);
+  const cancel = new TimedCancel(deps.now, timeoutMs, deadlineAt);
   const stopListening = request.client.onGone(() => cancel.cancel(CLIENT_GONE));
   const attempt = deps.balancer.begin(instance);
   try {

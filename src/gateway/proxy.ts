@@ -103,14 +103,20 @@ async function handle(deps: ProxyDeps, { forwarding, exposed, plainPick }: Share
 
   const headers = upstreamRequestHeaders(fields, { ip, proto: request.proto, host: request.host, requestId });
   let body: OutgoingBody;
+  // Upstream time starts where discovery ended (the fields written in between count with it), or after a body read whole.
+  let t1 = t0 + discoveryMs;
   try {
     const read = OutgoingBody.of(request, deps.config.retry.bufferBytes);
-    body = read instanceof Promise ? await read : read;
+    if (read instanceof Promise) {
+      body = await read;
+      t1 = performance.now();
+    } else {
+      body = read;
+    }
   } catch {
     if (request.client.gone) return clientGone(deps, counted);
     return fail('BAD_REQUEST', 'the request body could not be read', service);
   }
-  const t1 = performance.now();
   const result = await forward(forwarding, {
     instances: routable.instances,
     pick,

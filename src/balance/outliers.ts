@@ -104,6 +104,11 @@ export class Outliers {
   }
 
   #learn(service: ServiceHealth, instance: Instance, health: Health, outcome: Outcome): void {
+    // A success of an instance with a clean record (most answers) changes nothing but the in-flight count.
+    if (outcome === 'success' && health.consecutiveFailures === 0 && health.ejections === 0) {
+      if (health.inFlight === 0) service.records.delete(instance.key);
+      return;
+    }
     const now = this.#now();
     health.ejections = effectiveEjections(health, now, this.#settings.baseEjectionMs);
     if (outcome === 'failure') {

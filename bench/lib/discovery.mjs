@@ -32,9 +32,9 @@ const percentile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(
 
 /**
  * Discovery figures of a running gateway for `path`: mean, p50 and p99 µs of
- * lookup + selection, and etcd range calls per second and per request. One
- * connection by default: with several, the span also holds other requests'
- * work queued behind the lookup's `await`, which is not discovery's cost.
+ * lookup + selection, and etcd range calls per second and per request, over
+ * `connections` request loops. The gateway's span holds no `await` once a
+ * snapshot is held, so concurrent requests do not inflate it.
  */
 export async function measureDiscovery({ origin, path, etcdUrl, seconds, connections = 1 }) {
   const before = await rangeCounters(etcdUrl);

@@ -64,6 +64,11 @@ export function machineBusyTicks() {
   return user + nice + system + irq + softirq;
 }
 
+/** Ticks the hypervisor gave to other guests while this one wanted the CPU (steal, /proc/stat's eighth field). */
+export function machineStealTicks() {
+  return Number(readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/)[8] ?? 0);
+}
+
 /** The kernel threads that process network traffic when it piles up: loopback load lands there. */
 export function softirqThreads() {
   return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {

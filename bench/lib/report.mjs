@@ -60,13 +60,21 @@ function healthTable(health, contenders) {
   ];
 }
 
-function method(s) {
+/** The hypervisor's steal over the measured runs, as the median and highest share of the two cores. */
+function stealText(runs) {
+  const shares = runs.map((r) => r.stealCore).filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  if (!shares.length) return '';
+  const pct = (x) => `${Math.round((x / 2) * 100)} %`;
+  return `; the hypervisor kept a median ${pct(shares[Math.floor(shares.length / 2)])} (at most ${pct(shares[shares.length - 1])}) of the two cores from it during the measured runs (steal time, /proc/stat)`;
+}
+
+function method(s, runs) {
   return [
     `Each contender forwards \`GET\` to the same nginx backend answering a fixed 1 KiB body over keep-alive. wrk (\`-t1\`, ${s.concurrency.join(' / ')} connections), the backend and etcd run on core 0 (taskset), the proxy under test alone on core 1.`,
     `Per run: ${s.warmupS} s of warm-up, then ${s.runS} s measured; ${s.rounds} round${s.rounds === 1 ? '' : 's'}, each running every contender in turn; the table shows the median over rounds, with the range of req/s.`,
     `A run during which processes outside the benchmark used more than ${Math.round(s.noise * 100)} % of a core (/proc/stat busy time minus that of the benchmark's own process tree and the kernel's softirq threads) is repeated, up to ${s.tries} ${s.tries === 1 ? 'try' : 'tries'} in all; † marks one kept anyway.`,
     'Latency percentiles come from wrk\'s histogram (a Lua `done()` hook prints p99.9, which `--latency` omits); wrk waits for each answer before the next request on a connection, so queueing behind a slow answer is not counted (coordinated omission).',
-    'This machine is a shared VM whose speed drifts by tens of percent over minutes, and a run cannot see it (no steal time is reported). Targets that compare etcd-edge with fastify are therefore judged on the median of the ratio within each round (the two run back to back), and the ratio of medians is shown beside it.',
+    `This machine is a shared VM whose speed drifts by tens of percent over minutes${stealText(runs)}. Targets that compare etcd-edge with fastify are therefore judged on the median of the ratio within each round (the two run back to back), and the ratio of medians is shown beside it.`,
     'Proxy CPU is the user + system time of the proxy\'s process tree during the measured run (/proc/PID/stat). etcd-edge runs with three instances in a real etcd (native layout, weighted-random); nginx proxies with `keepalive 64` upstream connections; fastify uses @fastify/http-proxy\'s defaults; http-proxy a keep-alive agent.',
   ];
 }
@@ -83,7 +91,7 @@ export async function writeReport({ settings, contenders, runs = [], health = {}
     START,
     `Measured by \`npm run bench\` on ${machine()}.`,
     '',
-    ...method(settings),
+    ...method(settings, runs),
     '',
     ...mainTable(rows),
     '',
@@ -100,7 +108,7 @@ export async function writeReport({ settings, contenders, runs = [], health = {}
   ];
   if (discovery.length) {
     lines.push('', '### Discovery cost', '',
-      '`etcd-edge serve` on core 1 with one service of 10 and one of 10,000 instances (distinct keys, same three backend addresses), driven by a Node client after a short warm-up, over one connection (discovery\'s own cost; the targets use it) and over 16 (where the span also holds other requests\' work queued behind its `await`). Lookup + selection is the gateway\'s `Server-Timing: discovery` of every response (µs resolution); range calls are etcd\'s own `grpc_server_handled_total{grpc_method="Range"}`.',
+      '`etcd-edge serve` on core 1 with one service of 10 and one of 10,000 instances (distinct keys, same three backend addresses), driven by a Node client after a short warm-up, over one connection and over 16. The span has no `await` in it once a snapshot is held (the lookup is synchronous), so the 16-connection rows are discovery\'s cost in a busy gateway; over one connection the gateway idles between requests, and on this shared VM each request then starts on a cold core (the mean sits well above the p50), which the target is not about. Lookup + selection is the gateway\'s `Server-Timing: discovery` of every response (µs resolution); range calls are etcd\'s own `grpc_server_handled_total{grpc_method="Range"}`.',
       '', ...discoveryTable(discovery, settings));
   }
   if (Object.keys(health).length) {

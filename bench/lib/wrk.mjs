@@ -1,6 +1,6 @@
 // One wrk run, with the CPU it cost the proxy and a check that nothing outside
 // the benchmark used the machine meanwhile.
-import { machineBusyTicks, softirqThreads, ticksByCommand, TICKS_PER_SECOND, treeTicks } from './procfs.mjs';
+import { machineBusyTicks, machineStealTicks, softirqThreads, ticksByCommand, TICKS_PER_SECOND, treeTicks } from './procfs.mjs';
 import { spawnChild } from './processes.mjs';
 
 const SCRIPT = new URL('./wrk-report.lua', import.meta.url).pathname;
@@ -26,10 +26,12 @@ export async function measuredRun({ url, connections, seconds, proxyPid }) {
   const commandsBefore = proxyPid ? ticksByCommand(proxyPid) : {};
   const knownBefore = known();
   const busyBefore = machineBusyTicks();
+  const stealBefore = machineStealTicks();
   const started = performance.now();
   const result = await wrk(url, connections, seconds);
   const elapsedS = (performance.now() - started) / 1000;
   const busy = machineBusyTicks() - busyBefore;
+  const steal = machineStealTicks() - stealBefore;
   const knownTicks = known() - knownBefore;
   const proxyCpuS = proxyPid ? (treeTicks([proxyPid]) - proxyBefore) / TICKS_PER_SECOND : undefined;
   const cpuByCommand = Object.fromEntries(Object.entries(proxyPid ? ticksByCommand(proxyPid) : {})
@@ -45,6 +47,8 @@ export async function measuredRun({ url, connections, seconds, proxyPid }) {
     cpuByCommand,
     // Share of one core used by nothing the benchmark knows of.
     unexplainedCore: Math.max(0, busy - knownTicks) / TICKS_PER_SECOND / elapsedS,
+    // Share of one core the hypervisor kept from this machine: the VM's own drift, which no retry avoids.
+    stealCore: steal / TICKS_PER_SECOND / elapsedS,
   };
 }
 

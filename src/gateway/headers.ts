@@ -87,19 +87,27 @@ export function downstreamResponseHeaders(upstream: readonly string[], requestId
   return out;
 }
 
-/** The last `Connection` value read, and its tokens: instances send the same one (`keep-alive`) on every answer. */
-let lastConnection: { value: string; tokens: ReadonlySet<string> } = { value: '', tokens: new Set() };
+/** `compute`, answering again at once for the same input as last time: a gateway sees the same few values again and again. */
+function rememberLast<T>(compute: (value: string) => T): (value: string) => T {
+  let last: [string, T] | undefined;
+  return (value) => {
+    if (last?.[0] !== value) last = [value, compute(value)];
+    return last[1];
+  };
+}
 
-function connectionTokens(value: string | undefined): ReadonlySet<string> | undefined {
-  if (!value) return undefined;
-  if (value === lastConnection.value) return lastConnection.tokens;
+/** Instances send the same `Connection` value (`keep-alive`) on every answer. */
+const tokensOf = rememberLast((value): ReadonlySet<string> => {
   const tokens = new Set<string>();
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
     if (name) tokens.add(name);
   }
-  lastConnection = { value, tokens };
   return tokens;
+});
+
+function connectionTokens(value: string | undefined): ReadonlySet<string> | undefined {
+  return value ? tokensOf(value) : undefined;
 }
 
 function forwardedElement(client: ClientSide): string {
@@ -109,15 +117,7 @@ function forwardedElement(client: ClientSide): string {
   return `for=${ip.includes(':') ? `"[${ip}]"` : ip};${rest}`;
 }
 
-/** The last host quoted: a gateway sees the same few hosts again and again. */
-let lastHost = ['', ''] as [string, string];
-
-function quoteIfNeeded(value: string): string {
-  if (lastHost[0] === value) return lastHost[1];
-  const quoted = quote(value);
-  lastHost = [value, quoted];
-  return quoted;
-}
+const quoteIfNeeded = rememberLast(quote);
 
 function quote(value: string): string {
   return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;

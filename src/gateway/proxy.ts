@@ -5,7 +5,7 @@ import { OutgoingBody } from './body.js';
 import { hashKeyOf } from './client-side.js';
 import type { ColdLookupLimiter } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
-import { errorParts, statusOf, type ErrorOptions, type ErrorParts, type GatewayErrorCode } from './errors.js';
+import { errorParts, statusOf, type ErrorParts, type GatewayErrorCode } from './errors.js';
 import { exposedServices } from './exposed-services.js';
 import { fieldValue, type FieldList } from './fields.js';
 import { forward, type ForwardDeps } from './forward.js';
@@ -67,8 +67,11 @@ async function handle(deps: ProxyDeps, { forwarding, exposed, plainPick }: Share
   const startedAt = deps.now();
   const { fields } = request;
   const requestId = requestIdOf(fields);
-  const fail = (code: GatewayErrorCode, message: string, service?: string, retryAfter?: number, counted?: string): Outcome =>
-    failed(deps, requestId, code, message, service, retryAfter, counted);
+  /** `counted` is the service label for metrics: only a service known to have instances, so made-up names cannot crowd the labels. */
+  const fail = (code: GatewayErrorCode, message: string, service?: string, retryAfter?: number, counted?: string): Outcome => {
+    deps.metrics.request(counted, statusOf(code));
+    return { kind: 'error', error: errorParts(code, message, { service, requestId, ...(retryAfter === undefined ? {} : { retryAfter }) }) };
+  };
   const target = parseTarget(request.path);
   if (!target.ok) return fail('BAD_REQUEST', target.message);
   const { service } = target;
@@ -144,14 +147,6 @@ async function handle(deps: ProxyDeps, { forwarding, exposed, plainPick }: Share
   const timing = `discovery;dur=${millis(discoveryMs)}, upstream;dur=${millis(upstreamMs)}`;
   const bodyless = request.method === 'HEAD' || NO_BODY.has(response.status);
   return { kind: 'answer', response, headers: downstreamResponseHeaders(response.headers, requestId, timing), bodyless };
-}
-
-/** `counted` is the service label for metrics: only a service known to have instances, so made-up names cannot crowd the labels. */
-function failed(deps: ProxyDeps, requestId: string, code: GatewayErrorCode, message: string, service: string | undefined, retryAfter: number | undefined, counted: string | undefined): Outcome {
-  deps.metrics.request(counted, statusOf(code));
-  const options: ErrorOptions = { service, requestId };
-  if (retryAfter !== undefined) options.retryAfter = retryAfter;
-  return { kind: 'error', error: errorParts(code, message, options) };
 }
 
 /** Milliseconds with three decimals, as integers are formatted (`toFixed` showed in profiles). */

@@ -4,7 +4,7 @@
 // under test alone on core 1. Environment (for quick runs):
 //   BENCH_RUN_S=10 BENCH_WARMUP_S=3 BENCH_ROUNDS=3 BENCH_CONCURRENCY=1,16,64
 //   BENCH_ONLY=direct,nginx,fastify,http-proxy,etcd-edge,worker
-//   BENCH_DISCOVERY_S=10 BENCH_DROP_S=5 BENCH_TRIES=3 BENCH_NOISE=0.05
+//   BENCH_DISCOVERY_S=10 BENCH_DROP_S=5 BENCH_TRIES=3 BENCH_NOISE=0.05 BENCH_STEAL=0.05
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { selectedContenders } from './lib/contenders.mjs';
@@ -30,6 +30,7 @@ const settings = {
   dropS: Number(process.env.BENCH_DROP_S ?? 5),
   tries: Number(process.env.BENCH_TRIES ?? 3),
   noise: Number(process.env.BENCH_NOISE ?? 0.05),
+  steal: Number(process.env.BENCH_STEAL ?? 0.05),
 };
 const LOAD_CPUS = '0';
 const PROXY_CPUS = '1';

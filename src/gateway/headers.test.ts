@@ -110,7 +110,7 @@ describe('requestIdOf', () => {
   });
 
   it('makes one when it is absent, too long, or has spaces or control characters', () => {
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
     for (const given of [undefined, '', 'a'.repeat(201), 'has space', 'tab\there', 'bell\x07', 'del\x7f', 'é']) {
       const headers = new Headers();
       if (given !== undefined) headers.set('x-request-id', given);

@@ -1,4 +1,5 @@
 import { fieldValue, type FieldList } from './fields.js';
+import { newRequestId } from './request-id.js';
 
 /** Fields that describe one connection, not the message (RFC 9110 §7.6.1), plus `expect`, which the proxy answers itself. */
 const HOP_BY_HOP = new Set([
@@ -29,7 +30,7 @@ export interface ClientSide {
 /** The request id to use: the client's if it is sane, else a new one. */
 export function requestIdOf(fields: readonly string[]): string {
   const given = fieldValue(fields, 'x-request-id');
-  return given !== undefined && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  return given !== undefined && REQUEST_ID.test(given) ? given : newRequestId();
 }
 
 /** The end-to-end fields of a message: hop-by-hop ones and those its `Connection` names are left out. */

@@ -71,10 +71,10 @@ function stealText(runs) {
 function method(s, runs) {
   return [
     `Each contender forwards \`GET\` to the same nginx backend answering a fixed 1 KiB body over keep-alive. wrk (\`-t1\`, ${s.concurrency.join(' / ')} connections), the backend and etcd run on core 0 (taskset), the proxy under test alone on core 1.`,
-    `Per run: ${s.warmupS} s of warm-up, then ${s.runS} s measured; ${s.rounds} round${s.rounds === 1 ? '' : 's'}, each running every contender in turn; the table shows the median over rounds, with the range of req/s.`,
+    `Per run: ${s.warmupS} s of warm-up, then ${s.runS} s measured; ${s.rounds} round${s.rounds === 1 ? '' : 's'}, each running every contender in turn at one concurrency before the next; the table shows the median over rounds, with the range of req/s.`,
     `A run during which processes outside the benchmark used more than ${Math.round(s.noise * 100)} % of a core (/proc/stat busy time minus that of the benchmark's own process tree and the kernel's softirq threads), or the hypervisor kept more than ${Math.round(s.steal * 100)} % of the two cores for other guests (steal time), is repeated, up to ${s.tries} ${s.tries === 1 ? 'try' : 'tries'} in all; † marks one kept anyway.`,
     'Latency percentiles come from wrk\'s histogram (a Lua `done()` hook prints p99.9, which `--latency` omits); wrk waits for each answer before the next request on a connection, so queueing behind a slow answer is not counted (coordinated omission).',
-    `This machine is a shared VM whose speed drifts by tens of percent over minutes${stealText(runs)}. Targets that compare etcd-edge with fastify are therefore judged on the median of the ratio within each round (the two run back to back), and the ratio of medians is shown beside it.`,
+    `This machine is a shared VM whose speed drifts by tens of percent over minutes${stealText(runs)}. Targets that compare etcd-edge with fastify are therefore judged on the median of the ratio within each round (at each concurrency the two run back to back), and the ratio of medians is shown beside it.`,
     'Proxy CPU is the user + system time of the proxy\'s process tree during the measured run (/proc/PID/stat). etcd-edge runs with three instances in a real etcd (native layout, weighted-random); nginx proxies with `keepalive 64` upstream connections; fastify uses @fastify/http-proxy\'s defaults; http-proxy a keep-alive agent.',
   ];
 }

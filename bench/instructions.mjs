@@ -1,0 +1,102 @@
+// User-space instructions per proxied request, counted by valgrind's
+// callgrind: a figure the VM's steal and drift do not move, for comparing
+// etcd-edge with @fastify/http-proxy (or a change with the code before it).
+// Each proxy runs under callgrind with counting off through a warm-up (so the
+// JIT has settled), then counts over a few windows of requests at 64
+// concurrent; the kernel's share (about a quarter here) is not counted.
+//   node bench/instructions.mjs [fastify] [ROOT ...]    (ROOT: a built etcd-edge checkout; default this one)
+//   WARM=15000 N=3000 WINDOWS=3
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { registerInstances, startEtcd } from './lib/etcd.mjs';
+import { gatewayEnv } from './lib/etcd-edge.mjs';
+import { startBackend } from './lib/nginx.mjs';
+import { freePort, spawnChild, waitFor } from './lib/processes.mjs';
+import { ensureTools } from './lib/tools.mjs';
+
+const WARM = Number(process.env.WARM ?? 15_000);
+const N = Number(process.env.N ?? 3_000);
+const WINDOWS = Number(process.env.WINDOWS ?? 3);
+const CONNECTIONS = 64;
+const ROOT = new URL('..', import.meta.url).pathname;
+
+for (const command of ['valgrind', 'callgrind_control']) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${command} is missing: apt-get install -y valgrind`);
+  }
+}
+ensureTools();
+const targets = process.argv.slice(2).length ? process.argv.slice(2) : ['fastify', ROOT];
+const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-instructions-'));
+const etcd = await startEtcd({ cpus: '0' });
+const backend = await startBackend(await Promise.all([0, 1, 2, 3].map(freePort)), { cpus: '0' });
+await registerInstances(etcd.url, 'bench', backend.urls.slice(1), 3);
+
+/** Sends `count` GETs over `CONNECTIONS` concurrent requests, each answer read whole. */
+async function drive(url, agent, count) {
+  let left = count;
+  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
+    while (left-- > 0) {
+      const answer = await request(url, { dispatcher: agent });
+      await answer.body.arrayBuffer();
+      if (answer.statusCode !== 200) throw new Error(`${url} answered ${answer.statusCode}`);
+    }
+  }));
+}
+
+/** Instructions per request in each window, for one proxy under callgrind. */
+async function measure(target, index) {
+  const port = await freePort();
+  const out = join(dir, `${index}.out`);
+  const valgrind = ['--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath];
+  const fastify = target === 'fastify';
+  const child = fastify
+    ? spawnChild('valgrind', [...valgrind, join(ROOT, 'bench/proxies/fastify-proxy.mjs')], { env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
+    : spawnChild('valgrind', [...valgrind, join(target, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
+        env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_WATCH: 'on' }),
+        inheritEnv: false,
+      });
+  const url = `http://127.0.0.1:${port}${fastify ? '/' : '/svc/bench/'}`;
+  const agent = new Agent({ connections: CONNECTIONS });
+  const control = (...args) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
+  try {
+    await waitFor(async () => (await fetch(url)).status === 200, target, { child, ms: 300_000 });
+    await drive(url, agent, WARM);
+    const perRequest = [];
+    for (let window = 1; window <= WINDOWS; window++) {
+      control('--zero');
+      control('--instr=on');
+      await drive(url, agent, N);
+      control('--instr=off');
+      control(`--dump=window${window}`);
+      const file = readdirSync(dir).filter((f) => f.startsWith(`${index}.out.`)).sort((a, b) => Number(a.split('.').at(-1)) - Number(b.split('.').at(-1))).at(-1);
+      const totals = /^totals:\s+(\d+)/m.exec(readFileSync(join(dir, file), 'utf8'));
+      perRequest.push(Number(totals?.[1] ?? NaN) / N);
+      console.error(`${target} window ${window}: ${Math.round(perRequest.at(-1) / 1000)} k instructions per request`);
+    }
+    return perRequest;
+  } finally {
+    await agent.close();
+    await child.stop();
+  }
+}
+
+try {
+  // Counts do not depend on timing, so the proxies run side by side.
+  const results = await Promise.all(targets.map(measure));
+  console.log(`instructions per request at ${CONNECTIONS} concurrent after ${WARM} warm-up requests, windows of ${N}:`);
+  targets.forEach((target, i) => {
+    const ks = results[i].map((x) => Math.round(x / 1000));
+    console.log(`  ${target === 'fastify' ? 'fastify + @fastify/http-proxy' : target}: ${ks.map((k) => `${k} k`).join(', ')} (lowest ${Math.min(...ks)} k)`);
+  });
+} finally {
+  await backend.stop();
+  await etcd.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(0);

@@ -15,7 +15,7 @@ import { registerInstances, startEtcd } from './lib/etcd.mjs';
 import { gatewayEnv } from './lib/etcd-edge.mjs';
 import { startBackend } from './lib/nginx.mjs';
 import { freePort, spawnChild, waitFor } from './lib/processes.mjs';
-import { ensureTools } from './lib/tools.mjs';
+import { ensureTools, onPath } from './lib/tools.mjs';
 
 const WARM = Number(process.env.WARM ?? 15_000);
 const N = Number(process.env.N ?? 3_000);
@@ -24,11 +24,7 @@ const CONNECTIONS = 64;
 const ROOT = new URL('..', import.meta.url).pathname;
 
 for (const command of ['valgrind', 'callgrind_control']) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-  } catch {
-    throw new Error(`${command} is missing: apt-get install -y valgrind`);
-  }
+  if (!onPath(command)) throw new Error(`${command} is missing: apt-get install -y valgrind`);
 }
 ensureTools();
 const targets = process.argv.slice(2).length ? process.argv.slice(2) : ['fastify', ROOT];

@@ -2,7 +2,8 @@
 // (as root) the first time the benchmark runs, like the tests' etcd.
 import { execFileSync, spawnSync } from 'node:child_process';
 
-const onPath = (command) => {
+/** Whether `command` is found on PATH. */
+export const onPath = (command) => {
   try {
     execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
     return true;

@@ -1,10 +1,14 @@
 // User-space instructions per proxied request, counted by valgrind's
 // callgrind: a figure the VM's steal and drift do not move, for comparing
-// etcd-edge with @fastify/http-proxy (or a change with the code before it).
+// etcd-edge with @fastify/http-proxy, with the bare undici proxy (what Node
+// and undici cost alone), or a change with the code before it.
 // Each proxy runs under callgrind with counting off through a warm-up (so the
 // JIT has settled), then counts over a few windows of requests at 64
 // concurrent; the kernel's share (about a quarter here) is not counted.
-//   node bench/instructions.mjs [fastify] [ROOT ...]    (ROOT: a built etcd-edge checkout; default this one)
+// Threads are counted apart: V8 compiles and collects on helper threads, and
+// a proxy still recompiling after the warm-up shows there, so the main
+// thread's count is the steadier figure for the proxy's own work.
+//   node bench/instructions.mjs [fastify|undici|ROOT ...]    (ROOT: a built etcd-edge checkout; default: fastify, undici and this one)
 //   WARM=15000 N=3000 WINDOWS=3
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -27,7 +31,10 @@ for (const command of ['valgrind', 'callgrind_control']) {
   if (!onPath(command)) throw new Error(`${command} is missing: apt-get install -y valgrind`);
 }
 ensureTools();
-const targets = process.argv.slice(2).length ? process.argv.slice(2) : ['fastify', ROOT];
+/** The proxies of bench/proxies/ a target may name; anything else is an etcd-edge checkout. */
+const SCRIPTS = { fastify: 'fastify-proxy.mjs', undici: 'undici-proxy.mjs' };
+const NAMES = { fastify: 'fastify + @fastify/http-proxy', undici: 'bare undici proxy' };
+const targets = process.argv.slice(2).length ? process.argv.slice(2) : ['fastify', 'undici', ROOT];
 const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-instructions-'));
 const etcd = await startEtcd({ cpus: '0' });
 const backend = await startBackend(await Promise.all([0, 1, 2, 3].map(freePort)), { cpus: '0' });
@@ -45,19 +52,26 @@ async function drive(url, agent, count) {
   }));
 }
 
-/** Instructions per request in each window, for one proxy under callgrind. */
+/** Instructions in one dump's files (one per thread; the main thread's ends in `-01`). */
+function counted(window, index) {
+  const count = (file) => Number(/^totals:\s+(\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))?.[1] ?? NaN);
+  const files = readdirSync(dir).filter((f) => f.startsWith(`${index}.out.${window}-`));
+  return { main: files.filter((f) => f.endsWith('-01')).reduce((sum, f) => sum + count(f), 0), all: files.reduce((sum, f) => sum + count(f), 0) };
+}
+
+/** Instructions per request in each window (main thread and all threads), for one proxy under callgrind. */
 async function measure(target, index) {
   const port = await freePort();
   const out = join(dir, `${index}.out`);
-  const valgrind = ['--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath];
-  const fastify = target === 'fastify';
-  const child = fastify
-    ? spawnChild('valgrind', [...valgrind, join(ROOT, 'bench/proxies/fastify-proxy.mjs')], { env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
+  const valgrind = ['--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath];
+  const script = SCRIPTS[target];
+  const child = script
+    ? spawnChild('valgrind', [...valgrind, join(ROOT, 'bench/proxies', script)], { env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
     : spawnChild('valgrind', [...valgrind, join(target, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
         env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_WATCH: 'on' }),
         inheritEnv: false,
       });
-  const url = `http://127.0.0.1:${port}${fastify ? '/' : '/svc/bench/'}`;
+  const url = `http://127.0.0.1:${port}${script ? '/' : '/svc/bench/'}`;
   const agent = new Agent({ connections: CONNECTIONS });
   const control = (...args) => execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' });
   try {
@@ -70,10 +84,9 @@ async function measure(target, index) {
       await drive(url, agent, N);
       control('--instr=off');
       control(`--dump=window${window}`);
-      const file = readdirSync(dir).filter((f) => f.startsWith(`${index}.out.`)).sort((a, b) => Number(a.split('.').at(-1)) - Number(b.split('.').at(-1))).at(-1);
-      const totals = /^totals:\s+(\d+)/m.exec(readFileSync(join(dir, file), 'utf8'));
-      perRequest.push(Number(totals?.[1] ?? NaN) / N);
-      console.error(`${target} window ${window}: ${Math.round(perRequest.at(-1) / 1000)} k instructions per request`);
+      const { main, all } = counted(window, index);
+      perRequest.push({ main: main / N, all: all / N });
+      console.error(`${target} window ${window}: ${k(main / N)} k instructions per request on the main thread, ${k(all / N)} k on all`);
     }
     return perRequest;
   } finally {
@@ -82,13 +95,15 @@ async function measure(target, index) {
   }
 }
 
+const k = (instructions) => Math.round(instructions / 1000);
+
 try {
   // Counts do not depend on timing, so the proxies run side by side.
   const results = await Promise.all(targets.map(measure));
   console.log(`instructions per request at ${CONNECTIONS} concurrent after ${WARM} warm-up requests, windows of ${N}:`);
   targets.forEach((target, i) => {
-    const ks = results[i].map((x) => Math.round(x / 1000));
-    console.log(`  ${target === 'fastify' ? 'fastify + @fastify/http-proxy' : target}: ${ks.map((k) => `${k} k`).join(', ')} (lowest ${Math.min(...ks)} k)`);
+    const line = (thread) => results[i].map((w) => `${k(w[thread])} k`).join(', ') + ` (lowest ${k(Math.min(...results[i].map((w) => w[thread])))} k)`;
+    console.log(`  ${NAMES[target] ?? target}: main thread ${line('main')}; all threads ${line('all')}`);
   });
 } finally {
   await backend.stop();

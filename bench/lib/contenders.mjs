@@ -33,6 +33,8 @@ export const CONTENDERS = [
     start: ({ etcdUrl, cpus }) => startServe({ etcdUrl, cpus, env: { ETCD_EDGE_WATCH: 'on' }, ready: '/svc/bench/' }),
   },
   { key: 'http-proxy', name: 'node http-proxy', label: 'http-proxy', path: '/', start: ({ backend, cpus }) => nodeProxy('http-proxy.mjs', backend, cpus) },
+  // What Node's HTTP server and undici cost alone: the ceiling for etcd-edge on Node.
+  { key: 'undici', name: 'bare undici proxy (no discovery)', label: 'bare undici', path: '/', start: ({ backend, cpus }) => nodeProxy('undici-proxy.mjs', backend, cpus) },
   {
     key: 'worker',
     name: 'etcd-edge Worker (wrangler dev, workerd)',

@@ -226,9 +226,9 @@ describe('error answers', () => {
     }
     for (const path of ['/svc/orders/a%2fb', '/svc/orders/a%5cb', '/svc/orders/a%00', '/svc/orders/a%2F..%2Fb']) {
       raw = path;
-      await expectError(await h.request('/svc/orders/x'), 400, { code: 'BAD_REQUEST', message: 'path must not contain dot segments, encoded slashes or backslashes' });
+      await expectError(await h.request('/svc/orders/x'), 400, { code: 'BAD_REQUEST', message: 'path must not contain dot segments, encoded slashes, backslashes or control characters' });
       raw = '';
-      await expectError(await h.request(path), 400, { code: 'BAD_REQUEST', message: 'path must not contain dot segments, encoded slashes or backslashes' });
+      await expectError(await h.request(path), 400, { code: 'BAD_REQUEST', message: 'path must not contain dot segments, encoded slashes, backslashes or control characters' });
     }
     expect(h.upstream.sent).toHaveLength(0);
   });

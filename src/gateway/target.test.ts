@@ -44,8 +44,8 @@ describe('parseTarget', () => {
     for (const path of bad) expect(parseTarget(path), path).toEqual({ ok: false, message: expect.stringContaining('dot segments') });
   });
 
-  it('refuses encoded slashes and backslashes, raw backslashes and NUL', () => {
-    for (const path of ['/svc/a/x%2fy', '/svc/a/x%2Fy', '/svc/a/%5c..%5cb', '/svc/a/x%5Cy', '/svc/a/x\\y', '/svc/a\\b', '/svc/a/x%00y', '/svc/a/%00']) {
+  it('refuses encoded slashes and backslashes, raw backslashes, NUL and control characters', () => {
+    for (const path of ['/svc/a/x%2fy', '/svc/a/x%2Fy', '/svc/a/%5c..%5cb', '/svc/a/x%5Cy', '/svc/a/x\\y', '/svc/a\\b', '/svc/a/x%00y', '/svc/a/%00', '/svc/0/\u0000', '/svc/a/x\ty', '/svc/a/\r\n', '/svc/a/\x7f']) {
       expect(parseTarget(path).ok, path).toBe(false);
     }
   });

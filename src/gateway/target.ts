@@ -6,14 +6,15 @@ export type Target = { ok: true; service: string; path: string } | { ok: false; 
 
 /** `.` or `..` as a path segment, written plainly or percent-encoded. */
 export const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
-/** Characters that some servers read as a separator once decoded, or never belong in a path. */
-const SMUGGLED = /%2f|%5c|%00|\\/i;
+/** Characters that some servers read as a separator once decoded, or never belong in a path (NUL, encoded or raw, and the other control characters). */
+const SMUGGLED = /%2f|%5c|%00|\\|[\x00-\x1f\x7f]/i;
 
 /**
  * Splits a request path `/svc/{service}{rest}` (as received, still
  * percent-encoded) into the service and the path to send on. Refuses what
  * could make the path mean another service or host once someone decodes or
- * normalizes it: dot segments, encoded slashes and backslashes, NUL.
+ * normalizes it: dot segments, encoded slashes and backslashes, NUL and
+ * other control characters.
  */
 export function parseTarget(rawPath: string): Target {
   if (!rawPath.startsWith(SERVICE_PREFIX)) return { ok: false, message: 'path must start with /svc/{service}' };
@@ -25,7 +26,7 @@ export function parseTarget(rawPath: string): Target {
   }
   const path = slash === -1 ? '/' : rest.slice(slash);
   if (DOT_SEGMENT.test(path) || SMUGGLED.test(path)) {
-    return { ok: false, message: 'path must not contain dot segments, encoded slashes or backslashes' };
+    return { ok: false, message: 'path must not contain dot segments, encoded slashes, backslashes or control characters' };
   }
   return { ok: true, service, path };
 }

@@ -32,8 +32,10 @@ for (const command of ['valgrind', 'callgrind_control']) {
 }
 ensureTools();
 /** The proxies of bench/proxies/ a target may name; anything else is an etcd-edge checkout. */
-const SCRIPTS = { fastify: 'fastify-proxy.mjs', undici: 'undici-proxy.mjs' };
-const NAMES = { fastify: 'fastify + @fastify/http-proxy', undici: 'bare undici proxy' };
+const PROXIES = {
+  fastify: { script: 'fastify-proxy.mjs', name: 'fastify + @fastify/http-proxy' },
+  undici: { script: 'undici-proxy.mjs', name: 'bare undici proxy' },
+};
 const targets = process.argv.slice(2).length ? process.argv.slice(2) : ['fastify', 'undici', ROOT];
 const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-instructions-'));
 const etcd = await startEtcd({ cpus: '0' });
@@ -64,7 +66,7 @@ async function measure(target, index) {
   const port = await freePort();
   const out = join(dir, `${index}.out`);
   const valgrind = ['--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath];
-  const script = SCRIPTS[target];
+  const script = PROXIES[target]?.script;
   const child = script
     ? spawnChild('valgrind', [...valgrind, join(ROOT, 'bench/proxies', script)], { env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
     : spawnChild('valgrind', [...valgrind, join(target, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
@@ -103,7 +105,7 @@ try {
   console.log(`instructions per request at ${CONNECTIONS} concurrent after ${WARM} warm-up requests, windows of ${N}:`);
   targets.forEach((target, i) => {
     const line = (thread) => results[i].map((w) => `${k(w[thread])} k`).join(', ') + ` (lowest ${k(Math.min(...results[i].map((w) => w[thread])))} k)`;
-    console.log(`  ${NAMES[target] ?? target}: main thread ${line('main')}; all threads ${line('all')}`);
+    console.log(`  ${PROXIES[target]?.name ?? target}: main thread ${line('main')}; all threads ${line('all')}`);
   });
 } finally {
   await backend.stop();

@@ -7,7 +7,7 @@ export type Target = { ok: true; service: string; path: string } | { ok: false; 
 /** `.` or `..` as a path segment, written plainly or percent-encoded. */
 export const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
 /** Characters that some servers read as a separator once decoded, or never belong in a path (NUL, encoded or raw, and the other control characters). */
-const SMUGGLED = /%2f|%5c|%00|\\|[\x00-\x1f\x7f]/i;
+const SMUGGLED = /%2f|%5c|%00|[\\\x00-\x1f\x7f]/i;
 
 /**
  * Splits a request path `/svc/{service}{rest}` (as received, still

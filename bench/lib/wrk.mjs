@@ -6,7 +6,7 @@ import { spawnChild } from './processes.mjs';
 const SCRIPT = new URL('./wrk-report.lua', import.meta.url).pathname;
 
 /** wrk on core 0, one thread: the same load generator for every contender. */
-async function wrk(url, connections, seconds) {
+export async function wrk(url, connections, seconds) {
   const child = spawnChild('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', SCRIPT, url], { cpus: '0' });
   const { code } = await child.exit;
   const json = /^WRK_JSON (.*)$/m.exec(child.output())?.[1];

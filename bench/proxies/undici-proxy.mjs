@@ -7,6 +7,8 @@ import http from 'node:http';
 import { Pool } from 'undici';
 
 const port = Number(process.env.PORT);
+// Exit on SIGTERM so `node --cpu-prof` writes its profile.
+process.once('SIGTERM', () => process.exit(0));
 const pool = new Pool(process.env.UPSTREAM, { connections: 256, bodyTimeout: 0 });
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'host']);
 const WHOLE_BYTES = 64 * 1024;

@@ -65,7 +65,8 @@ export class Balancer {
     const service = this.#outliers.observe(pool, first.service);
     const candidates = pool.candidates(request.tags, request.zone);
     const excluded = request.exclude !== undefined && request.exclude.size > 0 ? excludedSkip(request.exclude) : undefined;
-    const now = this.#now();
+    // No clock read while nothing of the service was ever ejected (almost always).
+    const now = service.ejectedUntilMax === 0 ? 0 : this.#now();
     if (service.ejectedUntilMax <= now) return this.#pickTiers(candidates, request, service, excluded);
     const healthy: Skip = (instance) => excluded?.(instance) === true || service.isEjected(instance, now);
     return this.#pickTiers(candidates, request, service, healthy) ?? this.#pickTiers(candidates, request, service, excluded);

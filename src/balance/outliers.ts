@@ -56,17 +56,14 @@ export class Outliers {
     const service = this.#service(instance.service);
     const health = service.recordFor(instance);
     health.inFlight++;
-    let ended = false;
-    return {
-      instance,
-      end: (outcome: Outcome) => {
-        if (ended) return;
-        ended = true;
-        health.inFlight = Math.max(0, health.inFlight - 1);
-        if (this.#services.get(instance.service) !== service || service.records.get(instance.key) !== health) return;
-        this.#learn(service, instance, health, outcome);
-      },
-    };
+    return new CountedAttempt(this, service, instance, health);
+  }
+
+  /** An attempt begun by `begin` ended; its outcome counts if its record is still the one kept. */
+  ended(service: ServiceHealth, instance: Instance, health: Health, outcome: Outcome): void {
+    health.inFlight = Math.max(0, health.inFlight - 1);
+    if (this.#services.get(instance.service) !== service || service.records.get(instance.key) !== health) return;
+    this.#learn(service, instance, health, outcome);
   }
 
   /** Instances of the list whose state is not the default, in list order. */
@@ -133,5 +130,27 @@ export class Outliers {
     health.ejectedUntil = now + Math.min(maxEjectionMs, baseEjectionMs * 2 ** (health.ejections - 1));
     service.ejectedUntilMax = Math.max(service.ejectedUntilMax, health.ejectedUntil);
     this.#onEject?.(instance, health.ejectedUntil);
+  }
+}
+
+/** One attempt counted in flight on its instance's record until it ends; a class, so no closure is made per request. */
+class CountedAttempt implements Attempt {
+  readonly instance: Instance;
+  readonly #outliers: Outliers;
+  readonly #service: ServiceHealth;
+  readonly #health: Health;
+  #ended = false;
+
+  constructor(outliers: Outliers, service: ServiceHealth, instance: Instance, health: Health) {
+    this.#outliers = outliers;
+    this.#service = service;
+    this.instance = instance;
+    this.#health = health;
+  }
+
+  end(outcome: Outcome): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#outliers.ended(this.#service, this.instance, this.#health, outcome);
   }
 }

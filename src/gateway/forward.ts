@@ -1,8 +1,8 @@
-import type { Balancer, PickRequest } from '../balance/index.js';
+import type { Attempt, Balancer, PickRequest } from '../balance/index.js';
 import type { Instance } from '../registry/index.js';
 import type { OutgoingBody } from './body.js';
 import type { ClientLink } from './inbound.js';
-import { AttemptCancel, discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamResponse } from './upstream.js';
+import { AttemptCancel, discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 /** Methods that mean the same when sent twice (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -64,7 +64,17 @@ export async function forward(deps: ForwardDeps, request: Forwarding): Promise<F
     attempt++;
     const remaining = deadline - deps.now();
     if (remaining <= 0) return { ok: false, failure: 'timeout', attempts: attempt - 1 };
-    const result = await attemptOn(deps, request, instance, Math.min(deps.retry.upstreamTimeoutMs, remaining), deadline);
+    if (request.client.gone) return { ok: false, failure: 'client-gone', attempts: attempt };
+    // The attempt is awaited here rather than in a function of its own: one async frame less per request.
+    const live = new LiveAttempt(deps, request, instance, Math.min(deps.retry.upstreamTimeoutMs, remaining), deadline);
+    let result: UpstreamResponse | UpstreamFailure | 'client-gone';
+    try {
+      result = live.answered(await deps.upstream.send(live.request));
+    } catch (error) {
+      result = live.failed(error);
+    } finally {
+      live.stop();
+    }
     if (typeof result !== 'string') {
       const retry = RETRY_STATUS.has(result.status) && !isLast(deps, attempt, deadline) && mayResend(request, 'failed');
       const next = retry ? (retries ??= new Retries(deps.balancer, request)).another(instance) : undefined;
@@ -152,14 +162,24 @@ class TimedCancel extends AttemptCancel {
 
 const expire = (cancel: TimedCancel): void => cancel.expire();
 
-/** The response, or how the attempt failed. */
-async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, deadlineAt: number): Promise<UpstreamResponse | UpstreamFailure | 'client-gone'> {
-  if (request.client.gone) return 'client-gone';
-  const cancel = new TimedCancel(deps.now, timeoutMs, deadlineAt);
-  const stopListening = request.client.onGone(() => cancel.cancel(CLIENT_GONE));
-  const attempt = deps.balancer.begin(instance);
-  try {
-    const response = await deps.upstream.send({
+/**
+ * One attempt on one instance while it runs: its cancel (timeout, client gone)
+ * and its count in the balancer's in-flight and ejection figures.
+ */
+class LiveAttempt {
+  readonly request: UpstreamRequest;
+  readonly #client: ClientLink;
+  readonly #cancel: TimedCancel;
+  readonly #stopListening: () => void;
+  readonly #attempt: Attempt;
+
+  constructor(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, deadlineAt: number) {
+    const cancel = new TimedCancel(deps.now, timeoutMs, deadlineAt);
+    this.#client = request.client;
+    this.#cancel = cancel;
+    this.#stopListening = request.client.onGone(() => cancel.cancel(CLIENT_GONE));
+    this.#attempt = deps.balancer.begin(instance);
+    this.request = {
       origin: instance.url,
       path: request.path,
       method: request.method,
@@ -168,19 +188,27 @@ async function attemptOn(deps: ForwardDeps, request: Forwarding, instance: Insta
       cancel,
       // The timeout bounds the wait for response headers only: bodies (downloads, event streams) take what they take.
       onHeaders: cancel.answered,
-    });
-    attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
+    };
+  }
+
+  answered(response: UpstreamResponse): UpstreamResponse {
+    this.#attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
     return response;
-  } catch (error) {
-    if (request.client.gone) {
-      attempt.end('neutral');
+  }
+
+  /** How the attempt failed. */
+  failed(error: unknown): UpstreamFailure | 'client-gone' {
+    if (this.#client.gone) {
+      this.#attempt.end('neutral');
       return 'client-gone';
     }
     // An instance that accepts connections and never answers is as broken as one that refuses them.
-    attempt.end('failure');
-    return cancel.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
-  } finally {
-    cancel.stop();
-    stopListening();
+    this.#attempt.end('failure');
+    return this.#cancel.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
+  }
+
+  stop(): void {
+    this.#cancel.stop();
+    this.#stopListening();
   }
 }

@@ -67,22 +67,17 @@ async function handle(deps: ProxyDeps, { forwarding, exposed, plainPick }: Share
   const startedAt = deps.now();
   const { fields } = request;
   const requestId = requestIdOf(fields);
-  /** `counted` is the service label for metrics: only a service known to have instances, so made-up names cannot crowd the labels. */
-  const fail = (code: GatewayErrorCode, message: string, service?: string, retryAfter?: number, counted?: string): Outcome => {
-    deps.metrics.request(counted, statusOf(code));
-    return { kind: 'error', error: errorParts(code, message, { service, requestId, ...(retryAfter === undefined ? {} : { retryAfter }) }) };
-  };
   const target = parseTarget(request.path);
-  if (!target.ok) return fail('BAD_REQUEST', target.message);
+  if (!target.ok) return fail(deps, requestId, 'BAD_REQUEST', target.message);
   const { service } = target;
-  if (!exposed(service)) return fail('NOT_FOUND', 'this gateway does not route to that service', service);
+  if (!exposed(service)) return fail(deps, requestId, 'NOT_FOUND', 'this gateway does not route to that service', service);
   const tagHeader = fieldValue(fields, 'x-edge-tags');
   const requestTags = tagHeader === undefined ? undefined : parseTags(tagHeader);
-  if (requestTags === undefined && tagHeader !== undefined) return fail('BAD_REQUEST', 'x-edge-tags must be key=value pairs, comma-separated', service);
+  if (requestTags === undefined && tagHeader !== undefined) return fail(deps, requestId, 'BAD_REQUEST', 'x-edge-tags must be key=value pairs, comma-separated', service);
   // ETCD_EDGE_TAGS are required of every routed instance: a request may narrow them, never override them.
   const { tags: required } = deps.config;
   if (requestTags && Object.keys(requestTags).some((key) => Object.hasOwn(required, key) && required[key] !== requestTags[key])) {
-    return fail('NO_INSTANCES', 'no instance of this service can take the request', service, 1);
+    return fail(deps, requestId, 'NO_INSTANCES', 'no instance of this service can take the request', service, 1);
   }
 
   const t0 = performance.now();
@@ -91,9 +86,9 @@ async function handle(deps: ProxyDeps, { forwarding, exposed, plainPick }: Share
   // A snapshot that can be served now is used in this turn of the event loop: waiting would time other requests' work as discovery.
   const snapshot = found instanceof Promise ? await found : found;
   if (typeof snapshot === 'string') {
-    if (snapshot === 'invalid') return fail('BAD_REQUEST', 'this service name cannot be looked up', service);
-    if (snapshot === 'deferred') return fail('NO_INSTANCES', 'too many lookups of new service names; try again shortly', service, 1);
-    return fail('ETCD_UNAVAILABLE', 'the registry cannot be reached and nothing is cached for this service', service, 1);
+    if (snapshot === 'invalid') return fail(deps, requestId, 'BAD_REQUEST', 'this service name cannot be looked up', service);
+    if (snapshot === 'deferred') return fail(deps, requestId, 'NO_INSTANCES', 'too many lookups of new service names; try again shortly', service, 1);
+    return fail(deps, requestId, 'ETCD_UNAVAILABLE', 'the registry cannot be reached and nothing is cached for this service', service, 1);
   }
   const routable = deps.routable.of(snapshot.instances);
   const counted = routable.instances.length > 0 ? service : undefined;
@@ -118,7 +113,7 @@ async function handle(deps: ProxyDeps, { forwarding, exposed, plainPick }: Share
     }
   } catch {
     if (request.client.gone) return clientGone(deps, counted);
-    return fail('BAD_REQUEST', 'the request body could not be read', service);
+    return fail(deps, requestId, 'BAD_REQUEST', 'the request body could not be read', service);
   }
   const result = await forward(forwarding, {
     instances: routable.instances,
@@ -134,19 +129,29 @@ async function handle(deps: ProxyDeps, { forwarding, exposed, plainPick }: Share
   const upstreamMs = performance.now() - t1;
   if (!result.ok) {
     if (result.failure === 'client-gone') return clientGone(deps, counted);
-    return failure(result.failure, result.attempts, (code, message, retryAfter) => fail(code, message, service, retryAfter, counted));
+    return failure(result.failure, result.attempts, (code, message, retryAfter) => fail(deps, requestId, code, message, service, retryAfter, counted));
   }
   const { response } = result;
   deps.metrics.upstreamLatency(upstreamMs / 1000);
   if (response.status < 200 || response.status > 599) {
     discardBody(response.body);
-    return fail('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on', service, undefined, counted);
+    return fail(deps, requestId, 'UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on', service, undefined, counted);
   }
   // Counted before it is sent: the runtime writes the answer after this returns.
   deps.metrics.request(service, response.status);
   const timing = `discovery;dur=${millis(discoveryMs)}, upstream;dur=${millis(upstreamMs)}`;
   const bodyless = request.method === 'HEAD' || NO_BODY.has(response.status);
   return { kind: 'answer', response, headers: downstreamResponseHeaders(response.headers, requestId, timing), bodyless };
+}
+
+/**
+ * The gateway's own error answer, counted. `counted` is the service label for metrics: only a service
+ * known to have instances, so made-up names cannot crowd the labels. (A function of its own, not a
+ * closure in `handle`: one made per request kept `handle`'s variables off its fast path.)
+ */
+function fail(deps: ProxyDeps, requestId: string, code: GatewayErrorCode, message: string, service?: string, retryAfter?: number, counted?: string): Outcome {
+  deps.metrics.request(counted, statusOf(code));
+  return { kind: 'error', error: errorParts(code, message, { service, requestId, ...(retryAfter === undefined ? {} : { retryAfter }) }) };
 }
 
 /** Milliseconds with three decimals, as integers are formatted (`toFixed` showed in profiles). */

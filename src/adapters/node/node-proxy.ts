@@ -63,23 +63,47 @@ function inboundOf(incoming: IncomingMessage, outgoing: ServerResponse): Inbound
   const socket = incoming.socket;
   const host = fieldValue(fields, 'host') ?? `${socket.localAddress?.includes(':') ? `[${socket.localAddress}]` : socket.localAddress}:${socket.localPort}`;
   if (!isHost(host)) return 'the Host field is not a host name or address';
-  const length = fieldValue(fields, 'content-length');
-  return {
-    method: incoming.method ?? 'GET',
-    path: q === -1 ? target : target.slice(0, q),
-    query: q === -1 ? '' : target.slice(q),
-    fields,
-    ip: validIp(socket.remoteAddress, isIpLiteral),
-    proto: (socket as TLSSocket).encrypted ? 'https' : 'http',
-    host,
-    zone: undefined,
-    hasBody: (length !== undefined && length !== '0') || fieldValue(fields, 'transfer-encoding') !== undefined,
-    readBody: () => readAll(incoming),
+  return new NodeInbound(incoming, outgoing, target, q, fields, host);
+}
+
+/** A Node request as the proxy sees it; a class, so its methods are not closures made per request. */
+class NodeInbound implements Inbound {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly fields: string[];
+  readonly ip: string | undefined;
+  readonly proto: string;
+  readonly host: string;
+  readonly zone = undefined;
+  readonly hasBody: boolean;
+  readonly client: ResponseLink;
+  readonly waitUntil = undefined;
+  readonly #incoming: IncomingMessage;
+
+  constructor(incoming: IncomingMessage, outgoing: ServerResponse, target: string, q: number, fields: string[], host: string) {
+    const socket = incoming.socket;
+    const length = fieldValue(fields, 'content-length');
+    this.method = incoming.method ?? 'GET';
+    this.path = q === -1 ? target : target.slice(0, q);
+    this.query = q === -1 ? '' : target.slice(q);
+    this.fields = fields;
+    this.ip = validIp(socket.remoteAddress, isIpLiteral);
+    this.proto = (socket as TLSSocket).encrypted ? 'https' : 'http';
+    this.host = host;
+    this.hasBody = (length !== undefined && length !== '0') || fieldValue(fields, 'transfer-encoding') !== undefined;
+    this.client = new ResponseLink(outgoing);
+    this.#incoming = incoming;
+  }
+
+  readBody(): Promise<Uint8Array> {
+    return readAll(this.#incoming);
+  }
+
+  streamBody(): ReadableStream<Uint8Array> {
     // Left to the server to drain or close if no attempt reads it.
-    streamBody: () => pullStream(incoming, () => undefined),
-    client: new ResponseLink(outgoing),
-    waitUntil: undefined,
-  };
+    return pullStream(this.#incoming, () => undefined);
+  }
 }
 
 /** The last Host field found good: clients ask for the same few hosts again and again. */

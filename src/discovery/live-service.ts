@@ -84,4 +84,9 @@ export class LiveService {
     this.#snapshot ??= buildSnapshot(this.service, this.#records.values(), this.#revision, now);
     return this.#snapshot;
   }
+
+  /** The snapshot as last built; undefined after a change, until `snapshot` builds the next. */
+  get built(): Snapshot | undefined {
+    return this.#snapshot;
+  }
 }

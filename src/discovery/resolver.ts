@@ -152,7 +152,10 @@ export class Resolver {
 
   /** The snapshot held for a service, without asking etcd. */
   peek(service: string): Snapshot | undefined {
-    return this.#hub?.live(service)?.snapshot(this.#o.now()) ?? this.#entries.peek(service)?.snapshot;
+    const live = this.#hub?.live(service);
+    // The gateway peeks before every lookup: the clock is read only when a snapshot must be built.
+    if (live) return live.built ?? live.snapshot(this.#o.now());
+    return this.#entries.peek(service)?.snapshot;
   }
 
   /**

@@ -15,6 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { NAMED_PROXIES } from './lib/contenders.mjs';
 import { registerInstances, startEtcd } from './lib/etcd.mjs';
 import { gatewayEnv } from './lib/etcd-edge.mjs';
 import { startBackend } from './lib/nginx.mjs';
@@ -31,11 +32,6 @@ for (const command of ['valgrind', 'callgrind_control']) {
   if (!onPath(command)) throw new Error(`${command} is missing: apt-get install -y valgrind`);
 }
 ensureTools();
-/** The proxies of bench/proxies/ a target may name; anything else is an etcd-edge checkout. */
-const PROXIES = {
-  fastify: { script: 'fastify-proxy.mjs', name: 'fastify + @fastify/http-proxy' },
-  undici: { script: 'undici-proxy.mjs', name: 'bare undici proxy' },
-};
 const targets = process.argv.slice(2).length ? process.argv.slice(2) : ['fastify', 'undici', ROOT];
 const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-instructions-'));
 const etcd = await startEtcd({ cpus: '0' });
@@ -66,9 +62,9 @@ async function measure(target, index) {
   const port = await freePort();
   const out = join(dir, `${index}.out`);
   const valgrind = ['--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath];
-  const script = PROXIES[target]?.script;
+  const script = NAMED_PROXIES[target]?.script;
   const child = script
-    ? spawnChild('valgrind', [...valgrind, join(ROOT, 'bench/proxies', script)], { env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
+    ? spawnChild('valgrind', [...valgrind, script], { env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
     : spawnChild('valgrind', [...valgrind, join(target, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
         env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_WATCH: 'on' }),
         inheritEnv: false,
@@ -105,7 +101,7 @@ try {
   console.log(`instructions per request at ${CONNECTIONS} concurrent after ${WARM} warm-up requests, windows of ${N}:`);
   targets.forEach((target, i) => {
     const line = (thread) => results[i].map((w) => `${k(w[thread])} k`).join(', ') + ` (lowest ${k(Math.min(...results[i].map((w) => w[thread])))} k)`;
-    console.log(`  ${PROXIES[target]?.name ?? target}: main thread ${line('main')}; all threads ${line('all')}`);
+    console.log(`  ${NAMED_PROXIES[target]?.name ?? target}: main thread ${line('main')}; all threads ${line('all')}`);
   });
 } finally {
   await backend.stop();

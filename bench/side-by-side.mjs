@@ -14,6 +14,7 @@
 //   ROUNDS=10 SECONDS=4 CONNECTIONS=32 (per contender)
 // Ratios are to the first contender, round by round; the median is the figure.
 import { join } from 'node:path';
+import { NAMED_PROXIES } from './lib/contenders.mjs';
 import { registerInstances, startEtcd } from './lib/etcd.mjs';
 import { gatewayEnv } from './lib/etcd-edge.mjs';
 import { startBackend } from './lib/nginx.mjs';
@@ -26,11 +27,6 @@ const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const SECONDS = Number(process.env.SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 32);
 const ROOT = new URL('..', import.meta.url).pathname;
-/** The proxies of bench/proxies/ a contender may name; anything else is an etcd-edge checkout. */
-const PROXIES = {
-  fastify: { script: 'fastify-proxy.mjs', name: 'fastify + @fastify/http-proxy' },
-  undici: { script: 'undici-proxy.mjs', name: 'bare undici proxy' },
-};
 
 ensureTools();
 const targets = process.argv.slice(2).length ? process.argv.slice(2) : ['undici', ROOT];
@@ -41,9 +37,9 @@ await registerInstances(etcd.url, 'bench', backend.urls.slice(1), 3);
 /** One contender on core 1: a bench proxy in front of one nginx, or `etcd-edge serve` of a checkout in front of three. */
 async function start(target) {
   const port = await freePort();
-  const script = PROXIES[target]?.script;
+  const script = NAMED_PROXIES[target]?.script;
   const child = script
-    ? spawnChild(process.execPath, [join(ROOT, 'bench/proxies', script)], { cpus: '1', env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
+    ? spawnChild(process.execPath, [script], { cpus: '1', env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
     : spawnChild(process.execPath, [join(target, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
         cpus: '1',
         env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_WATCH: 'on' }),
@@ -51,7 +47,7 @@ async function start(target) {
       });
   const url = `http://127.0.0.1:${port}${script ? '/' : '/svc/bench/'}`;
   await waitFor(async () => (await fetch(url)).status === 200, target, { child, ms: 60_000 });
-  return { name: PROXIES[target]?.name ?? target, url, child };
+  return { name: NAMED_PROXIES[target]?.name ?? target, url, child };
 }
 
 /** One round: every contender loaded at once; CPU seconds per 10,000 requests of each. */

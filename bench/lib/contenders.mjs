@@ -9,6 +9,15 @@ import { freePort, spawnChild, waitFor } from './processes.mjs';
 
 const PROXIES = new URL('../proxies/', import.meta.url).pathname;
 
+/**
+ * The proxies of bench/proxies/ that the A/B scripts (instructions,
+ * side-by-side) accept by name beside etcd-edge checkouts.
+ */
+export const NAMED_PROXIES = {
+  fastify: { script: join(PROXIES, 'fastify-proxy.mjs'), name: 'fastify + @fastify/http-proxy' },
+  undici: { script: join(PROXIES, 'undici-proxy.mjs'), name: 'bare undici proxy' },
+};
+
 async function nodeProxy(script, upstream, cpus) {
   const port = await freePort();
   const child = spawnChild(process.execPath, [join(PROXIES, script)], { cpus, env: { PORT: String(port), UPSTREAM: upstream } });

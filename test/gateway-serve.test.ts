@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, nativeLayout } from '../src/index.js';
 import { Backends, type Backend } from './support/backend.js';
@@ -7,6 +8,7 @@ import { ADMIN_TOKEN } from './support/gateway-scenarios.js';
 import { startServeProcess } from './support/node-gateway.js';
 import { freePort } from './support/ports.js';
 import { rawRequest } from './support/raw-http.js';
+import { until } from './support/until.js';
 
 let cluster: EtcdCluster;
 let etcd: EtcdClient;
@@ -132,6 +134,29 @@ describe('etcd-edge serve', () => {
     for (let i = 0; i < 5; i++) expect((await fetch(`${gateway.url}/svc/${name}/status/503?chunked=1`)).status).toBe(503);
     expect((await fetch(`${gateway.url}/svc/${name}/`)).status).toBe(200);
     expect(gateway.process.child.exitCode).toBeNull();
+  });
+
+  it('cancels the attempt of a client that hangs up, on a kept-alive connection too: the instance sees it dropped, and it counts as 499', async () => {
+    const b = await backend('hang-up');
+    const name = await service([{ url: b.url }]);
+    // Long timeouts: only the client going away can end the slow attempt early.
+    const gateway = await serve({ ETCD_EDGE_UPSTREAM_TIMEOUT_MS: '20000', ETCD_EDGE_DEADLINE_MS: '20000' });
+    const { port } = new URL(gateway.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.setEncoding('latin1').on('data', (text: string) => (received += text));
+    const ask = (path: string): boolean => socket.write(`GET /svc/${name}${path} HTTP/1.1\r\nHost: edge.test\r\n\r\n`);
+    // A first request answered on the connection, then a slow one on the same connection.
+    ask('/quick');
+    await until(() => received.endsWith('\r\n0\r\n\r\n'), 5_000);
+    ask('/slow/15000');
+    await until(() => b.requests === 2, 5_000);
+    socket.destroy();
+    await until(() => b.abandoned === 1, 5_000);
+    const metrics = await (await fetch(`${gateway.url}/_edge/metrics`, admin)).text();
+    expect(metrics).toContain(`etcd_edge_requests_total{service="${name}",status="499"} 1`);
+    expect(metrics).toContain(`etcd_edge_requests_total{service="${name}",status="200"} 1`);
+    expect(received.startsWith('HTTP/1.1 200')).toBe(true);
   });
 
   it('answers 504 by the deadline when a short body stops half-way (it is read whole, so it must fit the deadline)', async () => {

@@ -1,5 +1,5 @@
 import { fieldsOf, headersOf, withoutFields } from './fields.js';
-import { UpstreamError, type Upstream, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import { UpstreamError, type Upstream, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -22,7 +22,7 @@ export class FetchUpstream implements Upstream {
     this.#decodes = options.decodes ?? false;
   }
 
-  async send(request: UpstreamRequest): Promise<UpstreamResponse> {
+  send(request: UpstreamRequest, reply: UpstreamReply): void {
     // fetch refuses a body on GET and HEAD; Node's upstream passes one on.
     const body = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
     const init: RequestInit & { duplex?: 'half' } = {
@@ -33,13 +33,16 @@ export class FetchUpstream implements Upstream {
       signal: request.cancel.toSignal(),
     };
     if (body instanceof ReadableStream) init.duplex = 'half';
-    let response: Response;
-    try {
-      response = await this.#fetch(request.origin + request.path, init);
-    } catch (error) {
-      throw new UpstreamError(classify(error), 'the instance did not answer', { cause: error });
-    }
-    request.onHeaders?.();
+    this.#fetch(request.origin + request.path, init).then(
+      (response) => {
+        reply.headersArrived();
+        reply.answered(this.#answerOf(response));
+      },
+      (error: unknown) => reply.failed(new UpstreamError(classify(error), 'the instance did not answer', { cause: error })),
+    );
+  }
+
+  #answerOf(response: Response): UpstreamResponse {
     let headers = fieldsOf(response.headers);
     if (this.#decodes && decodedByFetch(response.headers.get('content-encoding'))) {
       headers = withoutFields(headers, STALE_WHEN_DECODED);

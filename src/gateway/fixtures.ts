@@ -6,7 +6,7 @@ import type { RuntimeHooks } from './client-side.js';
 import { fieldsOf, headersOf } from './fields.js';
 import { loadConfig } from './config.js';
 import { createGateway, type Gateway } from './gateway.js';
-import { UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import { UpstreamError, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 /** What the fake upstream saw of one attempt. */
 export interface Sent {
@@ -39,7 +39,17 @@ export class FakeUpstream implements Upstream {
     this.script = script;
   }
 
-  async send(request: UpstreamRequest): Promise<UpstreamResponse> {
+  send(request: UpstreamRequest, reply: UpstreamReply): void {
+    this.#answer(request).then(
+      (response) => {
+        reply.headersArrived();
+        reply.answered(response);
+      },
+      (error: UpstreamError) => reply.failed(error),
+    );
+  }
+
+  async #answer(request: UpstreamRequest): Promise<UpstreamResponse> {
     const streamed = request.body instanceof ReadableStream;
     const sent: Sent = { origin: request.origin, path: request.path, method: request.method, headers: headersOf(request.headers), body: null, bytes: null, streamed };
     const index = this.sent.length;
@@ -51,7 +61,7 @@ export class FakeUpstream implements Upstream {
       sent.body = sent.bytes === null ? null : new TextDecoder().decode(sent.bytes);
     }
     if (step === 'hang') {
-      return new Promise((_, reject) => request.cancel.onCancel(() => reject(new UpstreamError('failed', 'aborted'))));
+      return new Promise((_, reject) => request.cancel.onCancel({ cancel: () => reject(new UpstreamError('failed', 'aborted')) }));
     }
     if ('error' in step) throw new UpstreamError(step.error, `scripted ${step.error}`);
     const body = step.body === undefined || step.body === null ? null : typeof step.body === 'string' ? new TextEncoder().encode(step.body) : step.body;

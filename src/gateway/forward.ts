@@ -1,8 +1,8 @@
 import type { Attempt, Balancer, PickRequest } from '../balance/index.js';
 import type { Instance } from '../registry/index.js';
 import type { OutgoingBody } from './body.js';
-import type { ClientLink } from './inbound.js';
-import { AttemptCancel, discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import type { ClientLink, GoneWatcher } from './inbound.js';
+import { AttemptCancel, discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 /** Methods that mean the same when sent twice (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -47,51 +47,101 @@ export interface ForwardDeps {
 const TIMEOUT = Symbol('timeout');
 const CLIENT_GONE = Symbol('client gone');
 
+/** Where a forwarding's result goes, once. */
+export interface ForwardDone {
+  forwarded(result: Forwarded): void;
+}
+
 /**
  * Sends a request to one instance after another until one answers, within one
  * deadline: after a connect failure (nothing was sent) any method is retried;
  * after a 502/503/504, a broken connection or a timeout only an idempotent one,
- * and never with a body that may already have reached an instance.
+ * and never with a body that may already have reached an instance. The result
+ * goes to `done`, possibly before this returns.
  */
-export async function forward(deps: ForwardDeps, request: Forwarding): Promise<Forwarded> {
-  const deadline = request.startedAt + deps.retry.deadlineMs;
+export function forward(deps: ForwardDeps, request: Forwarding, done: ForwardDone): void {
+  const run = new ForwardRun(deps, request, done);
+  run.next('first' in request ? request.first : deps.balancer.pick(request.instances, request.pick));
+}
+
+/** One request's way through its attempts: a class whose methods are the steps, so no closure or promise is made per request. */
+class ForwardRun {
+  readonly #deps: ForwardDeps;
+  readonly #request: Forwarding;
+  readonly #done: ForwardDone;
+  readonly #deadline: number;
   // Most requests end on their first attempt: what a retry needs is built on the first retry.
-  let retries: Retries | undefined;
-  let instance = 'first' in request ? request.first : deps.balancer.pick(request.instances, request.pick);
-  let failure: 'none-eligible' | 'unreachable' | 'timeout' = 'none-eligible';
-  let attempt = 0;
-  while (instance) {
-    attempt++;
-    const remaining = deadline - deps.now();
-    if (remaining <= 0) return { ok: false, failure: 'timeout', attempts: attempt - 1 };
-    if (request.client.gone) return { ok: false, failure: 'client-gone', attempts: attempt };
-    // The attempt is awaited here rather than in a function of its own: one async frame less per request.
-    const live = new LiveAttempt(deps, request, instance, Math.min(deps.retry.upstreamTimeoutMs, remaining), deadline);
-    let result: UpstreamResponse | UpstreamFailure | 'client-gone';
-    try {
-      result = live.answered(await deps.upstream.send(live.request));
-    } catch (error) {
-      result = live.failed(error);
-    } finally {
-      live.stop();
-    }
-    if (typeof result !== 'string') {
-      const retry = RETRY_STATUS.has(result.status) && !isLast(deps, attempt, deadline) && mayResend(request, 'failed');
-      const next = retry ? (retries ??= new Retries(deps.balancer, request)).another(instance) : undefined;
-      if (!next) return { ok: true, response: result, instance, attempts: attempt };
-      discardBody(result.body);
-      deps.onRetry?.();
-      instance = next;
-      continue;
-    }
-    if (result === 'client-gone') return { ok: false, failure: 'client-gone', attempts: attempt };
-    failure = result === 'timeout' ? 'timeout' : 'unreachable';
-    if (isLast(deps, attempt, deadline) || !mayResend(request, result)) return { ok: false, failure, attempts: attempt };
-    instance = (retries ??= new Retries(deps.balancer, request)).another(instance);
-    if (instance) deps.onRetry?.();
+  #retries: Retries | undefined;
+  #failure: 'none-eligible' | 'unreachable' | 'timeout' = 'none-eligible';
+  #attempt = 0;
+
+  constructor(deps: ForwardDeps, request: Forwarding, done: ForwardDone) {
+    this.#deps = deps;
+    this.#request = request;
+    this.#done = done;
+    this.#deadline = request.startedAt + deps.retry.deadlineMs;
   }
-  if (failure === 'none-eligible') request.body.discard();
-  return { ok: false, failure, attempts: attempt };
+
+  /** Tries `instance`, or ends when there is none. */
+  next(instance: Instance | undefined): void {
+    const request = this.#request;
+    if (!instance) {
+      if (this.#failure === 'none-eligible') request.body.discard();
+      this.#done.forwarded({ ok: false, failure: this.#failure, attempts: this.#attempt });
+      return;
+    }
+    const attempt = ++this.#attempt;
+    const remaining = this.#deadline - this.#deps.now();
+    if (remaining <= 0) return this.#done.forwarded({ ok: false, failure: 'timeout', attempts: attempt - 1 });
+    if (request.client.gone) return this.#done.forwarded({ ok: false, failure: 'client-gone', attempts: attempt });
+    const live = new LiveAttempt(this, instance, Math.min(this.#deps.retry.upstreamTimeoutMs, remaining));
+    try {
+      this.#deps.upstream.send(live.request, live);
+    } catch (error) {
+      live.failed(error);
+    }
+  }
+
+  /** An attempt ended with an answer. */
+  answered(instance: Instance, response: UpstreamResponse): void {
+    const deps = this.#deps;
+    const attempt = this.#attempt;
+    const retry = RETRY_STATUS.has(response.status) && !isLast(deps, attempt, this.#deadline) && mayResend(this.#request, 'failed');
+    const next = retry ? this.#another(instance) : undefined;
+    if (!next) return this.#done.forwarded({ ok: true, response, instance, attempts: attempt });
+    discardBody(response.body);
+    deps.onRetry?.();
+    this.next(next);
+  }
+
+  /** An attempt ended without an answer. */
+  failed(instance: Instance, failure: UpstreamFailure | 'client-gone'): void {
+    const attempt = this.#attempt;
+    if (failure === 'client-gone') return this.#done.forwarded({ ok: false, failure: 'client-gone', attempts: attempt });
+    this.#failure = failure === 'timeout' ? 'timeout' : 'unreachable';
+    if (isLast(this.#deps, attempt, this.#deadline) || !mayResend(this.#request, failure)) {
+      return this.#done.forwarded({ ok: false, failure: this.#failure, attempts: attempt });
+    }
+    const next = this.#another(instance);
+    if (next) this.#deps.onRetry?.();
+    this.next(next);
+  }
+
+  get deps(): ForwardDeps {
+    return this.#deps;
+  }
+
+  get request(): Forwarding {
+    return this.#request;
+  }
+
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  #another(failed: Instance): Instance | undefined {
+    return (this.#retries ??= new Retries(this.#deps.balancer, this.#request)).another(failed);
+  }
 }
 
 /** The instances a request has tried, so a retry goes elsewhere; made on the first retry. */
@@ -144,9 +194,9 @@ class TimedCancel extends AttemptCancel {
   }
 
   /** Response headers arrived: the timeout for them no longer applies. */
-  readonly answered = (): void => {
+  answered(): void {
     this.#answered = true;
-  };
+  }
 
   /** The timer fired: cancel, unless headers came and some of the deadline is left. */
   expire(): void {
@@ -163,21 +213,25 @@ class TimedCancel extends AttemptCancel {
 const expire = (cancel: TimedCancel): void => cancel.expire();
 
 /**
- * One attempt on one instance while it runs: its cancel (timeout, client gone)
- * and its count in the balancer's in-flight and ejection figures.
+ * One attempt on one instance while it runs: its cancel (timeout, client
+ * gone), its count in the balancer's in-flight and ejection figures, and the
+ * upstream's reply, passed on to the run once.
  */
-class LiveAttempt {
+class LiveAttempt implements UpstreamReply, GoneWatcher {
   readonly request: UpstreamRequest;
-  readonly #client: ClientLink;
+  readonly #run: ForwardRun;
+  readonly #instance: Instance;
   readonly #cancel: TimedCancel;
-  readonly #stopListening: () => void;
   readonly #attempt: Attempt;
+  #ended = false;
 
-  constructor(deps: ForwardDeps, request: Forwarding, instance: Instance, timeoutMs: number, deadlineAt: number) {
-    const cancel = new TimedCancel(deps.now, timeoutMs, deadlineAt);
-    this.#client = request.client;
+  constructor(run: ForwardRun, instance: Instance, timeoutMs: number) {
+    const { deps, request } = run;
+    const cancel = new TimedCancel(deps.now, timeoutMs, run.deadline);
+    this.#run = run;
+    this.#instance = instance;
     this.#cancel = cancel;
-    this.#stopListening = request.client.onGone(() => cancel.cancel(CLIENT_GONE));
+    request.client.watch(this);
     this.#attempt = deps.balancer.begin(instance);
     this.request = {
       origin: instance.url,
@@ -186,19 +240,32 @@ class LiveAttempt {
       headers: request.headers,
       body: request.body.forAttempt(),
       cancel,
-      // The timeout bounds the wait for response headers only: bodies (downloads, event streams) take what they take.
-      onHeaders: cancel.answered,
     };
   }
 
-  answered(response: UpstreamResponse): UpstreamResponse {
+  clientGone(): void {
+    this.#cancel.cancel(CLIENT_GONE);
+  }
+
+  // The timeout bounds the wait for response headers only: bodies (downloads, event streams) take what they take.
+  headersArrived(): void {
+    this.#cancel.answered();
+  }
+
+  answered(response: UpstreamResponse): void {
+    if (!this.#end()) return;
     this.#attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
-    return response;
+    this.#run.answered(this.#instance, response);
+  }
+
+  failed(error: unknown): void {
+    if (!this.#end()) return;
+    this.#run.failed(this.#instance, this.#failure(error));
   }
 
   /** How the attempt failed. */
-  failed(error: unknown): UpstreamFailure | 'client-gone' {
-    if (this.#client.gone) {
+  #failure(error: unknown): UpstreamFailure | 'client-gone' {
+    if (this.#run.request.client.gone) {
       this.#attempt.end('neutral');
       return 'client-gone';
     }
@@ -207,8 +274,12 @@ class LiveAttempt {
     return this.#cancel.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
   }
 
-  stop(): void {
+  /** Stops the timer and the client watch; false when the attempt had already ended. */
+  #end(): boolean {
+    if (this.#ended) return false;
+    this.#ended = true;
     this.#cancel.stop();
-    this.#stopListening();
+    this.#run.request.client.watch(undefined);
+    return true;
   }
 }

@@ -1,11 +1,16 @@
 import type { FieldList } from './fields.js';
 
+/** Told when the client of a request goes away: the attempt in flight. */
+export interface GoneWatcher {
+  clientGone(): void;
+}
+
 /** The client's side of a request in flight. */
 export interface ClientLink {
   /** Whether the client went away before its answer was sent. */
   readonly gone: boolean;
-  /** Calls `listener` once if the client goes away; returns what stops listening. */
-  onGone(listener: () => void): () => void;
+  /** Sets the one watcher, told once if the client goes away (one attempt runs at a time); undefined stops watching. */
+  watch(watcher: GoneWatcher | undefined): void;
 }
 
 /**
@@ -41,13 +46,23 @@ export interface Inbound {
 
 /** A client link over a request's `AbortSignal`, for runtimes that give one. */
 export function signalLink(signal: AbortSignal): ClientLink {
-  return {
-    get gone() {
-      return signal.aborted;
-    },
-    onGone(listener) {
-      signal.addEventListener('abort', listener, { once: true });
-      return () => signal.removeEventListener('abort', listener);
-    },
-  };
+  return new SignalLink(signal);
+}
+
+class SignalLink implements ClientLink {
+  readonly #signal: AbortSignal;
+  #watcher: GoneWatcher | undefined;
+
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+    signal.addEventListener('abort', () => this.#watcher?.clientGone(), { once: true });
+  }
+
+  get gone(): boolean {
+    return this.#signal.aborted;
+  }
+
+  watch(watcher: GoneWatcher | undefined): void {
+    this.#watcher = watcher;
+  }
 }

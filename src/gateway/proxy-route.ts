@@ -3,13 +3,13 @@ import { clientIpOf, type RuntimeHooks } from './client-side.js';
 import { responseOfError, errorResponse } from './errors.js';
 import { fieldsOf, headersOf } from './fields.js';
 import { signalLink, type Inbound } from './inbound.js';
-import type { Outcome, ProxyHandler } from './proxy.js';
+import { proxyOutcome, type Outcome, type ProxyHandler } from './proxy.js';
 import { pathOf } from './target.js';
 import { discardBody } from './upstream.js';
 
 /** `ANY /svc/{service}/*` on Hono: the proxy between a Web `Request` and a Web `Response` (Workers, Lambda). */
 export function proxyRoute(proxy: ProxyHandler, hooks: RuntimeHooks): (c: Context) => Promise<Response> {
-  return async (c) => responseOf(await proxy(inboundOf(hooks, c)));
+  return async (c) => responseOf(await proxyOutcome(proxy, inboundOf(hooks, c)));
 }
 
 function inboundOf(hooks: RuntimeHooks, c: Context): Inbound {

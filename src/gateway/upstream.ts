@@ -13,8 +13,21 @@ export interface UpstreamRequest {
   body: Uint8Array | ReadableStream<Uint8Array> | null;
   /** Stops the attempt: deadline passed or client gone. */
   cancel: AttemptCancel;
-  /** Called when response headers arrive, before any of the body is read: the attempt's timeout ends there. */
-  onHeaders?: () => void;
+}
+
+/**
+ * Where one attempt's outcome goes. The upstream calls `answered` or
+ * `failed`, once, possibly before `send` returns; `headersArrived` comes
+ * first when a response starts. Callbacks rather than a promise: on Node's
+ * hot path the promise and its microtask turns cost ~7 % of a bare proxy's
+ * CPU per request (measured side by side).
+ */
+export interface UpstreamReply {
+  /** Response headers arrived, before any of the body is read: the attempt's timeout ends there. */
+  headersArrived(): void;
+  answered(response: UpstreamResponse): void;
+  /** No response arrived; after a cancel this comes at once, and the caller decides what the cancel was. */
+  failed(error: UpstreamError): void;
 }
 
 export interface UpstreamResponse {
@@ -25,15 +38,20 @@ export interface UpstreamResponse {
   body: ReadableStream<Uint8Array> | Uint8Array | null;
 }
 
+/** What a cancel stops: an upstream's attempt in flight. */
+export interface Cancellable {
+  cancel(reason: unknown): void;
+}
+
 /**
  * Stops one attempt early (its timeout, or the client going away): a one-shot
- * flag with a single listener, the upstream's. Cheaper than an
+ * flag with a single target, the upstream's attempt. Cheaper than an
  * `AbortController` per attempt, which showed in Node profiles.
  */
 export class AttemptCancel {
   #cancelled = false;
   #reason: unknown;
-  #listener: ((reason: unknown) => void) | undefined;
+  #target: Cancellable | undefined;
 
   get cancelled(): boolean {
     return this.#cancelled;
@@ -47,21 +65,21 @@ export class AttemptCancel {
     if (this.#cancelled) return;
     this.#cancelled = true;
     this.#reason = reason;
-    const listener = this.#listener;
-    this.#listener = undefined;
-    listener?.(reason);
+    const target = this.#target;
+    this.#target = undefined;
+    target?.cancel(reason);
   }
 
-  /** Sets the one listener; called at once when already cancelled. */
-  onCancel(listener: (reason: unknown) => void): void {
-    if (this.#cancelled) listener(this.#reason);
-    else this.#listener = listener;
+  /** Sets the one target; cancelled at once when this already is. */
+  onCancel(target: Cancellable): void {
+    if (this.#cancelled) target.cancel(this.#reason);
+    else this.#target = target;
   }
 
   /** An `AbortSignal` that follows this, for APIs that take one (`fetch`). */
   toSignal(): AbortSignal {
     const controller = new AbortController();
-    this.onCancel((reason) => controller.abort(reason));
+    this.onCancel({ cancel: (reason) => controller.abort(reason) });
     return controller.signal;
   }
 }
@@ -96,8 +114,20 @@ export class UpstreamError extends Error {
  * stack: `fetch` on Workers and Lambda, pooled undici connections on Node.
  */
 export interface Upstream {
-  /** @throws {UpstreamError} when no response arrived; after `cancel` it rejects at once, and the caller decides what the cancel was */
-  send(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Starts one attempt; its outcome goes to `reply`. */
+  send(request: UpstreamRequest, reply: UpstreamReply): void;
   /** Releases pooled connections. */
   close?(): Promise<void>;
+}
+
+/**
+ * `Upstream.send` as a promise, for callers off the hot path (tools, tests).
+ *
+ * @example
+ * const response = await sendAwaiting(upstream, { origin, path: '/', method: 'GET', headers: [], body: null, cancel: new AttemptCancel() });
+ */
+export function sendAwaiting(upstream: Upstream, request: UpstreamRequest, onHeaders?: () => void): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    upstream.send(request, { headersArrived: () => onHeaders?.(), answered: resolve, failed: reject });
+  });
 }

@@ -22,6 +22,8 @@ export class Backend {
   readonly name: string;
   readonly seen = new Map<string, number>();
   requests = 0;
+  /** Requests whose connection closed before their answer was finished (the proxy gave up on them). */
+  abandoned = 0;
   #server: Server;
   #sockets = new Set<Socket>();
   #port = 0;
@@ -77,6 +79,9 @@ export class Backend {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requests++;
+    res.once('close', () => {
+      if (!res.writableFinished) this.abandoned++;
+    });
     const id = req.headers['x-request-id'];
     if (typeof id === 'string') this.seen.set(id, (this.seen.get(id) ?? 0) + 1);
     const [, route, arg] = /^\/([a-z]+)\/([^/?]+)/.exec(req.url ?? '') ?? [];

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AttemptCancel, discardBody, UpstreamError, type UpstreamRequest } from '../../gateway/index.js';
+import { AttemptCancel, discardBody, sendAwaiting, UpstreamError, type UpstreamRequest } from '../../gateway/index.js';
 import { UndiciUpstream } from './undici-upstream.js';
 
 let server: Server;
@@ -54,7 +54,7 @@ describe('UndiciUpstream', () => {
       res.writeHead(201, { 'content-type': 'text/plain', 'content-length': '5', 'x-saw': String(req.headers['x-probe']) }).end('hello');
     });
     let headersSeen = 0;
-    const response = await upstream.send(request('/small', { onHeaders: () => headersSeen++ }));
+    const response = await sendAwaiting(upstream, request('/small'), () => headersSeen++);
     expect(response.status).toBe(201);
     expect(response.body).toBeInstanceOf(Uint8Array);
     expect(await text(response.body)).toBe('hello');
@@ -70,14 +70,14 @@ describe('UndiciUpstream', () => {
       res.writeEarlyHints({ link: '</a.css>; rel=preload' });
       res.writeHead(200, { 'content-length': String(big.length) }).end(big);
     });
-    const response = await upstream.send(request('/big'));
+    const response = await sendAwaiting(upstream, request('/big'));
     expect(response.status).toBe(200);
     expect(response.body).toBeInstanceOf(ReadableStream);
     expect(await text(response.body)).toBe(big);
   });
 
   it('classifies a refused connection as connect (nothing was sent)', async () => {
-    const error = await upstream.send(request('/x', { origin: 'http://127.0.0.1:1' })).catch((e: unknown) => e);
+    const error = await sendAwaiting(upstream, request('/x', { origin: 'http://127.0.0.1:1' })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as UpstreamError).failure).toBe('connect');
   });
@@ -87,7 +87,7 @@ describe('UndiciUpstream', () => {
     // The instance never answers: only the cancel can settle the attempt.
     routes.set('/hang', () => (arrived = true));
     const cancel = new AttemptCancel();
-    const pending = upstream.send(request('/hang', { cancel }));
+    const pending = sendAwaiting(upstream, request('/hang', { cancel }));
     await until(() => arrived);
     cancel.cancel('timeout');
     const error = await pending.catch((e: unknown) => e);
@@ -101,7 +101,7 @@ describe('UndiciUpstream', () => {
       const timer = setInterval(() => res.write('data: x\n\n'), 5);
       res.on('close', () => clearInterval(timer));
     });
-    const response = await upstream.send(request('/endless'));
+    const response = await sendAwaiting(upstream, request('/endless'));
     expect(response.body).toBeInstanceOf(ReadableStream);
     discardBody(response.body);
     await until(() => closed.includes('/endless'));
@@ -112,7 +112,7 @@ describe('UndiciUpstream', () => {
       res.writeHead(200, { 'content-length': '100' });
       res.write('only part', () => res.destroy());
     });
-    const error = await upstream.send(request('/cut')).catch((e: unknown) => e);
+    const error = await sendAwaiting(upstream, request('/cut')).catch((e: unknown) => e);
     expect((error as UpstreamError).failure).toBe('failed');
   });
 });

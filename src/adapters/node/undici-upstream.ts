@@ -4,7 +4,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { lazyBody } from './direct-response.js';
 import { ADDRESS_DENIED, type LookupFunction } from './guarded-lookup.js';
 import { pullStream } from './streams.js';
-import { UpstreamError, type FieldList, type Upstream, type UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
+import { UpstreamError, type FieldList, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
 
 export interface UndiciUpstreamOptions {
   connectTimeoutMs: number;
@@ -38,22 +38,20 @@ export class UndiciUpstream implements Upstream {
     this.#bufferBytes = options.bufferResponseBytes ?? 64 * 1024;
   }
 
-  send(request: UpstreamRequest): Promise<UpstreamResponse> {
-    return new Promise((resolve, reject) => {
-      const handler = new AttemptHandler(request, this.#bufferBytes, resolve, reject);
-      this.#agent.dispatch(
-        {
-          origin: request.origin,
-          path: request.path,
-          method: request.method as Dispatcher.HttpMethod,
-          headers: request.headers as string[],
-          body: toBody(request.body),
-          headersTimeout: 0,
-        },
-        handler,
-      );
-      request.cancel.onCancel((reason) => handler.cancel(reason));
-    });
+  send(request: UpstreamRequest, reply: UpstreamReply): void {
+    const handler = new AttemptHandler(this.#bufferBytes, reply);
+    this.#agent.dispatch(
+      {
+        origin: request.origin,
+        path: request.path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers as string[],
+        body: toBody(request.body),
+        headersTimeout: 0,
+      },
+      handler,
+    );
+    request.cancel.onCancel(handler);
   }
 
   async close(): Promise<void> {
@@ -62,14 +60,12 @@ export class UndiciUpstream implements Upstream {
 }
 
 /**
- * One attempt's answer as undici delivers it: settles the attempt when the
- * header arrives (a body to stream) or when a small body has been read whole.
+ * One attempt's answer as undici delivers it: replies when the header arrives
+ * (a body to stream) or when a small body has been read whole.
  */
 class AttemptHandler implements Dispatcher.DispatchHandler {
-  readonly #request: UpstreamRequest;
   readonly #bufferBytes: number;
-  readonly #resolve: (response: UpstreamResponse) => void;
-  readonly #reject: (error: UpstreamError) => void;
+  readonly #reply: UpstreamReply;
   #controller: Dispatcher.DispatchController | undefined;
   #settled = false;
   #cancelled: unknown;
@@ -80,11 +76,9 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   /** Set once a body is streamed to the caller. */
   #stream: Readable | undefined;
 
-  constructor(request: UpstreamRequest, bufferBytes: number, resolve: (response: UpstreamResponse) => void, reject: (error: UpstreamError) => void) {
-    this.#request = request;
+  constructor(bufferBytes: number, reply: UpstreamReply) {
     this.#bufferBytes = bufferBytes;
-    this.#resolve = resolve;
-    this.#reject = reject;
+    this.#reply = reply;
   }
 
   /** The caller gave up (timeout, client gone): fail now, and stop undici when it has started. */
@@ -103,7 +97,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     // 1xx answers are interim: the final one follows.
     if (statusCode < 200 || this.#settled) return;
-    this.#request.onHeaders?.();
+    this.#reply.headersArrived();
     this.#status = statusCode;
     this.#headers = fieldsOfUndici(headers);
     const length = Number(headers['content-length'] ?? NaN);
@@ -146,13 +140,13 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   #settle(response: UpstreamResponse): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#resolve(response);
+    this.#reply.answered(response);
   }
 
   #fail(failure: UpstreamFailure, message: string, cause: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#reject(new UpstreamError(failure, message, { cause }));
+    this.#reply.failed(new UpstreamError(failure, message, { cause }));
   }
 }
 

@@ -96,7 +96,7 @@ class ForwardRun {
     if (request.client.gone) return this.#done.forwarded({ ok: false, failure: 'client-gone', attempts: attempt });
     const live = new LiveAttempt(this, instance, Math.min(this.#deps.retry.upstreamTimeoutMs, remaining));
     try {
-      this.#deps.upstream.send(live.request, live);
+      this.#deps.upstream.send(live, live);
     } catch (error) {
       live.failed(error);
     }
@@ -176,80 +176,55 @@ function mayResend(request: Forwarding, failure: UpstreamFailure): boolean {
 }
 
 /**
- * One attempt's cancel with its one timer: first the wait for response
- * headers, then (rarely needed) the rest of the deadline for whatever an
- * upstream still reads before answering (a small body it buffers).
+ * One attempt on one instance while it runs, in one object: the request the
+ * upstream sends, the upstream's reply, its one timer and its cancel
+ * (timeout, client gone), and its count in the balancer's in-flight and
+ * ejection figures. The timer first bounds the wait for response headers,
+ * then (rarely needed) the rest of the deadline for whatever an upstream
+ * still reads before answering (a small body it buffers).
  */
-class TimedCancel extends AttemptCancel {
-  readonly #now: () => number;
-  readonly #deadlineAt: number;
-  #answered = false;
-  #timer: ReturnType<typeof setTimeout>;
-
-  constructor(now: () => number, timeoutMs: number, deadlineAt: number) {
-    super();
-    this.#now = now;
-    this.#deadlineAt = deadlineAt;
-    this.#timer = setTimeout(expire, timeoutMs, this);
-  }
-
-  /** Response headers arrived: the timeout for them no longer applies. */
-  answered(): void {
-    this.#answered = true;
-  }
-
-  /** The timer fired: cancel, unless headers came and some of the deadline is left. */
-  expire(): void {
-    const left = this.#deadlineAt - this.#now();
-    if (this.#answered && left > 0) this.#timer = setTimeout(expire, left, this);
-    else this.cancel(TIMEOUT);
-  }
-
-  stop(): void {
-    clearTimeout(this.#timer);
-  }
-}
-
-const expire = (cancel: TimedCancel): void => cancel.expire();
-
-/**
- * One attempt on one instance while it runs: its cancel (timeout, client
- * gone), its count in the balancer's in-flight and ejection figures, and the
- * upstream's reply, passed on to the run once.
- */
-class LiveAttempt implements UpstreamReply, GoneWatcher {
-  readonly request: UpstreamRequest;
+class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
+  readonly cancel = new AttemptCancel();
+  readonly origin: string;
+  readonly path: string;
+  readonly method: string;
+  readonly headers: readonly string[];
+  readonly body: Uint8Array | ReadableStream<Uint8Array> | null;
   readonly #run: ForwardRun;
   readonly #instance: Instance;
-  readonly #cancel: TimedCancel;
   readonly #attempt: Attempt;
+  #timer: ReturnType<typeof setTimeout>;
+  #headersArrived = false;
   #ended = false;
 
   constructor(run: ForwardRun, instance: Instance, timeoutMs: number) {
     const { deps, request } = run;
-    const cancel = new TimedCancel(deps.now, timeoutMs, run.deadline);
+    this.origin = instance.url;
+    this.path = request.path;
+    this.method = request.method;
+    this.headers = request.headers;
+    this.body = request.body.forAttempt();
     this.#run = run;
     this.#instance = instance;
-    this.#cancel = cancel;
-    request.client.watch(this);
     this.#attempt = deps.balancer.begin(instance);
-    this.request = {
-      origin: instance.url,
-      path: request.path,
-      method: request.method,
-      headers: request.headers,
-      body: request.body.forAttempt(),
-      cancel,
-    };
+    this.#timer = setTimeout(expire, timeoutMs, this);
+    request.client.watch(this);
   }
 
   clientGone(): void {
-    this.#cancel.cancel(CLIENT_GONE);
+    this.cancel.cancel(CLIENT_GONE);
+  }
+
+  /** The timer fired: cancel, unless headers came and some of the deadline is left. */
+  expire(): void {
+    const left = this.#run.deadline - this.#run.deps.now();
+    if (this.#headersArrived && left > 0) this.#timer = setTimeout(expire, left, this);
+    else this.cancel.cancel(TIMEOUT);
   }
 
   // The timeout bounds the wait for response headers only: bodies (downloads, event streams) take what they take.
   headersArrived(): void {
-    this.#cancel.answered();
+    this.#headersArrived = true;
   }
 
   answered(response: UpstreamResponse): void {
@@ -271,15 +246,17 @@ class LiveAttempt implements UpstreamReply, GoneWatcher {
     }
     // An instance that accepts connections and never answers is as broken as one that refuses them.
     this.#attempt.end('failure');
-    return this.#cancel.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
+    return this.cancel.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
   }
 
   /** Stops the timer and the client watch; false when the attempt had already ended. */
   #end(): boolean {
     if (this.#ended) return false;
     this.#ended = true;
-    this.#cancel.stop();
+    clearTimeout(this.#timer);
     this.#run.request.client.watch(undefined);
     return true;
   }
 }
+
+const expire = (attempt: LiveAttempt): void => attempt.expire();

@@ -1,93 +1,129 @@
-import type { PickRequest } from '../balance/index.js';
-import type { Snapshot } from '../discovery/index.js';
-import { OutgoingBody } from './body.js';
-import { errorParts, statusOf, type ErrorParts, type GatewayErrorCode } from './errors.js';
-import { forward, type ForwardDeps, type ForwardDone, type Forwarded } from './forward.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import type { Inbound } from './inbound.js';
-import type { GatewayMetrics } from './metrics.js';
-import type { ProxyDeps } from './proxy.js';
-import { discardBody, type UpstreamResponse } from './upstream.js';
-import type { FieldList } from './fields.js';
+import { parseTags, type PickRequest } from '../balance/index.js';
 import type { Instance } from '../registry/index.js';
-
-/**
- * What the proxy decided for a request, for the runtime to send:
- * - `answer`: an instance's response, with the fields to send and whether its body is left out (HEAD, 204, 304);
- * - `error`: the gateway's own JSON error;
- * - `gone`: the client went away; nothing is sent.
- */
-export type Outcome =
-  | { kind: 'answer'; response: UpstreamResponse; headers: FieldList; bodyless: boolean }
-  | { kind: 'error'; error: ErrorParts }
-  | { kind: 'gone' };
-
-/** Where the proxy sends a request's outcome; exactly one of the two is called, once. */
-export interface Responder {
-  answer(outcome: Outcome): void;
-  /** The gateway failed on this request (a bug): answer with a generic error and report it. */
-  broke(error: unknown): void;
-}
-
-/** How a lookup ended: a snapshot to route with, or why there is none. */
-export type Lookup = Snapshot | 'invalid' | 'deferred' | 'unavailable';
+import { OutgoingBody } from './body.js';
+import { hashKeyOf } from './client-side.js';
+import type { GatewayErrorCode } from './errors.js';
+import { fieldValue } from './fields.js';
+import { forward, type ForwardDone, type Forwarded, type Forwarding } from './forward.js';
+import { downstreamResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
+import type { ClientLink, Inbound } from './inbound.js';
+import { lookup, type Lookup } from './lookup.js';
+import { clientGone, fail, millis, type Outcome, type Responder } from './outcome.js';
+import type { ProxyDeps, Shared } from './proxy.js';
+import { parseTarget } from './target.js';
+import { discardBody } from './upstream.js';
 
 /** Statuses whose responses never carry a body. */
 const NO_BODY = new Set([204, 205, 304]);
 
-/** What the proxy knows of a request when it looks its service up. */
-export interface Routing {
-  /** When the request arrived (the `now` clock): the deadline counts from here. */
-  startedAt: number;
-  /** When discovery started (`performance.now`). */
-  t0: number;
-  requestId: string;
-  service: string;
-  /** The path to send, without the `/svc/{service}` prefix. */
-  path: string;
-  pick: PickRequest;
-}
-
 /**
- * One request from its service's lookup to its outcome. Each step is a method
- * (looked up, body read, forwarded), so a request served from a held
+ * One request from its arrival to its outcome. Each step is a method
+ * (checked, looked up, body read, forwarded), so a request served from a held
  * snapshot runs to the upstream in one turn, and nothing is allocated per
  * step: no async frames, promises or closures (on Node those cost ~7 % of a
- * bare proxy's CPU per request).
+ * bare proxy's CPU per request). It is also the `Forwarding` that `forward`
+ * reads, so the request is not copied for it.
  */
-export class ProxiedRequest implements ForwardDone {
+export class ProxiedRequest implements Forwarding, ForwardDone {
   readonly #deps: ProxyDeps;
-  readonly #forwarding: ForwardDeps;
+  readonly #shared: Shared;
   readonly #request: Inbound;
   readonly #responder: Responder;
-  readonly #routing: Routing;
-  /** When the upstream's time started (`performance.now`): where discovery ended, or after a body read whole. */
-  #t1 = 0;
+  readonly startedAt: number;
+  readonly #requestId: string;
+  readonly client: ClientLink;
+  readonly method: string;
+  #service = '';
+  /** When discovery started, then when the upstream's time started (`performance.now`): where discovery ended, or after a body read whole. */
+  #t = 0;
   #discoveryMs = 0;
   /** The service label for metrics: only a service known to have instances, so made-up names cannot crowd the labels. */
   #counted: string | undefined;
-  #instances: readonly Instance[] = [];
-  #first: Instance | undefined;
+  path = '';
+  pick: PickRequest;
+  instances: readonly Instance[] = [];
+  first: Instance | undefined;
+  headers: readonly string[] = [];
+  body: OutgoingBody = OutgoingBody.empty;
 
-  constructor(deps: ProxyDeps, forwarding: ForwardDeps, request: Inbound, responder: Responder, routing: Routing) {
+  constructor(deps: ProxyDeps, shared: Shared, request: Inbound, responder: Responder) {
     this.#deps = deps;
-    this.#forwarding = forwarding;
+    this.#shared = shared;
     this.#request = request;
     this.#responder = responder;
-    this.#routing = routing;
+    this.startedAt = deps.now();
+    this.#requestId = requestIdOf(request.fields);
+    this.client = request.client;
+    this.method = request.method;
+    this.pick = shared.plainPick;
+  }
+
+  /** Checks the request and looks its service up; goes on at once when a snapshot is held. */
+  start(): void {
+    const outcome = this.#check();
+    if (outcome) return this.#responder.answer(outcome);
+    const found = lookup(this.#deps.resolver, this.#deps.coldLookups, this.#request, this.#service);
+    // A snapshot that can be served now is used in this turn of the event loop: waiting would time other requests' work as discovery.
+    if (!(found instanceof Promise)) return this.#found(found);
+    found.then(
+      (snapshot) => this.#guarded(snapshot),
+      (error: unknown) => this.#responder.broke(error),
+    );
+  }
+
+  /** The forwarding ended: the instance's answer, or the gateway's error. */
+  forwarded(result: Forwarded): void {
+    try {
+      this.#responder.answer(this.#outcomeOf(result));
+    } catch (error) {
+      this.#responder.broke(error);
+    }
+  }
+
+  /** What is wrong with the request before any lookup, if anything; sets the service, path and pick. */
+  #check(): Outcome | undefined {
+    const { fields } = this.#request;
+    const target = parseTarget(this.#request.path);
+    if (!target.ok) return this.#fail('BAD_REQUEST', target.message);
+    const service = (this.#service = target.service);
+    this.path = target.path + this.#request.query;
+    if (!this.#shared.exposed(service)) return this.#fail('NOT_FOUND', 'this gateway does not route to that service');
+    const tagHeader = fieldValue(fields, 'x-edge-tags');
+    const requestTags = tagHeader === undefined ? undefined : parseTags(tagHeader);
+    if (requestTags === undefined && tagHeader !== undefined) return this.#fail('BAD_REQUEST', 'x-edge-tags must be key=value pairs, comma-separated');
+    // ETCD_EDGE_TAGS are required of every routed instance: a request may narrow them, never override them.
+    const { config } = this.#deps;
+    const required = config.tags;
+    if (requestTags && Object.keys(requestTags).some((key) => Object.hasOwn(required, key) && required[key] !== requestTags[key])) {
+      return this.#fail('NO_INSTANCES', 'no instance of this service can take the request', 1);
+    }
+    this.#t = performance.now();
+    const zone = this.#request.zone ?? config.zone;
+    const hashKey = hashKeyOf(config.hashKey, fields, this.#request.ip);
+    if (requestTags !== undefined || zone !== undefined || hashKey !== undefined) this.pick = pickRequest(required, requestTags, zone, hashKey);
+    return undefined;
+  }
+
+  #guarded(snapshot: Lookup): void {
+    try {
+      this.#found(snapshot);
+    } catch (error) {
+      this.#responder.broke(error);
+    }
   }
 
   /** The service's instances were looked up: choose one, read a small body, send. */
-  found(snapshot: Lookup): void {
+  #found(snapshot: Lookup): void {
     if (typeof snapshot === 'string') return this.#responder.answer(this.#lookupFailed(snapshot));
     const deps = this.#deps;
     const routable = deps.routable.of(snapshot.instances);
-    this.#instances = routable.instances;
-    if (routable.instances.length > 0) this.#counted = this.#routing.service;
+    this.instances = routable.instances;
+    if (routable.instances.length > 0) this.#counted = this.#service;
     // The first choice is part of discovery's time (lookup + selection); retries choose inside forward.
-    this.#first = deps.balancer.pick(routable.instances, this.#routing.pick);
-    this.#t1 = performance.now();
-    this.#discoveryMs = this.#t1 - this.#routing.t0;
+    this.first = deps.balancer.pick(routable.instances, this.pick);
+    const t = performance.now();
+    this.#discoveryMs = t - this.#t;
+    this.#t = t;
     let read: OutgoingBody | Promise<OutgoingBody>;
     try {
       read = OutgoingBody.of(this.#request, deps.config.retry.bufferBytes);
@@ -97,114 +133,86 @@ export class ProxiedRequest implements ForwardDone {
     if (!(read instanceof Promise)) return this.#send(read);
     read.then(
       (body) => {
-        this.#t1 = performance.now();
-        this.#guarded(() => this.#send(body));
+        this.#t = performance.now();
+        this.#sendGuarded(body);
       },
-      () => this.#guarded(() => this.#responder.answer(this.#bodyFailed())),
+      () => this.#sendGuarded(undefined),
     );
   }
 
-  /** The forwarding ended: the instance's answer, or the gateway's error. */
-  forwarded(result: Forwarded): void {
-    this.#guarded(() => this.#responder.answer(this.#outcomeOf(result)));
+  #sendGuarded(body: OutgoingBody | undefined): void {
+    try {
+      if (body) this.#send(body);
+      else this.#responder.answer(this.#bodyFailed());
+    } catch (error) {
+      this.#responder.broke(error);
+    }
   }
 
   #send(body: OutgoingBody): void {
     const request = this.#request;
-    const { requestId } = this.#routing;
-    const headers = upstreamRequestHeaders(request.fields, { ip: request.ip, proto: request.proto, host: request.host, requestId });
-    forward(this.#forwarding, {
-      instances: this.#instances,
-      pick: this.#routing.pick,
-      first: this.#first,
-      method: request.method,
-      path: this.#routing.path + request.query,
-      headers,
-      body,
-      client: request.client,
-      startedAt: this.#routing.startedAt,
-    }, this);
+    this.body = body;
+    this.headers = upstreamRequestHeaders(request.fields, { ip: request.ip, proto: request.proto, host: request.host, requestId: this.#requestId });
+    forward(this.#shared.forwarding, this, this);
   }
 
   #outcomeOf(result: Forwarded): Outcome {
-    const upstreamMs = performance.now() - this.#t1;
-    const deps = this.#deps;
+    const upstreamMs = performance.now() - this.#t;
+    const { metrics } = this.#deps;
     if (!result.ok) {
-      if (result.failure === 'client-gone') return clientGone(deps.metrics, this.#counted);
+      if (result.failure === 'client-gone') return clientGone(metrics, this.#counted);
       return this.#forwardFailed(result.failure, result.attempts);
     }
     const { response } = result;
-    deps.metrics.upstreamLatency(upstreamMs / 1000);
+    metrics.upstreamLatency(upstreamMs / 1000);
     if (response.status < 200 || response.status > 599) {
       discardBody(response.body);
-      return this.#fail('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on', undefined);
+      return this.#fail('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on', undefined, this.#counted);
     }
     // Counted before it is sent: the runtime writes the answer after this returns.
-    deps.metrics.request(this.#counted, response.status);
+    metrics.request(this.#counted, response.status);
     const timing = `discovery;dur=${millis(this.#discoveryMs)}, upstream;dur=${millis(upstreamMs)}`;
-    const bodyless = this.#request.method === 'HEAD' || NO_BODY.has(response.status);
-    return { kind: 'answer', response, headers: downstreamResponseHeaders(response.headers, this.#routing.requestId, timing), bodyless };
+    const bodyless = this.method === 'HEAD' || NO_BODY.has(response.status);
+    return { kind: 'answer', response, headers: downstreamResponseHeaders(response.headers, this.#requestId, timing), bodyless };
   }
 
   #lookupFailed(why: 'invalid' | 'deferred' | 'unavailable'): Outcome {
-    const { metrics } = this.#deps;
-    const { requestId, service } = this.#routing;
     switch (why) {
       case 'invalid':
-        return fail(metrics, requestId, 'BAD_REQUEST', 'this service name cannot be looked up', service);
+        return this.#fail('BAD_REQUEST', 'this service name cannot be looked up');
       case 'deferred':
-        return fail(metrics, requestId, 'NO_INSTANCES', 'too many lookups of new service names; try again shortly', service, 1);
+        return this.#fail('NO_INSTANCES', 'too many lookups of new service names; try again shortly', 1);
       case 'unavailable':
-        return fail(metrics, requestId, 'ETCD_UNAVAILABLE', 'the registry cannot be reached and nothing is cached for this service', service, 1);
+        return this.#fail('ETCD_UNAVAILABLE', 'the registry cannot be reached and nothing is cached for this service', 1);
     }
   }
 
   #bodyFailed(): Outcome {
-    const { metrics } = this.#deps;
-    if (this.#request.client.gone) return clientGone(metrics, this.#counted);
-    return fail(metrics, this.#routing.requestId, 'BAD_REQUEST', 'the request body could not be read', this.#routing.service);
+    if (this.#request.client.gone) return clientGone(this.#deps.metrics, this.#counted);
+    return this.#fail('BAD_REQUEST', 'the request body could not be read');
   }
 
   #forwardFailed(kind: 'none-eligible' | 'unreachable' | 'timeout', attempts: number): Outcome {
     switch (kind) {
       case 'none-eligible':
-        return this.#fail('NO_INSTANCES', 'no instance of this service can take the request', 1);
+        return this.#fail('NO_INSTANCES', 'no instance of this service can take the request', 1, this.#counted);
       case 'timeout':
-        return this.#fail('UPSTREAM_TIMEOUT', 'no instance answered in time', undefined);
+        return this.#fail('UPSTREAM_TIMEOUT', 'no instance answered in time', undefined, this.#counted);
       case 'unreachable':
-        return this.#fail('UPSTREAM_UNREACHABLE', attempts > 1 ? `no instance could be reached (${attempts} tried)` : 'the instance could not be reached', undefined);
+        return this.#fail('UPSTREAM_UNREACHABLE', attempts > 1 ? `no instance could be reached (${attempts} tried)` : 'the instance could not be reached', undefined, this.#counted);
     }
   }
 
-  #fail(code: GatewayErrorCode, message: string, retryAfter: number | undefined): Outcome {
-    return fail(this.#deps.metrics, this.#routing.requestId, code, message, this.#routing.service, retryAfter, this.#counted);
-  }
-
-  /** Runs a step called back from outside (a body read, an upstream's reply), where a throw would reach no one. */
-  #guarded(step: () => void): void {
-    try {
-      step();
-    } catch (error) {
-      this.#responder.broke(error);
-    }
+  /** The gateway's own error; `counted` only where the service is known to have instances. */
+  #fail(code: GatewayErrorCode, message: string, retryAfter?: number, counted?: string): Outcome {
+    return fail(this.#deps.metrics, this.#requestId, code, message, this.#service || undefined, retryAfter, counted);
   }
 }
 
-/** The gateway's own error answer, counted (`counted`: the service label for metrics, see `ProxiedRequest`). */
-export function fail(metrics: GatewayMetrics, requestId: string, code: GatewayErrorCode, message: string, service?: string, retryAfter?: number, counted?: string): Outcome {
-  metrics.request(counted, statusOf(code));
-  return { kind: 'error', error: errorParts(code, message, { service, requestId, ...(retryAfter === undefined ? {} : { retryAfter }) }) };
-}
-
-/** The client went away: nobody reads this answer; it is counted as nginx counts it (499). */
-function clientGone(metrics: GatewayMetrics, service: string | undefined): Outcome {
-  metrics.request(service, 499);
-  return { kind: 'gone' };
-}
-
-/** Milliseconds with three decimals, as integers are formatted (`toFixed` showed in profiles). */
-export function millis(ms: number): string {
-  const us = Math.max(0, Math.round(ms * 1000));
-  const fraction = us % 1000;
-  return `${(us - fraction) / 1000}.${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}`;
+/** What selection needs of a request that brings tags, a zone or a hash key. */
+function pickRequest(required: Readonly<Record<string, string>>, requestTags: Readonly<Record<string, string>> | undefined, zone: string | undefined, hashKey: string | undefined): PickRequest {
+  const pick: PickRequest = { tags: requestTags ? { ...required, ...requestTags } : required };
+  if (zone !== undefined) pick.zone = zone;
+  if (hashKey !== undefined) pick.hashKey = hashKey;
+  return pick;
 }

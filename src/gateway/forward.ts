@@ -47,9 +47,11 @@ export interface ForwardDeps {
 const TIMEOUT = Symbol('timeout');
 const CLIENT_GONE = Symbol('client gone');
 
-/** Where a forwarding's result goes, once. */
+/** Where a forwarding's result goes: one of the two, once. */
 export interface ForwardDone {
   forwarded(result: Forwarded): void;
+  /** A step called back by the upstream threw (a bug): nobody else would hear of it, and the request must not hang. */
+  broke(error: unknown): void;
 }
 
 /**
@@ -104,6 +106,23 @@ class ForwardRun {
 
   /** An attempt ended with an answer. */
   answered(instance: Instance, response: UpstreamResponse): void {
+    try {
+      this.#answered(instance, response);
+    } catch (error) {
+      this.#done.broke(error);
+    }
+  }
+
+  /** An attempt ended without an answer. */
+  failed(instance: Instance, failure: UpstreamFailure | 'client-gone'): void {
+    try {
+      this.#failed(instance, failure);
+    } catch (error) {
+      this.#done.broke(error);
+    }
+  }
+
+  #answered(instance: Instance, response: UpstreamResponse): void {
     const deps = this.#deps;
     const attempt = this.#attempt;
     const retry = RETRY_STATUS.has(response.status) && !isLast(deps, attempt, this.#deadline) && mayResend(this.#request, 'failed');
@@ -114,8 +133,7 @@ class ForwardRun {
     this.next(next);
   }
 
-  /** An attempt ended without an answer. */
-  failed(instance: Instance, failure: UpstreamFailure | 'client-gone'): void {
+  #failed(instance: Instance, failure: UpstreamFailure | 'client-gone'): void {
     const attempt = this.#attempt;
     if (failure === 'client-gone') return this.#done.forwarded({ ok: false, failure: 'client-gone', attempts: attempt });
     this.#failure = failure === 'timeout' ? 'timeout' : 'unreachable';

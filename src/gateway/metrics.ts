@@ -8,6 +8,7 @@ const MAX_SERVICES = 1_000;
 /** Counters for `/_edge/metrics`, in Prometheus text format. Plain data: cheap to keep on every runtime. */
 export class GatewayMetrics {
   readonly #requests = new Map<string, Map<number, number>>();
+  /** Observations per bucket, not cumulative (one increment per observation); `render` sums them up. */
   readonly #buckets = new Array<number>(BUCKETS.length).fill(0);
   #latencyCount = 0;
   #latencySum = 0;
@@ -28,7 +29,12 @@ export class GatewayMetrics {
   upstreamLatency(seconds: number): void {
     this.#latencyCount++;
     this.#latencySum += seconds;
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) this.#buckets[i]!++;
+    for (let i = 0; i < BUCKETS.length; i++) {
+      if (seconds <= BUCKETS[i]!) {
+        this.#buckets[i]!++;
+        return;
+      }
+    }
   }
 
   retry(): void {
@@ -52,7 +58,11 @@ export class GatewayMetrics {
       for (const [status, count] of byStatus) out.push(`etcd_edge_requests_total{service="${service}",status="${status}"} ${count}`);
     }
     family('etcd_edge_upstream_duration_seconds', 'histogram', 'Time from the first attempt to the response headers sent on.');
-    BUCKETS.forEach((le, i) => out.push(`etcd_edge_upstream_duration_seconds_bucket{le="${le}"} ${this.#buckets[i]}`));
+    let cumulative = 0;
+    BUCKETS.forEach((le, i) => {
+      cumulative += this.#buckets[i]!;
+      out.push(`etcd_edge_upstream_duration_seconds_bucket{le="${le}"} ${cumulative}`);
+    });
     out.push(`etcd_edge_upstream_duration_seconds_bucket{le="+Inf"} ${this.#latencyCount}`);
     out.push(`etcd_edge_upstream_duration_seconds_sum ${this.#latencySum}`, `etcd_edge_upstream_duration_seconds_count ${this.#latencyCount}`);
     family('etcd_edge_upstream_retries_total', 'counter', 'Attempts sent to another instance after one failed.');

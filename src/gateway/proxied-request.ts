@@ -80,6 +80,10 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     }
   }
 
+  broke(error: unknown): void {
+    this.#responder.broke(error);
+  }
+
   /** What is wrong with the request before any lookup, if anything; sets the service, path and pick. */
   #check(): Outcome | undefined {
     const { fields } = this.#request;

@@ -1,11 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { errorParts, fieldsOfRaw, fieldValue, validIp, type ClientLink, type GoneWatcher, type Inbound, type Outcome, type ProxyHandler, type Responder } from '../../gateway/index.js';
+import { errorParts, fieldsOfRaw, fieldValue, type ClientLink, type Inbound, type Outcome, type ProxyHandler, type Responder } from '../../gateway/index.js';
+import { ClientConnection } from './client-connection.js';
 import { writeAnswer, writeError } from './direct-response.js';
 import { pullStream } from './streams.js';
-
-const isIpLiteral = (text: string): boolean => isIP(text) !== 0;
 
 /** A Host field as a client may send it: a name, IPv4 or bracketed IPv6 literal, and a port. */
 const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -67,24 +64,24 @@ class NodeExchange implements Inbound, Responder {
   readonly host: string;
   readonly zone = undefined;
   readonly hasBody: boolean;
-  readonly client: ResponseLink;
+  readonly client: ClientLink;
   readonly waitUntil = undefined;
   readonly #incoming: IncomingMessage;
   readonly #outgoing: ServerResponse;
   readonly #onError: ((error: unknown) => void) | undefined;
 
   constructor(incoming: IncomingMessage, outgoing: ServerResponse, target: string, q: number, fields: string[], host: string, onError: ((error: unknown) => void) | undefined) {
-    const socket = incoming.socket;
+    const connection = ClientConnection.of(incoming.socket);
     const length = fieldValue(fields, 'content-length');
     this.method = incoming.method ?? 'GET';
     this.path = q === -1 ? target : target.slice(0, q);
     this.query = q === -1 ? '' : target.slice(q);
     this.fields = fields;
-    this.ip = validIp(socket.remoteAddress, isIpLiteral);
-    this.proto = (socket as TLSSocket).encrypted ? 'https' : 'http';
+    this.ip = connection.ip;
+    this.proto = connection.proto;
     this.host = host;
     this.hasBody = (length !== undefined && length !== '0') || fieldValue(fields, 'transfer-encoding') !== undefined;
-    this.client = new ResponseLink(outgoing, socket);
+    this.client = connection.link(outgoing);
     this.#incoming = incoming;
     this.#outgoing = outgoing;
     this.#onError = onError;
@@ -125,55 +122,6 @@ function isHost(host: string): boolean {
   if (host.length > 255 || !HOST.test(host)) return false;
   lastHost = host;
   return true;
-}
-
-/** The links of a connection's requests whose answers may still be under way (more than one when pipelined). */
-const LINKS = Symbol('etcd-edge client links');
-type LinkedSocket = Socket & { [LINKS]?: ResponseLink[] };
-
-/**
- * The client is gone when its connection closes before the answer was
- * finished. One 'close' listener per connection, not per request: a
- * listener on every response showed as ~3 % of a bare proxy's CPU.
- */
-class ResponseLink implements ClientLink {
-  readonly #outgoing: ServerResponse;
-  #gone = false;
-  #watcher: GoneWatcher | undefined;
-
-  constructor(outgoing: ServerResponse, socket: LinkedSocket) {
-    this.#outgoing = outgoing;
-    const links = socket[LINKS];
-    if (links === undefined) {
-      const fresh: ResponseLink[] = [this];
-      socket[LINKS] = fresh;
-      socket.once('close', () => {
-        for (const link of fresh) link.#closed();
-      });
-      return;
-    }
-    // Answers finished on this connection are done with; usually that is all of them.
-    let kept = 0;
-    for (const link of links) if (!link.#outgoing.writableFinished) links[kept++] = link;
-    links.length = kept;
-    links.push(this);
-  }
-
-  get gone(): boolean {
-    return this.#gone;
-  }
-
-  watch(watcher: GoneWatcher | undefined): void {
-    this.#watcher = watcher;
-  }
-
-  #closed(): void {
-    if (this.#outgoing.writableFinished) return;
-    this.#gone = true;
-    const watcher = this.#watcher;
-    this.#watcher = undefined;
-    watcher?.clientGone();
-  }
 }
 
 function readAll(incoming: IncomingMessage): Promise<Uint8Array> {

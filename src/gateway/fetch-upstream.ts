@@ -33,13 +33,16 @@ export class FetchUpstream implements Upstream {
       signal: request.cancel.toSignal(),
     };
     if (body instanceof ReadableStream) init.duplex = 'half';
-    this.#fetch(request.origin + request.path, init).then(
-      (response) => {
-        reply.headersArrived();
-        reply.answered(this.#answerOf(response));
-      },
-      (error: unknown) => reply.failed(new UpstreamError(classify(error), 'the instance did not answer', { cause: error })),
-    );
+    this.#fetch(request.origin + request.path, init)
+      .then(
+        (response) => {
+          reply.headersArrived();
+          reply.answered(this.#answerOf(response));
+        },
+        (error: unknown) => reply.failed(new UpstreamError(classify(error), 'the instance did not answer', { cause: error })),
+      )
+      // Reading the answer failed (its fields): the attempt fails rather than leave a rejection nobody handles.
+      .catch((error: unknown) => reply.failed(new UpstreamError('failed', 'the answer could not be read', { cause: error })));
   }
 
   #answerOf(response: Response): UpstreamResponse {

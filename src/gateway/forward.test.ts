@@ -68,4 +68,17 @@ describe('forward', () => {
     expect(broken).toHaveLength(1);
     expect((broken[0] as Error).message).toBe('a bug in selection');
   });
+
+  it('tells `broke` once, and nothing else, when the attempt bookkeeping throws inside the reply', () => {
+    const balancer = new Balancer();
+    balancer.begin = (instance) => ({
+      instance,
+      end: () => {
+        throw new Error('a bug in outlier tracking');
+      },
+    });
+    const { results, broken } = run(deps(new SyncUpstream(() => 200), balancer), request());
+    expect(results).toEqual([]);
+    expect(broken.map((e) => (e as Error).message)).toEqual(['a bug in outlier tracking']);
+  });
 });

@@ -76,6 +76,7 @@ class ForwardRun {
   #retries: Retries | undefined;
   #failure: 'none-eligible' | 'unreachable' | 'timeout' = 'none-eligible';
   #attempt = 0;
+  #over = false;
 
   constructor(deps: ForwardDeps, request: Forwarding, done: ForwardDone) {
     this.#deps = deps;
@@ -89,13 +90,12 @@ class ForwardRun {
     const request = this.#request;
     if (!instance) {
       if (this.#failure === 'none-eligible') request.body.discard();
-      this.#done.forwarded({ ok: false, failure: this.#failure, attempts: this.#attempt });
-      return;
+      return this.#end({ ok: false, failure: this.#failure, attempts: this.#attempt });
     }
     const attempt = ++this.#attempt;
     const remaining = this.#deadline - this.#deps.now();
-    if (remaining <= 0) return this.#done.forwarded({ ok: false, failure: 'timeout', attempts: attempt - 1 });
-    if (request.client.gone) return this.#done.forwarded({ ok: false, failure: 'client-gone', attempts: attempt });
+    if (remaining <= 0) return this.#end({ ok: false, failure: 'timeout', attempts: attempt - 1 });
+    if (request.client.gone) return this.#end({ ok: false, failure: 'client-gone', attempts: attempt });
     const live = new LiveAttempt(this, instance, Math.min(this.#deps.retry.upstreamTimeoutMs, remaining));
     try {
       this.#deps.upstream.send(live, live);
@@ -109,7 +109,9 @@ class ForwardRun {
     try {
       this.#answered(instance, response);
     } catch (error) {
-      this.#done.broke(error);
+      // Nobody will read it: an unread stream would hold its connection.
+      discardBody(response.body);
+      this.broke(error);
     }
   }
 
@@ -118,8 +120,21 @@ class ForwardRun {
     try {
       this.#failed(instance, failure);
     } catch (error) {
-      this.#done.broke(error);
+      this.broke(error);
     }
+  }
+
+  /** A step called back by the upstream threw (a bug): the request ends with it rather than hang. */
+  broke(error: unknown): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#done.broke(error);
+  }
+
+  #end(result: Forwarded): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#done.forwarded(result);
   }
 
   #answered(instance: Instance, response: UpstreamResponse): void {
@@ -127,7 +142,7 @@ class ForwardRun {
     const attempt = this.#attempt;
     const retry = RETRY_STATUS.has(response.status) && !isLast(deps, attempt, this.#deadline) && mayResend(this.#request, 'failed');
     const next = retry ? this.#another(instance) : undefined;
-    if (!next) return this.#done.forwarded({ ok: true, response, instance, attempts: attempt });
+    if (!next) return this.#end({ ok: true, response, instance, attempts: attempt });
     discardBody(response.body);
     deps.onRetry?.();
     this.next(next);
@@ -135,10 +150,10 @@ class ForwardRun {
 
   #failed(instance: Instance, failure: UpstreamFailure | 'client-gone'): void {
     const attempt = this.#attempt;
-    if (failure === 'client-gone') return this.#done.forwarded({ ok: false, failure: 'client-gone', attempts: attempt });
+    if (failure === 'client-gone') return this.#end({ ok: false, failure: 'client-gone', attempts: attempt });
     this.#failure = failure === 'timeout' ? 'timeout' : 'unreachable';
     if (isLast(this.#deps, attempt, this.#deadline) || !mayResend(this.#request, failure)) {
-      return this.#done.forwarded({ ok: false, failure: this.#failure, attempts: attempt });
+      return this.#end({ ok: false, failure: this.#failure, attempts: attempt });
     }
     const next = this.#another(instance);
     if (next) this.#deps.onRetry?.();
@@ -235,6 +250,7 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
 
   /** The timer fired: cancel, unless headers came and some of the deadline is left. */
   expire(): void {
+    if (this.#ended) return;
     const left = this.#run.deadline - this.#run.deps.now();
     if (this.#headersArrived && left > 0) this.#timer = setTimeout(expire, left, this);
     else this.cancel.cancel(TIMEOUT);
@@ -246,14 +262,25 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
   }
 
   answered(response: UpstreamResponse): void {
-    if (!this.#end()) return;
-    this.#attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
+    try {
+      if (!this.#end()) return;
+      this.#attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
+    } catch (error) {
+      discardBody(response.body);
+      return this.#run.broke(error);
+    }
     this.#run.answered(this.#instance, response);
   }
 
   failed(error: unknown): void {
-    if (!this.#end()) return;
-    this.#run.failed(this.#instance, this.#failure(error));
+    let failure: UpstreamFailure | 'client-gone';
+    try {
+      if (!this.#end()) return;
+      failure = this.#failure(error);
+    } catch (bug) {
+      return this.#run.broke(bug);
+    }
+    this.#run.failed(this.#instance, failure);
   }
 
   /** How the attempt failed. */

@@ -73,11 +73,15 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
 
   /** The forwarding ended: the instance's answer, or the gateway's error. */
   forwarded(result: Forwarded): void {
+    let outcome: Outcome;
     try {
-      this.#responder.answer(this.#outcomeOf(result));
+      outcome = this.#outcomeOf(result);
     } catch (error) {
-      this.#responder.broke(error);
+      // Nobody will read it: an unread stream would hold its connection.
+      if (result.ok) discardBody(result.response.body);
+      return this.#responder.broke(error);
     }
+    this.#responder.answer(outcome);
   }
 
   broke(error: unknown): void {

@@ -37,10 +37,10 @@ export class ClientConnection {
   /** The client link of a request on this connection, answered through `outgoing`. */
   link(outgoing: ServerResponse): ResponseLink {
     const links = this.#links;
-    // Answers finished on this connection are done with; usually that is all of them.
-    let kept = 0;
-    for (const link of links) if (!link.finished) links[kept++] = link;
-    links.length = kept;
+    // Answers on one connection finish in order: those done are at the head (usually all of them), and the scan stops at the first still under way.
+    let done = 0;
+    while (done < links.length && links[done]!.finished) done++;
+    if (done > 0) links.splice(0, done);
     const link = new ResponseLink(outgoing);
     links.push(link);
     return link;

@@ -96,7 +96,11 @@ class NodeExchange implements Inbound, Responder {
   }
 
   broke(error: unknown): void {
-    this.#onError?.(error);
+    try {
+      this.#onError?.(error);
+    } catch {
+      // A failing error hook must not take the answer (or the process) down with it.
+    }
     try {
       writeError(this.#outgoing, errorParts('INTERNAL', 'the gateway failed on this request'));
     } catch {
@@ -124,14 +128,24 @@ function isHost(host: string): boolean {
   return true;
 }
 
+/** The whole body; the listeners are removed once it settles, so a kept-alive connection does not hold the chunks. */
 function readAll(incoming: IncomingMessage): Promise<Uint8Array> {
+  // A client that went away before the body was asked for (during a lookup) sends no more events.
+  if (incoming.destroyed && !incoming.complete) return Promise.reject(new Error('the client went away while sending the body'));
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    incoming.once('error', reject);
-    incoming.once('close', () => {
-      if (!incoming.complete) reject(new Error('the client went away while sending the body'));
-    });
+    let chunks: Buffer[] = [];
+    const data = (chunk: Buffer): void => void chunks.push(chunk);
+    const settle = (error: Error | undefined): void => {
+      incoming.off('data', data).off('end', end).off('error', settle).off('close', close);
+      const read = chunks;
+      chunks = [];
+      if (error) reject(error);
+      else resolve(read.length === 1 ? read[0]! : Buffer.concat(read));
+    };
+    const end = (): void => settle(undefined);
+    const close = (): void => {
+      if (!incoming.complete) settle(new Error('the client went away while sending the body'));
+    };
+    incoming.on('data', data).on('end', end).on('error', settle).on('close', close);
   });
 }

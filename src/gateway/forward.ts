@@ -104,26 +104,6 @@ class ForwardRun {
     }
   }
 
-  /** An attempt ended with an answer. */
-  answered(instance: Instance, response: UpstreamResponse): void {
-    try {
-      this.#answered(instance, response);
-    } catch (error) {
-      // Nobody will read it: an unread stream would hold its connection.
-      discardBody(response.body);
-      this.broke(error);
-    }
-  }
-
-  /** An attempt ended without an answer. */
-  failed(instance: Instance, failure: UpstreamFailure | 'client-gone'): void {
-    try {
-      this.#failed(instance, failure);
-    } catch (error) {
-      this.broke(error);
-    }
-  }
-
   /** A step called back by the upstream threw (a bug): the request ends with it rather than hang. */
   broke(error: unknown): void {
     if (this.#over) return;
@@ -137,7 +117,8 @@ class ForwardRun {
     this.#done.forwarded(result);
   }
 
-  #answered(instance: Instance, response: UpstreamResponse): void {
+  /** An attempt ended with an answer. */
+  answered(instance: Instance, response: UpstreamResponse): void {
     const deps = this.#deps;
     const attempt = this.#attempt;
     const retry = RETRY_STATUS.has(response.status) && !isLast(deps, attempt, this.#deadline) && mayResend(this.#request, 'failed');
@@ -148,7 +129,8 @@ class ForwardRun {
     this.next(next);
   }
 
-  #failed(instance: Instance, failure: UpstreamFailure | 'client-gone'): void {
+  /** An attempt ended without an answer. */
+  failed(instance: Instance, failure: UpstreamFailure | 'client-gone'): void {
     const attempt = this.#attempt;
     if (failure === 'client-gone') return this.#end({ ok: false, failure: 'client-gone', attempts: attempt });
     this.#failure = failure === 'timeout' ? 'timeout' : 'unreachable';
@@ -261,26 +243,26 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
     this.#headersArrived = true;
   }
 
+  // The upstream calls these from its own callbacks, where a throw (a bug) would reach no one: the run ends with it instead.
   answered(response: UpstreamResponse): void {
     try {
       if (!this.#end()) return;
       this.#attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
+      this.#run.answered(this.#instance, response);
     } catch (error) {
+      // Nobody will read it: an unread stream would hold its connection.
       discardBody(response.body);
-      return this.#run.broke(error);
+      this.#run.broke(error);
     }
-    this.#run.answered(this.#instance, response);
   }
 
   failed(error: unknown): void {
-    let failure: UpstreamFailure | 'client-gone';
     try {
       if (!this.#end()) return;
-      failure = this.#failure(error);
+      this.#run.failed(this.#instance, this.#failure(error));
     } catch (bug) {
-      return this.#run.broke(bug);
+      this.#run.broke(bug);
     }
-    this.#run.failed(this.#instance, failure);
   }
 
   /** How the attempt failed. */

@@ -13,6 +13,9 @@ import type { ProxyDeps, Shared } from './proxy.js';
 import { parseTarget } from './target.js';
 import { discardBody } from './upstream.js';
 
+/** What a request holds before its lookup and its send: shared, so none is allocated per request. */
+const NONE: readonly never[] = Object.freeze([]);
+
 /** Statuses whose responses never carry a body. */
 const NO_BODY = new Set([204, 205, 304]);
 
@@ -41,9 +44,9 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
   #counted: string | undefined;
   path = '';
   pick: PickRequest;
-  instances: readonly Instance[] = [];
+  instances: readonly Instance[] = NONE;
   first: Instance | undefined;
-  headers: readonly string[] = [];
+  headers: readonly string[] = NONE;
   body: OutgoingBody = OutgoingBody.empty;
 
   constructor(deps: ProxyDeps, shared: Shared, request: Inbound, responder: Responder) {
@@ -66,7 +69,7 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     // A snapshot that can be served now is used in this turn of the event loop: waiting would time other requests' work as discovery.
     if (!(found instanceof Promise)) return this.#found(found);
     found.then(
-      (snapshot) => this.#guarded(snapshot),
+      (snapshot) => this.#foundLater(snapshot),
       (error: unknown) => this.#responder.broke(error),
     );
   }
@@ -84,6 +87,7 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     this.#responder.answer(outcome);
   }
 
+  /** A step called back into by the upstream threw (a bug): answered as the gateway's failure. */
   broke(error: unknown): void {
     this.#responder.broke(error);
   }
@@ -112,7 +116,8 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     return undefined;
   }
 
-  #guarded(snapshot: Lookup): void {
+  /** `#found` for a lookup that waited on etcd: called from a promise, where a throw would reach no one. */
+  #foundLater(snapshot: Lookup): void {
     try {
       this.#found(snapshot);
     } catch (error) {

@@ -26,7 +26,7 @@ async function startBackends(count) {
 }
 
 async function startServe(etcdUrl, env) {
-  const serve = spawnChild(process.execPath, [join(ROOT, 'bin/etcd-edge.js'), 'serve', '--port', '0', '--host', '127.0.0.1'], { env: { ETCD_ENDPOINTS: etcdUrl, ...env } });
+  const serve = spawnChild(process.execPath, [join(ROOT, 'bin/etcd-edge.js'), 'serve', '--port', '0', '--host', '127.0.0.1'], { env: { ETCD_ENDPOINTS: etcdUrl, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ...env } });
   await waitFor(async () => /listening on/.test(serve.output()), 'etcd-edge serve', { child: serve });
   return { url: /listening on (\S+)/.exec(serve.output())[1], stop: () => serve.stop('SIGTERM') };
 }
@@ -38,7 +38,7 @@ async function startWorkerd(etcdUrl) {
     name: 'etcd-edge-bench',
     entrypoint: join(ROOT, 'src/adapters/worker/index.ts'),
     compatibilityDate: '2026-04-01',
-    bindings: { ETCD_ENDPOINTS: { type: 'plain_text', value: etcdUrl }, ETCD_EDGE_CACHE_TTL_MS: { type: 'plain_text', value: '2000' } },
+    bindings: { ETCD_ENDPOINTS: { type: 'plain_text', value: etcdUrl }, ETCD_EDGE_CACHE_TTL_MS: { type: 'plain_text', value: '2000' }, ETCD_EDGE_ALLOW_LOOPBACK: { type: 'plain_text', value: 'true' } },
     // Without this, wrangler logs every request, which costs more than the Worker itself.
     dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, logLevel: 'error' },
   });

@@ -66,7 +66,7 @@ async function measure(target, index) {
   const child = script
     ? spawnChild('valgrind', [...valgrind, script], { env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
     : spawnChild('valgrind', [...valgrind, join(target, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
-        env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_WATCH: 'on' }),
+        env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_WATCH: 'on' }),
         inheritEnv: false,
       });
   const url = `http://127.0.0.1:${port}${script ? '/' : '/svc/bench/'}`;

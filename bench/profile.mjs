@@ -21,7 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-prof-'));
 const port = await freePort();
 const root = new URL('..', import.meta.url).pathname;
 const gateway = spawnChild('node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, join(root, 'bin/etcd-edge.js'), 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-  env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ...(process.env.WATCH === '0' ? { ETCD_EDGE_WATCH: '0' } : {}) }),
+  env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ...(process.env.WATCH === '0' ? { ETCD_EDGE_WATCH: '0' } : {}) }),
   cpus: '1',
 });
 const url = `http://127.0.0.1:${port}/svc/bench/`;

@@ -42,7 +42,7 @@ async function start(target) {
     ? spawnChild(process.execPath, [script], { cpus: '1', env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
     : spawnChild(process.execPath, [join(target, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
         cpus: '1',
-        env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_WATCH: 'on' }),
+        env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_WATCH: 'on' }),
         inheritEnv: false,
       });
   const url = `http://127.0.0.1:${port}${script ? '/' : '/svc/bench/'}`;

@@ -40,7 +40,7 @@ async function service(instances: { url: string; weight?: number; tags?: Record<
 }
 
 async function serve(env: Record<string, string> = {}, args: string[] = []) {
-  const gateway = await startServeProcess({ ETCD_ENDPOINTS: cluster.endpoints.join(','), ADMIN_TOKEN, ...env }, args);
+  const gateway = await startServeProcess({ ETCD_ENDPOINTS: cluster.endpoints.join(','), ETCD_EDGE_ALLOW_LOOPBACK: 'true', ADMIN_TOKEN, ...env }, args);
   stops.push(() => gateway.close().catch(() => undefined));
   return gateway;
 }

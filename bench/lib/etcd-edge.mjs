@@ -20,7 +20,7 @@ export async function startServe({ etcdUrl, env = {}, cpus, ready }) {
   const port = await freePort();
   const child = spawnChild(process.execPath, [join(ROOT, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
     cpus,
-    env: gatewayEnv({ ETCD_ENDPOINTS: etcdUrl, ETCD_EDGE_STRATEGY: 'weighted-random', ...env }),
+    env: gatewayEnv({ ETCD_ENDPOINTS: etcdUrl, ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_ALLOW_LOOPBACK: 'true', ...env }),
     inheritEnv: false,
   });
   const url = `http://127.0.0.1:${port}`;
@@ -33,7 +33,7 @@ export async function startWranglerDev({ etcdUrl, cpus, ready }) {
   const [port, inspector] = [await freePort(), await freePort()];
   const child = spawnChild(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev',
     '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
-    '--var', `ETCD_ENDPOINTS:${etcdUrl}`, '--var', 'ETCD_EDGE_CACHE_TTL_MS:2000',
+    '--var', `ETCD_ENDPOINTS:${etcdUrl}`, '--var', 'ETCD_EDGE_CACHE_TTL_MS:2000', '--var', 'ETCD_EDGE_ALLOW_LOOPBACK:true',
     // Without this wrangler logs every request, which costs more than the Worker itself.
     '--log-level', 'error', '--show-interactive-dev-session=false'], {
     cpus,

@@ -43,7 +43,7 @@ export async function coldStart({ etcdUrl, path, cpus, times = 5 }) {
     const started = performance.now();
     const child = spawnChild(process.execPath, [join(ROOT, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
       cpus,
-      env: gatewayEnv({ ETCD_ENDPOINTS: etcdUrl, ETCD_EDGE_WATCH: 'on', ETCD_EDGE_STRATEGY: 'weighted-random' }),
+      env: gatewayEnv({ ETCD_ENDPOINTS: etcdUrl, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ETCD_EDGE_WATCH: 'on', ETCD_EDGE_STRATEGY: 'weighted-random' }),
       inheritEnv: false,
     });
     try {

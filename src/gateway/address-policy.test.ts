@@ -97,8 +97,32 @@ describe('AddressPolicy', () => {
     expect(policy.check(instance('http://169.254.169.254'))).toContain('169.254.0.0/16');
   });
 
+  it('denies loopback by default, in every spelling, and says how to allow it', () => {
+    const loopback = [
+      'http://127.0.0.1:2379',
+      'http://127.1.2.3:80',
+      'http://[::1]:8787',
+      'http://[::ffff:127.0.0.1]:2379',
+      'http://[0:0:0:0:0:ffff:7f00:1]:80',
+      'http://[64:ff9b::7f00:1]:80',
+      'http://localhost:8787',
+      'http://LOCALHOST.:8787',
+      'http://gw.localhost:80',
+    ];
+    for (const url of loopback) expect(policy.check(instance(url)), url).toMatch(/is denied \(.*loopback; ETCD_EDGE_ALLOW_LOOPBACK=true allows it for development\)$/);
+    expect(policy.checkResolved('127.0.0.1')).toMatch(/resolves to 127\.0\.0\.1, which is denied .*ETCD_EDGE_ALLOW_LOOPBACK/);
+    expect(policy.checkResolved('::1')).toBeDefined();
+  });
+
+  it('allows loopback when opted in, and still denies metadata', () => {
+    const dev = new AddressPolicy({ allowLoopback: true });
+    for (const url of ['http://127.0.0.1:8080', 'http://[::1]:80', 'http://localhost:80', 'http://[::ffff:127.0.0.1]:80']) expect(dev.check(instance(url)), url).toBeUndefined();
+    expect(dev.checkResolved('127.0.0.1')).toBeUndefined();
+    expect(dev.check(instance('http://169.254.169.254'))).toMatch(/is denied/);
+  });
+
   it('allows ordinary addresses by default', () => {
-    for (const url of ['http://10.0.0.1:80', 'http://127.0.0.1:8080', 'http://[::1]:80', 'http://[2001:db8::1]:443', 'https://api.example.com', 'http://metadata.example.com', 'http://100.100.100.201']) {
+    for (const url of ['http://10.0.0.1:80', 'http://128.0.0.1:8080', 'http://[::2]:80', 'http://localhost.example.com', 'http://[2001:db8::1]:443', 'https://api.example.com', 'http://metadata.example.com', 'http://100.100.100.201']) {
       expect(policy.check(instance(url)), url).toBeUndefined();
     }
   });
@@ -137,7 +161,7 @@ describe('AddressPolicy', () => {
   });
 
   it('in loopback-only mode skips IP literals other than loopback, with a Workers message', () => {
-    const workers = new AddressPolicy({ ipLiterals: 'loopback-only' });
+    const workers = new AddressPolicy({ ipLiterals: 'loopback-only', allowLoopback: true });
     expect(workers.check(instance('http://10.0.0.1:8080'))).toBe('address policy: 10.0.0.1 is an IP address, which Workers cannot fetch; register a hostname');
     expect(workers.check(instance('http://[2001:db8::1]:80'))).toMatch(/Workers cannot fetch/);
     expect(workers.check(instance('http://127.0.0.1:8080'))).toBeUndefined();
@@ -145,6 +169,7 @@ describe('AddressPolicy', () => {
     expect(workers.check(instance('https://api.example.com'))).toBeUndefined();
     expect(workers.check(instance('http://localhost:8080'))).toBeUndefined();
     expect(workers.check(instance('http://169.254.169.254'))).toMatch(/is denied/);
+    expect(new AddressPolicy({ ipLiterals: 'loopback-only' }).check(instance('http://127.0.0.1:8080'))).toMatch(/ETCD_EDGE_ALLOW_LOOPBACK/);
   });
 
   it('refuses a malformed rule when built', () => {

@@ -1,5 +1,5 @@
 import type { Instance } from '../registry/index.js';
-import { DEFAULT_DENY, matches, parseRule, type AddressRule } from './address-rules.js';
+import { DEFAULT_DENY, LOOPBACK_DENY, matches, parseRule, type AddressRule } from './address-rules.js';
 import { isLoopback, parseIp } from './ip.js';
 
 export interface AddressPolicyOptions {
@@ -9,6 +9,8 @@ export interface AddressPolicyOptions {
   deny?: readonly string[];
   /** `loopback-only` skips IP-literal instances other than loopback (production Workers cannot fetch IPs). */
   ipLiterals?: 'allow' | 'loopback-only';
+  /** Allow loopback instances (127.0.0.0/8, ::1, `localhost`), for development; denied by default. */
+  allowLoopback?: boolean;
 }
 
 /**
@@ -23,11 +25,14 @@ export class AddressPolicy {
   readonly #allow: AddressRule[];
   readonly #deny: AddressRule[];
   readonly #loopbackOnly: boolean;
+  /** The deny rules that are there because loopback is not allowed, to say how to opt in. */
+  readonly #loopback: ReadonlySet<string>;
 
   /** @throws {RangeError} for an entry that is not a rule */
   constructor(options: AddressPolicyOptions = {}) {
     this.#allow = (options.allow ?? []).map(toRule);
-    this.#deny = [...DEFAULT_DENY, ...(options.deny ?? [])].map(toRule);
+    this.#deny = [...DEFAULT_DENY, ...(options.allowLoopback ? [] : LOOPBACK_DENY), ...(options.deny ?? [])].map(toRule);
+    this.#loopback = new Set(options.allowLoopback ? [] : LOOPBACK_DENY);
     this.#loopbackOnly = options.ipLiterals === 'loopback-only';
   }
 
@@ -38,7 +43,7 @@ export class AddressPolicy {
     const ip = parseIp(host);
     const name = ip === undefined ? host.toLowerCase().replace(/\.$/, '') : host;
     const denied = this.#deny.find((rule) => matches(rule, name, ip));
-    if (denied) return `address policy: ${host} is denied (${denied.text})`;
+    if (denied) return `address policy: ${host} is denied (${this.#why(denied)})`;
     if (this.#allow.length > 0 && !this.#allow.some((rule) => matches(rule, name, ip))) {
       return `address policy: ${host} is not in the allow list`;
     }
@@ -58,7 +63,11 @@ export class AddressPolicy {
     const ip = parseIp(address);
     if (ip === undefined) return `address policy: ${address} is not an IP address`;
     const denied = this.#deny.find((rule) => rule.kind === 'cidr' && matches(rule, '', ip));
-    return denied ? `address policy: resolves to ${address}, which is denied (${denied.text})` : undefined;
+    return denied ? `address policy: resolves to ${address}, which is denied (${this.#why(denied)})` : undefined;
+  }
+
+  #why(rule: AddressRule): string {
+    return this.#loopback.has(rule.text) ? `${rule.text}, loopback; ETCD_EDGE_ALLOW_LOOPBACK=true allows it for development` : rule.text;
   }
 }
 

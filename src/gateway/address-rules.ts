@@ -51,3 +51,10 @@ export const DEFAULT_DENY: readonly string[] = [
   'instance-data',
   'instance-data.ec2.internal',
 ];
+
+/**
+ * Denied unless `ETCD_EDGE_ALLOW_LOOPBACK` opts in (development): an instance on
+ * loopback reaches whatever listens on the gateway's own machine (etcd's client
+ * port, the admin listener, the gateway itself).
+ */
+export const LOOPBACK_DENY: readonly string[] = ['127.0.0.0/8', '::1', '64:ff9b::7f00:0/104', 'localhost', '*.localhost'];

@@ -3,17 +3,22 @@ import * as z from 'zod/mini';
 import { parseTags, STRATEGY_NAMES, type StrategyName } from '../balance/index.js';
 import { LAYOUT_NAMES, type LayoutName } from '../registry/index.js';
 import { parseRule } from './address-rules.js';
+import { parseCidr } from './ip.js';
 import { serviceListProblem } from './exposed-services.js';
 
 /** Variables whose values never appear in an error message. */
 export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['ETCD_PASSWORD', 'ADMIN_TOKEN']);
 
-function int(min: number, max: number, fallback: number) {
+function wholeNumber(min: number, max: number) {
   const number = z.pipe(
     z.string().check(z.regex(/^\d+$/, 'expected a whole number')),
     z.transform((s) => Number(s)),
   );
-  return z._default(z.pipe(number, z.number().check(z.gte(min, `must be at least ${min}`), z.lte(max, `must be at most ${max}`))), fallback);
+  return z.pipe(number, z.number().check(z.gte(min, `must be at least ${min}`), z.lte(max, `must be at most ${max}`)));
+}
+
+function int(min: number, max: number, fallback: number) {
+  return z._default(wholeNumber(min, max), fallback);
 }
 
 function list<T>(item: (entry: string) => string | undefined, map: (entries: string[]) => T) {
@@ -85,6 +90,14 @@ const services = z.pipe(
 
 const ipInstances = oneOf(['allow', 'loopback-only'] as const);
 
+const cidrs = list((entry) => (parseCidr(entry) ? undefined : `${JSON.stringify(entry)}: expected an IP address or CIDR`), (entries) => entries);
+
+/** `off`, `stdout`, or a file path (Node); Workers and Lambda log any value but `off` to the console. */
+const accessLog = z.pipe(
+  z.string().check(z.refine((value) => !/[\x00-\x1f\x7f]/.test(value) && value.length <= 1024, 'expected off, stdout or a file path')),
+  z.transform((value): 'off' | 'stdout' | { path: string } => (value === 'off' || value === 'stdout' ? value : { path: value })),
+);
+
 /** Every environment variable the gateway reads. Documented in the README. */
 export const ENV_SCHEMA = z.object({
   ETCD_ENDPOINTS: endpoints,
@@ -111,6 +124,16 @@ export const ENV_SCHEMA = z.object({
   ETCD_EDGE_ALLOW: z._default(rules, []),
   ETCD_EDGE_DENY: z._default(rules, []),
   ETCD_EDGE_IP_INSTANCES: z.optional(ipInstances),
+  ETCD_EDGE_ALLOW_LOOPBACK: z._default(flag, false),
+  ETCD_EDGE_MAX_HEADERS: int(1, 1_000, 100),
+  ETCD_EDGE_MAX_HOPS: int(1, 64, 8),
+  ETCD_EDGE_DEPLOYMENT: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 . _ -'))),
+  ETCD_EDGE_TRUSTED_PROXIES: z._default(cidrs, []),
+  ETCD_EDGE_ALLOW_TRACE: z._default(flag, false),
+  ETCD_EDGE_MAX_BODY_BYTES: z.optional(wholeNumber(0, Number.MAX_SAFE_INTEGER)),
+  ETCD_EDGE_ACCESS_LOG: z._default(accessLog, 'off'),
+  ETCD_EDGE_ADMIN_PORT: z.optional(wholeNumber(0, 65_535)),
+  ETCD_EDGE_ADMIN_HOST: z._default(z.string().check(z.regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'expected a host name or IP address')), '127.0.0.1'),
   ADMIN_TOKEN: z.optional(z.string().check(z.minLength(16, 'must be at least 16 characters'), z.maxLength(1024, 'must be at most 1024 characters'))),
   PORT: int(0, 65_535, 8_787),
 });

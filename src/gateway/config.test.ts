@@ -31,10 +31,44 @@ describe('loadConfig defaults', () => {
       zone: undefined,
       retry: { maxAttempts: 3, deadlineMs: 30_000, connectTimeoutMs: 2_000, upstreamTimeoutMs: 15_000, bufferBytes: 65_536 },
       ejection: { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectionMs: 300_000, maxEjectedPercent: 50 },
-      addresses: { allow: [], deny: [], ipLiterals: 'allow' },
+      addresses: { allow: [], deny: [], ipLiterals: 'allow', allowLoopback: false },
+      limits: { maxHeaders: 100, maxHops: 8, maxBodyBytes: undefined, allowTrace: false },
+      trustedProxies: [],
+      deployment: expect.stringMatching(/^[0-9a-f]{8}$/),
+      accessLog: 'off',
       adminToken: undefined,
+      adminListener: undefined,
       port: 8_787,
     });
+  });
+
+  it('reads the edge limits, trusted proxies, access log and admin listener', () => {
+    const config = load({
+      ETCD_EDGE_ALLOW_LOOPBACK: 'true',
+      ETCD_EDGE_MAX_HEADERS: '50',
+      ETCD_EDGE_MAX_HOPS: '2',
+      ETCD_EDGE_MAX_BODY_BYTES: '1048576',
+      ETCD_EDGE_ALLOW_TRACE: 'on',
+      ETCD_EDGE_TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8::/32',
+      ETCD_EDGE_DEPLOYMENT: 'prod-eu',
+      ETCD_EDGE_ACCESS_LOG: '/var/log/edge.jsonl',
+      ETCD_EDGE_ADMIN_PORT: '9901',
+    });
+    expect(config.addresses.allowLoopback).toBe(true);
+    expect(config.limits).toEqual({ maxHeaders: 50, maxHops: 2, maxBodyBytes: 1_048_576, allowTrace: true });
+    expect(config.trustedProxies).toEqual(['10.0.0.0/8', '2001:db8::/32']);
+    expect(config.deployment).toBe('prod-eu');
+    expect(config.accessLog).toEqual({ path: '/var/log/edge.jsonl' });
+    expect(config.adminListener).toEqual({ port: 9901, host: '127.0.0.1' });
+    expect(load({ ETCD_EDGE_ACCESS_LOG: 'stdout' }).accessLog).toBe('stdout');
+    expect(() => load({ ETCD_EDGE_TRUSTED_PROXIES: '10.0.0.0/33' })).toThrow(/ETCD_EDGE_TRUSTED_PROXIES: "10.0.0.0\/33": expected an IP address or CIDR/);
+    expect(() => load({ ETCD_EDGE_MAX_HEADERS: '0' })).toThrow(/ETCD_EDGE_MAX_HEADERS: must be at least 1/);
+  });
+
+  it('names one deployment for every replica reading the same registry', () => {
+    const a = load({ ETCD_ENDPOINTS: 'http://a:2379,http://b:2379' }).deployment;
+    expect(load({ ETCD_ENDPOINTS: 'http://b:2379,http://a:2379' }).deployment).toBe(a);
+    expect(load({ ETCD_ENDPOINTS: 'http://a:2379,http://b:2379', ETCD_EDGE_PREFIX: 'other/' }).deployment).not.toBe(a);
   });
 
   it('takes the runtime defaults for watch, IP literals, zone and endpoints', () => {

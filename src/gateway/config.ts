@@ -25,8 +25,26 @@ export interface GatewayConfig {
   zone: string | undefined;
   retry: { maxAttempts: number; deadlineMs: number; connectTimeoutMs: number; upstreamTimeoutMs: number; bufferBytes: number };
   ejection: { consecutiveFailures: number; baseEjectionMs: number; maxEjectionMs: number; maxEjectedPercent: number };
-  addresses: { allow: string[]; deny: string[]; ipLiterals: 'allow' | 'loopback-only' };
+  /** `allowLoopback`: instances on 127.0.0.0/8, ::1 or `localhost` (development only). */
+  addresses: { allow: string[]; deny: string[]; ipLiterals: 'allow' | 'loopback-only'; allowLoopback: boolean };
+  /** What a client's request may be, checked before any lookup. */
+  limits: {
+    /** Request header fields at most (431 beyond). */
+    maxHeaders: number;
+    /** Passes through this deployment a request may already have made (508 beyond). */
+    maxHops: number;
+    /** Request body bytes at most (413 beyond); undefined for no limit. */
+    maxBodyBytes: number | undefined;
+    allowTrace: boolean;
+  };
+  /** Peers (CIDRs) believed when they say who the client is (`X-Forwarded-For`, `Forwarded`, `X-Real-IP`, …). */
+  trustedProxies: string[];
+  /** This deployment's name in `Via` (`etcd-edge-{deployment}`), which is how a request looping back through it is counted. */
+  deployment: string;
+  accessLog: 'off' | 'stdout' | { path: string };
   adminToken: string | undefined;
+  /** Where admin routes listen apart from the proxy (Node); undefined to serve them on the main port. */
+  adminListener: { port: number; host: string } | undefined;
   port: number;
 }
 
@@ -103,10 +121,34 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
       allow: v.ETCD_EDGE_ALLOW,
       deny: v.ETCD_EDGE_DENY,
       ipLiterals: v.ETCD_EDGE_IP_INSTANCES ?? defaults.ipLiterals,
+      allowLoopback: v.ETCD_EDGE_ALLOW_LOOPBACK,
     },
+    limits: {
+      maxHeaders: v.ETCD_EDGE_MAX_HEADERS,
+      maxHops: v.ETCD_EDGE_MAX_HOPS,
+      maxBodyBytes: v.ETCD_EDGE_MAX_BODY_BYTES,
+      allowTrace: v.ETCD_EDGE_ALLOW_TRACE,
+    },
+    trustedProxies: v.ETCD_EDGE_TRUSTED_PROXIES,
+    deployment: v.ETCD_EDGE_DEPLOYMENT ?? registryFingerprint(v.ETCD_ENDPOINTS, v.ETCD_EDGE_PREFIX, v.ETCD_EDGE_LAYOUTS),
+    accessLog: v.ETCD_EDGE_ACCESS_LOG,
     adminToken: v.ADMIN_TOKEN,
+    adminListener: v.ETCD_EDGE_ADMIN_PORT === undefined ? undefined : { port: v.ETCD_EDGE_ADMIN_PORT, host: v.ETCD_EDGE_ADMIN_HOST },
     port: v.PORT,
   };
+}
+
+/**
+ * A default deployment name shared by every replica that reads the same
+ * registry (same etcd, prefix and layouts), so a request looping through any
+ * of them is counted, whatever replica it reaches; 8 hex digits of FNV-1a,
+ * which tell nothing about the endpoints.
+ */
+function registryFingerprint(endpoints: readonly string[], prefix: string, layouts: readonly string[]): string {
+  const text = `${[...endpoints].sort().join(',')}\n${prefix}\n${layouts.join(',')}`;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
 function toConfigError(issues: readonly SchemaIssue[], input: Record<string, unknown>): ConfigError {

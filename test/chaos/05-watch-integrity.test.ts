@@ -128,6 +128,7 @@ describe('chaos 5: watch integrity under compaction and stream drops', () => {
     closers.push(() => resolver.close());
     const gateway = await startServeProcess({
       ETCD_ENDPOINTS: gatewayProxy.url,
+      ETCD_EDGE_ALLOW_LOOPBACK: 'true',
       ADMIN_TOKEN,
       ETCD_EDGE_CACHE_TTL_MS: String(CACHE_TTL_MS),
     });

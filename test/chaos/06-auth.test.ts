@@ -61,7 +61,7 @@ async function recordingProxy(): Promise<AuthRecordingProxy> {
 }
 
 async function gateway(name: string, proxy: AuthRecordingProxy, env: Record<string, string>) {
-  const g = await startServeProcess({ ETCD_ENDPOINTS: proxy.url, ETCD_USERNAME: USER, ADMIN_TOKEN, ...env });
+  const g = await startServeProcess({ ETCD_ENDPOINTS: proxy.url, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ETCD_USERNAME: USER, ADMIN_TOKEN, ...env });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

@@ -40,7 +40,7 @@ afterAll(async () => {
 }, 60_000);
 
 async function gateway(args: string[], env: Record<string, string> = {}) {
-  const g = await startServeProcess({ ADMIN_TOKEN, ...env }, args);
+  const g = await startServeProcess({ ADMIN_TOKEN, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ...env }, args);
   cleanups.push(() => g.close());
   return g;
 }

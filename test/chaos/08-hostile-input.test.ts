@@ -274,6 +274,7 @@ describe('hostile input at scale', () => {
     async () => {
       const gateway = await startServeProcess({
         ETCD_ENDPOINTS: cluster.endpoints.join(','),
+        ETCD_EDGE_ALLOW_LOOPBACK: 'true',
         ETCD_EDGE_DENY: '127.0.0.2',
         ETCD_EDGE_UPSTREAM_TIMEOUT_MS: '3000',
         ADMIN_TOKEN,
@@ -303,6 +304,7 @@ describe('hostile input at scale', () => {
     async () => {
       const worker = await startTestWorker('etcd-edge-hostile-input', new URL('../../src/adapters/worker/index.ts', import.meta.url), {
         ETCD_ENDPOINTS: cluster.endpoints.join(','),
+        ETCD_EDGE_ALLOW_LOOPBACK: 'true',
         ETCD_EDGE_DENY: '127.0.0.2',
         ETCD_EDGE_UPSTREAM_TIMEOUT_MS: '3000',
         ADMIN_TOKEN,

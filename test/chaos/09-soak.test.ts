@@ -183,7 +183,7 @@ describe('soak: mixed traffic while the registry churns', () => {
     await put(STABLE, 'a', servers[0]!.url);
     await put(STABLE, 'b', servers[1]!.url);
     const firstLeased = await Promise.all([0, 1].map((i) => register(etcd, { service: LEASED, id: `lease-start-${i}`, url: servers[(i + 2) % 3]!.url, ttl: 5 })));
-    const gateway = await startServeProcess({ ETCD_ENDPOINTS: cluster.endpoints.join(','), ADMIN_TOKEN, ETCD_EDGE_EJECT_BASE_MS: '1000' });
+    const gateway = await startServeProcess({ ETCD_ENDPOINTS: cluster.endpoints.join(','), ETCD_EDGE_ALLOW_LOOPBACK: 'true', ADMIN_TOKEN, ETCD_EDGE_EJECT_BASE_MS: '1000' });
     cleanups.push(() => gateway.close());
     for (const service of SERVICES) expect((await fetch(`${gateway.url}/svc/${service}/`)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 500));

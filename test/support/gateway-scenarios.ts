@@ -51,6 +51,8 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
       etcd = new EtcdClient({ endpoints: cluster.endpoints });
       gateway = await runtime.start({
         ETCD_ENDPOINTS: cluster.endpoints.join(','),
+        // The backends are on loopback, which the gateway denies unless told otherwise.
+        ETCD_EDGE_ALLOW_LOOPBACK: 'true',
         ETCD_EDGE_CACHE_TTL_MS: '300',
         ETCD_EDGE_UPSTREAM_TIMEOUT_MS: '1000',
         ADMIN_TOKEN,

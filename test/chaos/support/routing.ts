@@ -113,6 +113,7 @@ export async function startLanes(endpoints: readonly string[], service: string, 
   for (const mode of ['watch', 'cache'] as const) {
     const gateway = await startServeProcess({
       ETCD_ENDPOINTS: endpoints.join(','),
+      ETCD_EDGE_ALLOW_LOOPBACK: 'true',
       ADMIN_TOKEN,
       ...(mode === 'cache' ? { ETCD_EDGE_WATCH: '0', ETCD_EDGE_CACHE_TTL_MS: String(cacheTtlMs) } : {}),
     });

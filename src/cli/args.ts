@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ConnectionFlags } from './connect.js';
 import { UsageError } from './errors.js';
 
@@ -28,39 +28,37 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain'],
 };
 
+const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  ...Object.fromEntries(CONNECTION.map((name) => [name, { type: 'string' }] as const)),
+  weight: { type: 'string' },
+  tag: { type: 'string', multiple: true },
+  id: { type: 'string' },
+  ttl: { type: 'string' },
+  layout: { type: 'string' },
+  json: { type: 'boolean' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  strategy: { type: 'string' },
+  watch: { type: 'string' },
+  'cache-ttl': { type: 'string' },
+  drain: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+};
+
+/** A value that reads as a negative number: never a flag, so `--weight -1` gives the flag its value. */
+const NEGATIVE_NUMBER = /^-\.?\d/;
+
 export const COMMANDS = Object.keys(COMMAND_FLAGS);
 
 /** Parses argv into positionals and flags; unknown or misplaced flags are usage errors. */
 export function parseCommandLine(argv: readonly string[]): { positionals: string[]; flags: Flags } {
+  const args = withNegativeValues(argv);
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...Object.fromEntries(CONNECTION.map((name) => [name, { type: 'string' }] as const)),
-        weight: { type: 'string' },
-        tag: { type: 'string', multiple: true },
-        id: { type: 'string' },
-        ttl: { type: 'string' },
-        layout: { type: 'string' },
-        json: { type: 'boolean' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        strategy: { type: 'string' },
-        watch: { type: 'string' },
-        'cache-ttl': { type: 'string' },
-        drain: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    });
+    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
-    const { code, message } = error as { code?: string; message: string };
-    const option = /'([^']+)'/.exec(message)?.[1];
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) throw new UsageError(`unknown option ${option}`);
-    throw new UsageError(message.split('\n')[0]!);
+    throw parseFailure(error, args);
   }
   const [command] = parsed.positionals;
   const allowed = command === undefined ? undefined : COMMAND_FLAGS[command];
@@ -72,6 +70,37 @@ export function parseCommandLine(argv: readonly string[]): { positionals: string
     }
   }
   return { positionals: parsed.positionals, flags: parsed.values as Flags };
+}
+
+/** `--weight -1` becomes `--weight=-1`, which parseArgs would otherwise call ambiguous. */
+function withNegativeValues(argv: readonly string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return [...args, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (arg.startsWith('--') && OPTIONS[arg.slice(2)]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else {
+      args.push(arg);
+    }
+  }
+  return args;
+}
+
+/** parseArgs' error as one line in the CLI's words. */
+function parseFailure(error: unknown, args: readonly string[]): UsageError {
+  const { code, message } = error as { code?: string; message: string };
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return new UsageError(`unknown option ${option}`);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option?.startsWith('--')) {
+    if (OPTIONS[option.slice(2)]?.type === 'boolean') return new UsageError(`${option} takes no value`);
+    const next = args[args.indexOf(option) + 1];
+    const dashed = next?.startsWith('-') ? `; for a value that starts with "-", write ${option}=VALUE` : '';
+    return new UsageError(`${option} needs a value${dashed}`);
+  }
+  return new UsageError(message.split('\n')[0]!);
 }
 
 /** Exactly `count` positionals after the command (up to `max`), named for the message. */

@@ -1,6 +1,6 @@
 import { EtcdError, EtcdUnavailableError, failureReason, type FailureSubject } from '../etcd/index.js';
 
-/** Bad command-line arguments: printed with the usage, exit code 2. */
+/** Bad command-line arguments: one line and a pointer to `--help`, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }

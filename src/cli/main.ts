@@ -24,7 +24,8 @@ function version(): string {
 
 /**
  * Runs the CLI with `argv` (without node and the script); resolves with the
- * exit code: 0 done, 1 failed (one line on stderr), 2 bad arguments (with usage).
+ * exit code: 0 done, 1 failed (one line on stderr), 2 bad arguments (one line and a
+ * pointer to `--help`).
  */
 export async function main(argv: readonly string[], context: Partial<CliContext> = {}): Promise<number> {
   const ctx: CliContext = {
@@ -55,7 +56,7 @@ function report(error: unknown, argv: readonly string[], ctx: CliContext): numbe
   if (ctx.signal.aborted) return 130; // interrupted by SIGINT/SIGTERM: nothing to explain
   // A name, URL or weight no layout can hold is a bad argument too.
   if (error instanceof UsageError || error instanceof RegistryError) {
-    ctx.err.write(`etcd-edge: ${error.message}\n\n${USAGE}`);
+    ctx.err.write(`etcd-edge: ${error.message}\nsee etcd-edge --help\n`);
     return 2;
   }
   const known = error instanceof EtcdError || error instanceof RegistrationConflictError;

@@ -9,20 +9,25 @@ import type { Inbound } from './inbound.js';
 export class OutgoingBody {
   readonly #bytes: Uint8Array | null;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** Bytes a stream may carry (`ETCD_EDGE_MAX_BODY_BYTES`); a body of known length was checked against it already. */
+  readonly #maxBytes: number;
+  #streamed = 0;
   #touched = false;
+  #overLimit = false;
 
-  private constructor(bytes: Uint8Array | null, stream: ReadableStream<Uint8Array> | undefined) {
+  private constructor(bytes: Uint8Array | null, stream: ReadableStream<Uint8Array> | undefined, maxBytes = Infinity) {
     this.#bytes = bytes;
     this.#reader = stream?.getReader();
+    this.#maxBytes = maxBytes;
   }
 
   static readonly empty = new OutgoingBody(null, undefined);
 
   /**
    * Reads the body now when it is known to be at most `bufferBytes` long,
-   * otherwise streams it. Synchronous when there is no body to read.
+   * otherwise streams it, cut off once it passes `maxBytes`. Synchronous when there is no body to read.
    */
-  static of(request: Pick<Inbound, 'method' | 'fields' | 'hasBody' | 'readBody' | 'streamBody'>, bufferBytes: number): OutgoingBody | Promise<OutgoingBody> {
+  static of(request: Pick<Inbound, 'method' | 'fields' | 'hasBody' | 'readBody' | 'streamBody'>, bufferBytes: number, maxBytes?: number): OutgoingBody | Promise<OutgoingBody> {
     if (!request.hasBody) {
       // A GET or HEAD without a body (most requests) is settled without reading any field.
       if (request.method === 'GET' || request.method === 'HEAD') return OutgoingBody.empty;
@@ -30,7 +35,12 @@ export class OutgoingBody {
     }
     const length = declaredLength(request.fields);
     if (Number.isInteger(length) && length <= bufferBytes) return request.readBody().then((bytes) => new OutgoingBody(bytes, undefined));
-    return new OutgoingBody(null, request.streamBody() ?? undefined);
+    return new OutgoingBody(null, request.streamBody() ?? undefined, maxBytes);
+  }
+
+  /** Whether a streamed body passed its limit and was cut off (the attempt failed for it, not for the instance). */
+  get overLimit(): boolean {
+    return this.#overLimit;
   }
 
   /** Whether sending it (again) repeats nothing an instance may already have received. */
@@ -46,8 +56,14 @@ export class OutgoingBody {
       pull: async (controller) => {
         this.#touched = true;
         const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        if (done) return controller.close();
+        this.#streamed += value.byteLength;
+        if (this.#streamed > this.#maxBytes) {
+          this.#overLimit = true;
+          reader.cancel().catch(() => undefined);
+          return controller.error(new RangeError('the request body passed ETCD_EDGE_MAX_BODY_BYTES'));
+        }
+        controller.enqueue(value);
       },
     }, { highWaterMark: 0 }); // pull only when the upstream reads, so an unsent body stays untouched
   }

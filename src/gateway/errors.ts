@@ -4,8 +4,13 @@ export type GatewayErrorCode =
   | 'NO_INSTANCES'
   | 'UPSTREAM_UNREACHABLE'
   | 'UPSTREAM_TIMEOUT'
+  | 'RESPONSE_TOO_LARGE'
   | 'ETCD_UNAVAILABLE'
   | 'UNAUTHORIZED'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_HEADERS'
+  | 'LOOP_DETECTED'
   | 'NOT_FOUND'
   | 'INTERNAL';
 
@@ -14,8 +19,14 @@ const STATUS: Record<GatewayErrorCode, number> = {
   NO_INSTANCES: 503,
   UPSTREAM_UNREACHABLE: 502,
   UPSTREAM_TIMEOUT: 504,
+  /** The instance's answer is more than the runtime can return (Lambda's buffered result). */
+  RESPONSE_TOO_LARGE: 502,
   ETCD_UNAVAILABLE: 503,
   UNAUTHORIZED: 401,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_HEADERS: 431,
+  LOOP_DETECTED: 508,
   NOT_FOUND: 404,
   INTERNAL: 500,
 };
@@ -43,6 +54,8 @@ export interface ErrorParts {
 export function errorParts(code: GatewayErrorCode, message: string, options: ErrorOptions = {}): ErrorParts {
   const body = JSON.stringify({ error: { code, message, ...(options.service === undefined ? {} : { service: options.service }) } });
   const fields = ['content-type', 'application/json; charset=utf-8', 'cache-control', 'no-store'];
+  // A 405 says what is allowed (RFC 9110 §15.5.6): everything the proxy forwards.
+  if (code === 'METHOD_NOT_ALLOWED') fields.push('allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
   if (options.headers) for (const [name, value] of Object.entries(options.headers)) fields.push(name, value);
   if (options.retryAfter !== undefined) fields.push('retry-after', String(options.retryAfter));
   if (options.requestId !== undefined) fields.push('x-request-id', options.requestId);

@@ -34,7 +34,7 @@ export interface Forwarding {
 
 export type Forwarded =
   | { ok: true; response: UpstreamResponse; instance: Instance; attempts: number }
-  | { ok: false; failure: 'none-eligible' | 'unreachable' | 'timeout' | 'client-gone'; attempts: number };
+  | { ok: false; failure: 'none-eligible' | 'unreachable' | 'timeout' | 'client-gone' | 'body-too-large'; attempts: number };
 
 export interface ForwardDeps {
   balancer: Balancer;
@@ -130,9 +130,9 @@ class ForwardRun {
   }
 
   /** An attempt ended without an answer. */
-  failed(instance: Instance, failure: UpstreamFailure | 'client-gone'): void {
+  failed(instance: Instance, failure: UpstreamFailure | 'client-gone' | 'body-too-large'): void {
     const attempt = this.#attempt;
-    if (failure === 'client-gone') return this.#end({ ok: false, failure: 'client-gone', attempts: attempt });
+    if (failure === 'client-gone' || failure === 'body-too-large') return this.#end({ ok: false, failure, attempts: attempt });
     this.#failure = failure === 'timeout' ? 'timeout' : 'unreachable';
     if (isLast(this.#deps, attempt, this.#deadline) || !mayResend(this.#request, failure)) {
       return this.#end({ ok: false, failure: this.#failure, attempts: attempt });
@@ -266,10 +266,12 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
   }
 
   /** How the attempt failed. */
-  #failure(error: unknown): UpstreamFailure | 'client-gone' {
-    if (this.#run.request.client.gone) {
+  #failure(error: unknown): UpstreamFailure | 'client-gone' | 'body-too-large' {
+    const { request } = this.#run;
+    // Neither is the instance's fault: an attacker's oversized upload must not eject a healthy instance.
+    if (request.client.gone || request.body.overLimit) {
       this.#attempt.end('neutral');
-      return 'client-gone';
+      return request.client.gone ? 'client-gone' : 'body-too-large';
     }
     // An instance that accepts connections and never answers is as broken as one that refuses them.
     this.#attempt.end('failure');

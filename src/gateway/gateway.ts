@@ -78,6 +78,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     });
   }
   if (config.adminToken !== undefined) {
+    // `/svc/` requests are checked by the proxy itself; admin routes get the same limit on header fields.
+    app.use('/_edge/*', async (c, next) => {
+      let count = 0;
+      c.req.raw.headers.forEach(() => void count++);
+      if (count > config.limits.maxHeaders) return errorResponse('TOO_MANY_HEADERS', `a request may carry at most ${config.limits.maxHeaders} header fields`);
+      await next();
+    });
     const admin = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}) });
     app.route('/_edge', admin);
   }

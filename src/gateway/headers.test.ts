@@ -6,7 +6,8 @@ import type { ClientSide } from './headers.js';
 // The functions work on flat field lists; these read as Headers in and out.
 const endToEnd = (h: Headers, skip?: ReadonlySet<string>) => headersOf(fieldLists.endToEnd(fieldsOf(h), skip));
 const upstreamRequestHeaders = (h: Headers, c: ClientSide) => headersOf(fieldLists.upstreamRequestHeaders(fieldsOf(h), c));
-const downstreamResponseHeaders = (h: Headers, id: string, timing: string) => headersOf(fieldLists.downstreamResponseHeaders(fieldsOf(h), id, timing));
+const VIA = '1.1 etcd-edge-d1';
+const downstreamResponseHeaders = (h: Headers, id: string, timing: string) => headersOf(fieldLists.downstreamResponseHeaders(fieldsOf(h), id, timing, VIA));
 const requestIdOf = (h: Headers) => fieldLists.requestIdOf(fieldsOf(h));
 
 const HOP_BY_HOP = {
@@ -22,7 +23,7 @@ const HOP_BY_HOP = {
   expect: '100-continue',
 };
 
-const client: ClientSide = { ip: '203.0.113.9', proto: 'https', host: 'edge.example.com', requestId: 'req-1' };
+const client: ClientSide = { ip: '203.0.113.9', proto: 'https', host: 'edge.example.com', requestId: 'req-1', via: VIA, trusted: false };
 
 describe('endToEnd', () => {
   it('drops every hop-by-hop field and keeps the rest', () => {
@@ -66,7 +67,7 @@ describe('upstreamRequestHeaders', () => {
     expect(out.get('x-forwarded-proto')).toBe('https');
     expect(out.get('x-forwarded-host')).toBe('edge.example.com');
     expect(out.get('forwarded')).toBe('for=203.0.113.9;host=edge.example.com;proto=https');
-    expect(out.get('via')).toBe('1.0 cdn, 1.1 etcd-edge');
+    expect(out.get('via')).toBe('1.0 cdn, 1.1 etcd-edge-d1');
     expect(out.get('x-request-id')).toBe('req-1');
     expect(out.has('host')).toBe(false);
   });
@@ -92,14 +93,32 @@ describe('upstreamRequestHeaders', () => {
     const out = upstreamRequestHeaders(incoming, client);
     for (const name of [...Object.keys(HOP_BY_HOP), 'host', 'content-length', 'x-foo']) expect(out.has(name), name).toBe(false);
     expect(out.get('x-forwarded-for')).toBe('203.0.113.9');
-    expect(out.get('via')).toBe('1.1 etcd-edge');
+    expect(out.get('via')).toBe('1.1 etcd-edge-d1');
     expect(out.get('x-request-id')).toBe('req-1');
+  });
+
+  it('drops client-address fields unless the peer is a trusted proxy', () => {
+    const incoming = new Headers({ 'x-real-ip': '6.6.6.6', 'true-client-ip': '6.6.6.6', 'cf-connecting-ip': '6.6.6.6', accept: '*/*' });
+    const dropped = upstreamRequestHeaders(incoming, client);
+    for (const name of ['x-real-ip', 'true-client-ip', 'cf-connecting-ip']) expect(dropped.has(name), name).toBe(false);
+    expect(dropped.get('accept')).toBe('*/*');
+    const kept = upstreamRequestHeaders(incoming, { ...client, trusted: true });
+    for (const name of ['x-real-ip', 'true-client-ip', 'cf-connecting-ip']) expect(kept.get(name), name).toBe('6.6.6.6');
   });
 
   it('passes traceparent, tracestate, authorization and the body fields through', () => {
     const incoming = new Headers({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'a=b', authorization: 'Bearer t', 'content-type': 'application/json', 'content-length': '2' });
     const out = upstreamRequestHeaders(incoming, client);
     for (const [name, value] of incoming) expect(out.get(name), name).toBe(value);
+  });
+});
+
+describe('passesThrough', () => {
+  it("counts this deployment's entries in Via, and only its own", () => {
+    expect(fieldLists.viaEntry('d1')).toBe(VIA);
+    expect(fieldLists.passesThrough('1.1 etcd-edge-d1', VIA)).toBe(1);
+    expect(fieldLists.passesThrough('1.0 cdn, 1.1 etcd-edge-d1,1.1  etcd-edge-d1 (edge), HTTP/1.1 etcd-edge-d1', VIA)).toBe(3);
+    expect(fieldLists.passesThrough('1.1 etcd-edge-d2, 1.1 etcd-edge, 1.1 etcd-edge-d1x, etcd-edge-d1', VIA)).toBe(0);
   });
 });
 
@@ -127,7 +146,7 @@ describe('downstreamResponseHeaders', () => {
     const out = downstreamResponseHeaders(upstream, 'req-9', 'discovery;dur=1.000, upstream;dur=2.000');
     for (const name of [...Object.keys(HOP_BY_HOP), 'x-internal']) expect(out.has(name), name).toBe(false);
     expect(out.get('content-type')).toBe('text/html');
-    expect(out.get('via')).toBe('1.1 app, 1.1 etcd-edge');
+    expect(out.get('via')).toBe('1.1 app, 1.1 etcd-edge-d1');
     expect(out.get('x-request-id')).toBe('req-9');
     expect(out.get('server-timing')).toBe('db;dur=3, discovery;dur=1.000, upstream;dur=2.000');
   });

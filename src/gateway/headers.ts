@@ -15,7 +15,8 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-const VIA = '1.1 etcd-edge';
+/** Fields that name the client's address, which only a trusted proxy may set: dropped from other peers' requests. */
+const CLIENT_ADDRESS = new Set(['x-real-ip', 'true-client-ip', 'cf-connecting-ip']);
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
 /** What the gateway knows about the client side of a request. */
@@ -25,6 +26,10 @@ export interface ClientSide {
   proto: string;
   host: string;
   requestId: string;
+  /** This gateway's `Via` entry (`1.1 etcd-edge-{deployment}`). */
+  via: string;
+  /** Whether the peer is a trusted proxy, whose client-address fields are passed on. */
+  trusted: boolean;
 }
 
 /** The request id to use: the client's if it is sane, else a new one. */
@@ -52,10 +57,11 @@ const REPLACED = new Set(['host', 'x-forwarded-for', 'x-forwarded-proto', 'x-for
 export function upstreamRequestHeaders(incoming: readonly string[], client: ClientSide): FieldList {
   const named = connectionTokens(fieldValue(incoming, 'connection'));
   const out: FieldList = [];
+  const untrusted = !client.trusted;
   let prior: string | undefined;
   for (let i = 0; i < incoming.length; i += 2) {
     const name = incoming[i]!;
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || named?.has(name) || (untrusted && CLIENT_ADDRESS.has(name))) continue;
     const value = incoming[i + 1]!;
     if (name === 'x-forwarded-for') prior = prior === undefined ? value : `${prior}, ${value}`;
     if (!REPLACED.has(name)) out.push(name, value);
@@ -67,12 +73,12 @@ export function upstreamRequestHeaders(incoming: readonly string[], client: Clie
   } else if (prior !== undefined) {
     out.push('x-forwarded-for', prior);
   }
-  out.push('x-forwarded-proto', client.proto, 'x-forwarded-host', client.host, 'forwarded', forwardedElement(client), 'via', VIA, 'x-request-id', client.requestId);
+  out.push('x-forwarded-proto', client.proto, 'x-forwarded-host', client.host, 'forwarded', forwardedElement(client), 'via', client.via, 'x-request-id', client.requestId);
   return out;
 }
 
 /** The fields returned to the client: end-to-end ones of the instance's answer, `Via`, the request id and timings; one pass. */
-export function downstreamResponseHeaders(upstream: readonly string[], requestId: string, serverTiming: string): FieldList {
+export function downstreamResponseHeaders(upstream: readonly string[], requestId: string, serverTiming: string, via: string): FieldList {
   const named = connectionTokens(fieldValue(upstream, 'connection'));
   const out: FieldList = [];
   let hasId = false;
@@ -82,10 +88,27 @@ export function downstreamResponseHeaders(upstream: readonly string[], requestId
     if (name === 'x-request-id') hasId = true;
     out.push(name, upstream[i + 1]!);
   }
-  out.push('via', VIA);
+  out.push('via', via);
   if (!hasId) out.push('x-request-id', requestId);
   out.push('server-timing', serverTiming);
   return out;
+}
+
+/** This deployment's `Via` entry: a pseudonym that tells it apart from other gateways, so passes through it can be counted. */
+export function viaEntry(deployment: string): string {
+  return `1.1 etcd-edge-${deployment}`;
+}
+
+/** How many times a request's `Via` says it passed through the gateway whose entry is `entry`. */
+export function passesThrough(via: string, entry: string): number {
+  const pseudonym = entry.slice(entry.indexOf(' ') + 1);
+  let passes = 0;
+  for (const element of via.split(',')) {
+    // received-protocol RWS received-by [RWS comment]
+    const parts = element.trim().split(/[ \t]+/);
+    if (parts[1] === pseudonym) passes++;
+  }
+  return passes;
 }
 
 /** `compute`, answering again at once for the same input as last time: a gateway sees the same few values again and again. */

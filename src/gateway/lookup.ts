@@ -14,10 +14,10 @@ const NO_OPTIONS = Object.freeze({});
  * Names with nothing behind them (never seen, or empty) cost etcd reads, so
  * those are rationed per client.
  */
-export function lookup(resolver: Resolver, coldLookups: ColdLookupLimiter, request: Inbound, service: string): Lookup | Promise<Lookup> {
+export function lookup(resolver: Resolver, coldLookups: ColdLookupLimiter, request: Inbound, service: string, clientIp: string | undefined): Lookup | Promise<Lookup> {
   const held = resolver.peek(service);
   const empty = !held || (held.instances.length === 0 && held.skipped.length === 0);
-  if (empty && !coldLookups.take(clientKey(request.ip))) return 'deferred';
+  if (empty && !coldLookups.take(clientKey(clientIp))) return 'deferred';
   try {
     const found = resolver.resolveNow(service, request.waitUntil ? { waitUntil: request.waitUntil } : NO_OPTIONS);
     return found instanceof Promise ? found.catch(lookupFailure) : found;

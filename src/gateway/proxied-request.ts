@@ -5,7 +5,7 @@ import { hashKeyOf } from './client-side.js';
 import type { GatewayErrorCode } from './errors.js';
 import { fieldValue } from './fields.js';
 import { forward, type ForwardDone, type Forwarded, type Forwarding } from './forward.js';
-import { downstreamResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
+import { downstreamResponseHeaders, passesThrough, requestIdOf, upstreamRequestHeaders } from './headers.js';
 import type { ClientLink, Inbound } from './inbound.js';
 import { lookup, type Lookup } from './lookup.js';
 import { clientGone, fail, millis, type Outcome, type Responder } from './outcome.js';
@@ -36,6 +36,8 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
   readonly #requestId: string;
   readonly client: ClientLink;
   readonly method: string;
+  /** The client's address: the peer's, or what a trusted proxy in front says it is. */
+  readonly clientIp: string | undefined;
   #service = '';
   /** When discovery started, then when the upstream's time started (`performance.now`): where discovery ended, or after a body read whole. */
   #t = 0;
@@ -58,6 +60,7 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     this.#requestId = requestIdOf(request.fields);
     this.client = request.client;
     this.method = request.method;
+    this.clientIp = shared.trusted.none ? request.ip : shared.trusted.clientOf(request.ip, request.fields);
     this.pick = shared.plainPick;
   }
 
@@ -65,7 +68,7 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
   start(): void {
     const outcome = this.#check();
     if (outcome) return this.#responder.answer(outcome);
-    const found = lookup(this.#deps.resolver, this.#deps.coldLookups, this.#request, this.#service);
+    const found = lookup(this.#deps.resolver, this.#deps.coldLookups, this.#request, this.#service, this.clientIp);
     // A snapshot that can be served now is used in this turn of the event loop: waiting would time other requests' work as discovery.
     if (!(found instanceof Promise)) return this.#found(found);
     found.then(
@@ -95,10 +98,15 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
   /** What is wrong with the request before any lookup, if anything; sets the service, path and pick. */
   #check(): Outcome | undefined {
     const { fields } = this.#request;
+    const { limits } = this.#deps.config;
+    // Refused, never truncated: the fields the gateway adds must reach the instance within its own limits.
+    if (fields.length > limits.maxHeaders * 2) return this.#fail('TOO_MANY_HEADERS', `a request may carry at most ${limits.maxHeaders} header fields`);
     const target = parseTarget(this.#request.path);
     if (!target.ok) return this.#fail('BAD_REQUEST', target.message);
     const service = (this.#service = target.service);
     this.path = target.path + this.#request.query;
+    const refused = this.#refused(limits);
+    if (refused) return refused;
     if (!this.#shared.exposed(service)) return this.#fail('NOT_FOUND', 'this gateway does not route to that service');
     const tagHeader = fieldValue(fields, 'x-edge-tags');
     const requestTags = tagHeader === undefined ? undefined : parseTags(tagHeader);
@@ -111,8 +119,23 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     }
     this.#t = performance.now();
     const zone = this.#request.zone ?? config.zone;
-    const hashKey = hashKeyOf(config.hashKey, fields, this.#request.ip);
+    const hashKey = hashKeyOf(config.hashKey, fields, this.clientIp);
     if (requestTags !== undefined || zone !== undefined || hashKey !== undefined) this.pick = pickRequest(required, requestTags, zone, hashKey);
+    return undefined;
+  }
+
+  /** The edge's limits: TRACE, loops through this deployment, a body declared too large. */
+  #refused(limits: ProxyDeps['config']['limits']): Outcome | undefined {
+    const request = this.#request;
+    if (request.method === 'TRACE' && !limits.allowTrace) return this.#fail('METHOD_NOT_ALLOWED', 'TRACE is not forwarded');
+    const via = fieldValue(request.fields, 'via');
+    if (via !== undefined && passesThrough(via, this.#shared.via) >= limits.maxHops) {
+      return this.#fail('LOOP_DETECTED', `the request has passed through this gateway ${limits.maxHops} times already`);
+    }
+    if (limits.maxBodyBytes !== undefined && request.hasBody) {
+      const length = Number(fieldValue(request.fields, 'content-length'));
+      if (length > limits.maxBodyBytes) return this.#fail('PAYLOAD_TOO_LARGE', `the request body may be at most ${limits.maxBodyBytes} bytes`);
+    }
     return undefined;
   }
 
@@ -139,7 +162,7 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     this.#t = t;
     let read: OutgoingBody | Promise<OutgoingBody>;
     try {
-      read = OutgoingBody.of(this.#request, deps.config.retry.bufferBytes);
+      read = OutgoingBody.of(this.#request, deps.config.retry.bufferBytes, deps.config.limits.maxBodyBytes);
     } catch {
       return this.#responder.answer(this.#bodyFailed());
     }
@@ -165,7 +188,9 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
   #send(body: OutgoingBody): void {
     const request = this.#request;
     this.body = body;
-    this.headers = upstreamRequestHeaders(request.fields, { ip: request.ip, proto: request.proto, host: request.host, requestId: this.#requestId });
+    const { via, trusted } = this.#shared;
+    const trust = !trusted.none && trusted.trusts(request.ip);
+    this.headers = upstreamRequestHeaders(request.fields, { ip: request.ip, proto: request.proto, host: request.host, requestId: this.#requestId, via, trusted: trust });
     forward(this.#shared.forwarding, this, this);
   }
 
@@ -174,6 +199,7 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     const { metrics } = this.#deps;
     if (!result.ok) {
       if (result.failure === 'client-gone') return clientGone(metrics, this.#counted);
+      if (result.failure === 'body-too-large') return this.#fail('PAYLOAD_TOO_LARGE', `the request body may be at most ${this.#deps.config.limits.maxBodyBytes} bytes`, undefined, this.#counted);
       return this.#forwardFailed(result.failure, result.attempts);
     }
     const { response } = result;
@@ -186,7 +212,7 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     metrics.request(this.#counted, response.status);
     const timing = `discovery;dur=${millis(this.#discoveryMs)}, upstream;dur=${millis(upstreamMs)}`;
     const bodyless = this.method === 'HEAD' || NO_BODY.has(response.status);
-    return { kind: 'answer', response, headers: downstreamResponseHeaders(response.headers, this.#requestId, timing), bodyless };
+    return { kind: 'answer', response, headers: downstreamResponseHeaders(response.headers, this.#requestId, timing, this.#shared.via), bodyless };
   }
 
   #lookupFailed(why: 'invalid' | 'deferred' | 'unavailable'): Outcome {

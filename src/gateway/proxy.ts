@@ -1,9 +1,11 @@
 import type { Balancer, PickRequest } from '../balance/index.js';
 import type { Resolver } from '../discovery/index.js';
+import { TrustedProxies } from './client-address.js';
 import type { ColdLookupLimiter } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
 import { exposedServices } from './exposed-services.js';
 import type { ForwardDeps } from './forward.js';
+import { viaEntry } from './headers.js';
 import type { Inbound } from './inbound.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Outcome, Responder } from './outcome.js';
@@ -35,7 +37,13 @@ export type ProxyHandler = (request: Inbound, responder: Responder) => void;
 export function createProxy(deps: ProxyDeps): ProxyHandler {
   const exposed = exposedServices(deps.config.services);
   const forwarding: ForwardDeps = { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() };
-  const shared: Shared = { forwarding, exposed, plainPick: Object.freeze({ tags: deps.config.tags }) };
+  const shared: Shared = {
+    forwarding,
+    exposed,
+    plainPick: Object.freeze({ tags: deps.config.tags }),
+    via: viaEntry(deps.config.deployment),
+    trusted: new TrustedProxies(deps.config.trustedProxies),
+  };
   return (request, responder) => new ProxiedRequest(deps, shared, request, responder).start();
 }
 
@@ -55,4 +63,7 @@ export interface Shared {
   exposed: (service: string) => boolean;
   /** The pick of a request that brings no tags, zone or hash key of its own (most). */
   plainPick: PickRequest;
+  /** This deployment's `Via` entry. */
+  via: string;
+  trusted: TrustedProxies;
 }

@@ -71,6 +71,48 @@ describe('etcd-edge command end to end', () => {
     expect(await watcher.kill('SIGINT')).toEqual({ code: 0, signal: null });
   });
 
+  it('escapes control and bidi characters of keys and values instead of printing them (ls, ls --json, watch, deregister, errors)', async () => {
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    const watcher = start(['watch', 'evil']);
+    await until(() => watcher.stderr.includes('watching evil from revision'));
+    const forged = 'a\u001b[2J\nweb  10.0.0.1:80  http://10.0.0.1:80  1  -  9s  native, lease 1';
+    const tags = { zone: 'fra\u001b]0;owned\u0007\u202eevil' };
+    await etcd.put(`services/evil/${forged}`, JSON.stringify({ Op: 0, Addr: 'http://10.0.0.7:80', Metadata: { tags } }));
+    await etcd.put('services/evil/b\u009b31m\u2028', '{"Addr":"user@10.0.0.9"}');
+    await until(() => watcher.stdout.split('\n').length > 2);
+
+    const ls = cli(['ls', 'evil'], env);
+    const json = cli(['ls', 'evil', '--json'], env);
+    const refused = cli(['register', 'evil', 'http://10.0.0.8:80', '--id', 'c\u001b[31m\u200b'], env);
+    const gone = cli(['deregister', 'evil', forged], env);
+    const none = cli(['deregister', 'evil', forged], env);
+    await until(() => watcher.stdout.includes('\n- '));
+    const outputs = [ls.stdout, json.stdout, watcher.stdout, refused.stderr, gone.stdout, none.stderr];
+    for (const out of outputs) expect(out).toMatch(/^[\x20-\x7e\n]*$/);
+    const row = 'a\\x1b[2J\\nweb  10.0.0.1:80  http://10.0.0.1:80  1  -  9s  native, lease 1';
+    expect(ls.stdout.split('\n')).toEqual([
+      expect.stringMatching(/^SERVICE/),
+      `evil     ${row}  http://10.0.0.7:80  1       zone=fra\\x1b]0;owned\\x07\\u202eevil  no lease  native, lease -`,
+      '',
+      'skipped 1 record(s):',
+      '  "services/evil/b\\x9b31m\\u2028" (native): address has userinfo',
+      '',
+    ]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ instances: [{ id: forged, tags }], skipped: [{ key: 'services/evil/b\u009b31m\u2028' }] });
+    expect(watcher.stdout).toBe(
+      [
+        `+ evil ${row} http://10.0.0.7:80 weight=1 tags=zone=fra\\x1b]0;owned\\x07\\u202eevil layout=native`,
+        '! "services/evil/b\\x9b31m\\u2028" (native) skipped: address has userinfo',
+        `- evil ${row} (native)`,
+        '',
+      ].join('\n'),
+    );
+    expect(refused).toMatchObject({ code: 2, stderr: 'etcd-edge: instance id must be 1-256 printable characters, got "c\\u001b[31m\\u200b"\nsee etcd-edge --help\n' });
+    expect(gone.stdout).toBe(`deregistered services/evil/${row}\n`);
+    expect(none.stderr).toBe(`etcd-edge: no native instance of evil matches "${row}"\n`);
+    await etcd.delete({ prefix: 'services/evil/' });
+  }, 60_000);
+
   it('deregisters by URL or id and says so when nothing matches', async () => {
     const etcd = new EtcdClient({ endpoints: cluster.endpoints });
     await etcd.put('kitex/registry-etcd/api/10.0.0.5:8888', '{"network":"tcp","address":"10.0.0.5:8888","weight":10,"tags":null}');

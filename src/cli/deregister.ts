@@ -2,6 +2,7 @@ import { parseAddress, assertServiceName, decodeRecord } from '../registry/index
 import { expectArgs, type Flags } from './args.js';
 import { connect, singleLayout } from './connect.js';
 import type { CliContext } from './context.js';
+import { printable, quoted } from './printable.js';
 
 /** `etcd-edge deregister <service> <url-or-id>`: deletes the matching keys of one layout. */
 export async function deregisterCommand(positionals: readonly string[], flags: Flags, ctx: CliContext): Promise<number> {
@@ -21,12 +22,12 @@ export async function deregisterCommand(positionals: readonly string[], flags: F
     if (key === prefix + target || (decoded.ok && decoded.instance.url === url)) keys.add(key);
   }
   if (keys.size === 0) {
-    ctx.err.write(`etcd-edge: no ${layout.name} instance of ${service} matches ${JSON.stringify(target)}\n`);
+    ctx.err.write(`etcd-edge: no ${layout.name} instance of ${service} matches ${quoted(target)}\n`);
     return 1;
   }
   for (const key of keys) {
     const { deleted } = await etcd.delete(key, { signal: ctx.signal });
-    if (deleted > 0) ctx.out.write(`deregistered ${key}\n`);
+    if (deleted > 0) ctx.out.write(`deregistered ${printable(key)}\n`);
   }
   return 0;
 }

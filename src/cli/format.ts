@@ -1,4 +1,5 @@
 import type { Instance, SkippedRecord } from '../registry/index.js';
+import { printable, quoted } from './printable.js';
 
 /** etcdctl shows lease IDs in hex; so do we, to make them easy to match. */
 export function leaseHex(id: string | undefined): string {
@@ -11,7 +12,7 @@ export function leaseHex(id: string | undefined): string {
 }
 
 export function formatTags(tags: Readonly<Record<string, string>>): string {
-  const pairs = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
+  const pairs = Object.entries(tags).map(([k, v]) => `${printable(k)}=${printable(v)}`);
   return pairs.length === 0 ? '-' : pairs.join(',');
 }
 
@@ -24,9 +25,9 @@ export function table(header: readonly string[], rows: readonly (readonly string
 
 /** One line per instance for `watch`: `+ service id url weight=N tags=…`. */
 export function instanceLine(mark: '+' | '~', instance: Instance): string {
-  return `${mark} ${instance.service} ${instance.id} ${instance.url} weight=${instance.weight} tags=${formatTags(instance.tags)} layout=${instance.layout}\n`;
+  return `${mark} ${instance.service} ${printable(instance.id)} ${printable(instance.url)} weight=${instance.weight} tags=${formatTags(instance.tags)} layout=${instance.layout}\n`;
 }
 
 export function skippedLine(record: SkippedRecord): string {
-  return `! ${JSON.stringify(record.key)} (${record.layout}) skipped: ${record.reason}\n`;
+  return `! ${quoted(record.key)} (${record.layout}) skipped: ${printable(record.reason)}\n`;
 }

@@ -4,6 +4,7 @@ import { expectArgs, type Flags } from './args.js';
 import { ALL_LAYOUTS, connect, layoutsFrom } from './connect.js';
 import type { CliContext } from './context.js';
 import { formatTags, leaseHex, table } from './format.js';
+import { printable, printableJson, quoted } from './printable.js';
 
 /** `etcd-edge ls [service]`: instances with their lease TTL left, and skipped records. */
 export async function lsCommand(positionals: readonly string[], flags: Flags, ctx: CliContext): Promise<number> {
@@ -26,7 +27,7 @@ export async function lsCommand(positionals: readonly string[], flags: Flags, ct
   const ttls = await leaseTtls(etcd, instances, ctx.signal);
   if (flags.json) {
     const rows = instances.map((i) => ({ ...i, ttl: i.leaseId === undefined ? null : (ttls.get(i.leaseId) ?? null) }));
-    ctx.out.write(`${JSON.stringify({ instances: rows, skipped }, null, 2)}\n`);
+    ctx.out.write(`${printableJson({ instances: rows, skipped })}\n`);
     return 0;
   }
   printTable(ctx, instances, skipped, ttls);
@@ -55,12 +56,12 @@ function printTable(ctx: CliContext, instances: readonly Instance[], skipped: re
   else {
     const rows = [...instances]
       .sort((a, b) => a.service.localeCompare(b.service) || a.id.localeCompare(b.id))
-      .map((i) => [i.service, i.id, i.url, String(i.weight), formatTags(i.tags), ttlText(i, ttls), `${i.layout}, lease ${leaseHex(i.leaseId)}`]);
+      .map((i) => [i.service, printable(i.id), printable(i.url), String(i.weight), formatTags(i.tags), ttlText(i, ttls), `${i.layout}, lease ${leaseHex(i.leaseId)}`]);
     ctx.out.write(table(['SERVICE', 'INSTANCE', 'URL', 'WEIGHT', 'TAGS', 'TTL', 'LAYOUT'], rows));
   }
   if (skipped.length > 0) {
     ctx.out.write(`\nskipped ${skipped.length} record(s):\n`);
-    for (const s of skipped) ctx.out.write(`  ${JSON.stringify(s.key)} (${s.layout}): ${s.reason}\n`);
+    for (const s of skipped) ctx.out.write(`  ${quoted(s.key)} (${s.layout}): ${printable(s.reason)}\n`);
   }
 }
 

@@ -8,6 +8,7 @@ import type { CliContext, Output } from './context.js';
 import { deregisterCommand } from './deregister.js';
 import { describeError, UsageError } from './errors.js';
 import { lsCommand } from './ls.js';
+import { safeLine } from './printable.js';
 import { registerCommand } from './register.js';
 import { serveCommand } from './serve.js';
 import { USAGE } from './usage.js';
@@ -56,7 +57,7 @@ function report(error: unknown, argv: readonly string[], ctx: CliContext): numbe
   if (ctx.signal.aborted) return 130; // interrupted by SIGINT/SIGTERM: nothing to explain
   // A name, URL or weight no layout can hold is a bad argument too.
   if (error instanceof UsageError || error instanceof RegistryError) {
-    ctx.err.write(`etcd-edge: ${error.message}\nsee etcd-edge --help\n`);
+    ctx.err.write(`etcd-edge: ${safeLine(error.message)}\nsee etcd-edge --help\n`);
     return 2;
   }
   const known = error instanceof EtcdError || error instanceof RegistrationConflictError;
@@ -66,7 +67,7 @@ function report(error: unknown, argv: readonly string[], ctx: CliContext): numbe
   } catch {
     // Already reported as a usage error, or nothing to name.
   }
-  ctx.err.write(`etcd-edge: ${describeError(error, endpoints)}\n`);
+  ctx.err.write(`etcd-edge: ${safeLine(describeError(error, endpoints))}\n`);
   if (!known && ctx.env.ETCD_EDGE_DEBUG && error instanceof Error) ctx.err.write(`${error.stack}\n`);
   return 1;
 }

@@ -6,6 +6,7 @@ import { connect, singleLayout } from './connect.js';
 import type { CliContext } from './context.js';
 import { describeError } from './errors.js';
 import { formatTags, leaseHex } from './format.js';
+import { printable, safeLine } from './printable.js';
 
 const CLOSE_TIMEOUT_MS = 5_000;
 
@@ -17,7 +18,7 @@ export async function registerCommand(positionals: readonly string[], flags: Fla
   const tags = tagsFlag(flags.tag);
   const layout = singleLayout(flags, ctx);
   const etcd = connect(flags, ctx.env);
-  const log = (text: string): void => void ctx.err.write(`${new Date().toISOString()} ${text}\n`);
+  const log = (text: string): void => void ctx.err.write(`${new Date().toISOString()} ${safeLine(text)}\n`);
   const instance = await register(etcd, {
     service,
     url,
@@ -33,7 +34,7 @@ export async function registerCommand(positionals: readonly string[], flags: Fla
     },
   });
   ctx.out.write(
-    `registered ${instance.key} -> ${url} (weight ${weight}, tags ${formatTags(tags)}, lease ${leaseHex(instance.leaseId)}, ttl ${ttl}s)\n`,
+    `registered ${printable(instance.key)} -> ${printable(url)} (weight ${weight}, tags ${formatTags(tags)}, lease ${leaseHex(instance.leaseId)}, ttl ${ttl}s)\n`,
   );
   const stopped = new Promise<'signal'>((resolve) => {
     if (ctx.signal.aborted) resolve('signal');
@@ -41,7 +42,7 @@ export async function registerCommand(positionals: readonly string[], flags: Fla
   });
   const outcome = await Promise.race([stopped, instance.done.then(() => 'closed' as const, () => 'gave-up' as const)]);
   if (outcome === 'gave-up') {
-    ctx.err.write(`etcd-edge: gave up keeping ${instance.key} registered\n`);
+    ctx.err.write(`etcd-edge: gave up keeping ${printable(instance.key)} registered\n`);
     return 1;
   }
   // A shutdown must not hang on an unreachable etcd: the lease expires by itself.
@@ -51,10 +52,10 @@ export async function registerCommand(positionals: readonly string[], flags: Fla
   );
   const failure = await Promise.race([closing, sleep(CLOSE_TIMEOUT_MS).then(() => `no answer in ${CLOSE_TIMEOUT_MS / 1_000}s`)]);
   if (failure !== undefined) {
-    ctx.err.write(`etcd-edge: could not deregister ${instance.key}: ${failure}; it expires with its lease within ${ttl}s\n`);
+    ctx.err.write(`etcd-edge: could not deregister ${printable(instance.key)}: ${safeLine(failure)}; it expires with its lease within ${ttl}s\n`);
     return 1;
   }
-  ctx.out.write(`deregistered ${instance.key}\n`);
+  ctx.out.write(`deregistered ${printable(instance.key)}\n`);
   return 0;
 }
 

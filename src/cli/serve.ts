@@ -5,6 +5,7 @@ import { expectArgs, numberFlag, type Flags } from './args.js';
 import { tlsFetch } from './tls-fetch.js';
 import type { CliContext } from './context.js';
 import { describeError, UsageError } from './errors.js';
+import { safeLine } from './printable.js';
 
 /** Which variable each flag sets; flags win over the environment. */
 const FLAG_VARIABLES: [keyof Flags, string][] = [
@@ -26,7 +27,7 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
   expectArgs(positionals, []);
   const drainMs = numberFlag(flags.drain, 'drain', 10_000, { min: 0, max: 600_000, integer: true });
   const config = configFrom(flags, ctx.env);
-  const log = (text: string): void => void ctx.err.write(`${new Date().toISOString()} ${text}\n`);
+  const log = (text: string): void => void ctx.err.write(`${new Date().toISOString()} ${safeLine(text)}\n`);
   const node = await startNodeGateway({
     config,
     ...(flags.host === undefined ? {} : { host: flags.host }),

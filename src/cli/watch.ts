@@ -5,6 +5,7 @@ import { expectArgs, type Flags } from './args.js';
 import { ALL_LAYOUTS, connect, layoutsFrom } from './connect.js';
 import type { CliContext } from './context.js';
 import { instanceLine, skippedLine } from './format.js';
+import { printable } from './printable.js';
 
 /**
  * `etcd-edge watch <service>`: prints the instances, then one line per change
@@ -30,7 +31,7 @@ async function follow(etcd: EtcdClient, layout: KeyLayout, service: string, star
     for (const event of batch.events) {
       const key = printableKey(event.kv.key);
       if (event.type === 'delete') {
-        if (known.delete(key)) ctx.out.write(`- ${service} ${key.slice(layout.servicePrefix(service).length)} (${layout.name})\n`);
+        if (known.delete(key)) ctx.out.write(`- ${service} ${printable(key.slice(layout.servicePrefix(service).length))} (${layout.name})\n`);
         continue;
       }
       const decoded = decodeRecord(layout, event.kv);

@@ -5,9 +5,21 @@ export class EndpointFailure extends Error {
   override name = 'EndpointFailure';
   /** False only when the request provably never reached the server. */
   readonly maybeSent: boolean;
-  constructor(cause: unknown, maybeSent = true) {
+  /** False when another attempt at the same endpoint would fail the same way: it is not tried twice in one call. */
+  readonly transient: boolean;
+  constructor(cause: unknown, maybeSent = true, transient = true) {
     super('endpoint failed', { cause });
     this.maybeSent = maybeSent;
+    this.transient = transient;
+  }
+
+  /**
+   * The endpoint as given cannot serve any call: it redirects, or is on a port
+   * fetch refuses. Nothing was applied (etcd never answers a redirect; a proxy
+   * that does has not passed the request on), so a write may move on too.
+   */
+  static misconfigured(cause: unknown): EndpointFailure {
+    return new EndpointFailure(cause, false, false);
   }
 }
 
@@ -58,8 +70,10 @@ export class EndpointPool {
     const { signal } = options;
     let lastCause: unknown;
     const order = this.#order();
+    const settled = new Set<number>();
     let attempts = 0;
     for (const index of order) {
+      if (settled.has(index)) continue;
       signal?.throwIfAborted();
       attempts += 1;
       try {
@@ -71,6 +85,7 @@ export class EndpointPool {
         if (!(error instanceof EndpointFailure)) throw error;
         signal?.throwIfAborted();
         lastCause = error.cause;
+        if (!error.transient) settled.add(index);
         this.markDown(this.urls[index]!);
         if (options.write && error.maybeSent) {
           throw new EtcdUnavailableError(new Set(order.slice(0, attempts)).size, attempts, lastCause, true);

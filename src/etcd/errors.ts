@@ -1,3 +1,5 @@
+import { badPortText } from './bad-ports.js';
+
 /**
  * Typed errors of the etcd client. Callers branch on `code` (stable strings)
  * and `retryable`, never on message text. Messages never contain credentials
@@ -6,6 +8,8 @@
 export type EtcdErrorCode =
   | 'ETCD_UNAVAILABLE'
   | 'ETCD_TIMEOUT'
+  | 'ETCD_REDIRECT'
+  | 'ETCD_BAD_PORT'
   | 'ETCD_PROTOCOL'
   | 'ETCD_AUTH_FAILED'
   | 'ETCD_UNAUTHENTICATED'
@@ -69,6 +73,41 @@ export class EtcdUnavailableError extends EtcdError {
     this.endpoints = endpoints;
     this.attempts = attempts;
     this.outcomeUnknown = outcomeUnknown;
+  }
+}
+
+/**
+ * An endpoint answered with a redirect (any 3xx, or the opaque redirect a
+ * browser-like fetch gives with `redirect: 'manual'`). etcd never redirects, so
+ * something else answers at that URL; the request, credentials included, is
+ * never repeated at the redirect's target. The message names the endpoint and
+ * at most the target's origin (no userinfo, path or query).
+ */
+export class EtcdRedirectError extends EtcdError {
+  override name = 'EtcdRedirectError';
+  /** The endpoint's origin. */
+  readonly endpoint: string;
+  /** Where the redirect pointed (origin only), when fetch let it be read. */
+  readonly target: string | undefined;
+
+  constructor(endpoint: string, status: number, target: string | undefined) {
+    const answer = status === 0 ? 'a redirect' : `a redirect (HTTP ${status})`;
+    const to = target === undefined ? '' : ` to ${target}`;
+    super('ETCD_REDIRECT', `etcd endpoint ${endpoint} answered with ${answer}${to}, which is not followed: list the etcd members' own URLs`, {
+      status,
+    });
+    this.endpoint = endpoint;
+    this.target = target;
+  }
+}
+
+/** An endpoint on a port `fetch` refuses (the Fetch standard's bad ports); no request was made. */
+export class EtcdBadPortError extends EtcdError {
+  override name = 'EtcdBadPortError';
+  readonly port: number;
+  constructor(port: number) {
+    super('ETCD_BAD_PORT', `etcd endpoint: ${badPortText(port)}`);
+    this.port = port;
   }
 }
 

@@ -1,3 +1,6 @@
+import { badPortText } from './bad-ports.js';
+import { EtcdBadPortError, EtcdRedirectError } from './errors.js';
+
 /** What a failure is about, so a caller can point at the setting to check. */
 export type FailureSubject = 'network' | 'server-certificate' | 'client-certificate';
 
@@ -35,13 +38,21 @@ const BY_CODE: Record<string, FailureReason> = {
 
 /**
  * Why a call could not reach etcd, from the first recognizable error in a
- * cause chain (network and TLS failures), or undefined when nothing says.
+ * cause chain (network and TLS failures, an endpoint that redirects or is on
+ * a port fetch refuses), or undefined when nothing says.
  */
 export function failureReason(error: unknown): FailureReason | undefined {
   for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof EtcdBadPortError) return net(badPortText(e.port));
+    if (e instanceof EtcdRedirectError) return net(redirectText(e.status));
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && BY_CODE[code]) return BY_CODE[code];
     if (/certificate|handshake|alert/i.test(e.message)) return { text: `TLS: ${e.message}`, about: 'network' };
   }
   return undefined;
+}
+
+function redirectText(status: number | undefined): string {
+  const answer = status ? `HTTP ${status}, a redirect,` : 'a redirect';
+  return `an endpoint answered ${answer} which the etcd client never follows; give etcd's own URL`;
 }

@@ -1,5 +1,5 @@
 import { EndpointFailure } from './endpoints.js';
-import { EtcdProtocolError, type EtcdError } from './errors.js';
+import { EtcdProtocolError, EtcdRedirectError, type EtcdError } from './errors.js';
 import { errorFromStatus } from './status.js';
 import { decode, errorBody, streamError } from './wire.js';
 
@@ -76,4 +76,28 @@ export function failureFor(status: number, text: string): EtcdError | EndpointFa
   }
   const error = errorFromStatus(parsed.data.code, parsed.data.message ?? parsed.data.error ?? '', status);
   return status >= 500 ? new EndpointFailure(error) : error;
+}
+
+/**
+ * A redirect, as a failure of the endpoint, or undefined for any other answer:
+ * a 3xx (Node's undici and workerd return it as is with `redirect: 'manual'`)
+ * or the opaque redirect of a browser-like fetch (status 0, no headers). Its
+ * body is dropped unread.
+ */
+export function redirectFailure(url: string, response: Response): EndpointFailure | undefined {
+  if (response.type !== 'opaqueredirect' && (response.status < 300 || response.status > 399)) return undefined;
+  response.body?.cancel().catch(() => undefined);
+  const target = targetOrigin(response.headers.get('location'), url);
+  return EndpointFailure.misconfigured(new EtcdRedirectError(new URL(url).origin, response.status, target));
+}
+
+/** Where a redirect points, as an origin: userinfo, path and query never appear in a message. */
+function targetOrigin(location: string | null, base: string): string | undefined {
+  if (location === null) return undefined;
+  try {
+    const target = new URL(location, base);
+    return target.protocol === 'http:' || target.protocol === 'https:' ? target.origin : undefined;
+  } catch {
+    return undefined;
+  }
 }

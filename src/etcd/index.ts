@@ -11,11 +11,14 @@ export {
   utf8,
   type Bytes,
 } from './bytes.js';
+export { endpointPortProblem } from './bad-ports.js';
 export {
+  EtcdBadPortError,
   EtcdCompactedError,
   EtcdError,
   EtcdLeaseNotFoundError,
   EtcdProtocolError,
+  EtcdRedirectError,
   EtcdUnavailableError,
   type EtcdErrorCode,
 } from './errors.js';

@@ -1,9 +1,10 @@
 import type * as z from 'zod/mini';
 import { TokenSource } from './auth.js';
+import { refusedPort } from './bad-ports.js';
 import { abortable, Deadline } from './deadline.js';
 import { EndpointFailure, EndpointPool } from './endpoints.js';
-import { EtcdError, EtcdProtocolError } from './errors.js';
-import { failureFor, inStreamError, neverSent, parseBody } from './failures.js';
+import { EtcdBadPortError, EtcdError, EtcdProtocolError } from './errors.js';
+import { failureFor, inStreamError, neverSent, parseBody, redirectFailure } from './failures.js';
 import { isStaleTokenError } from './status.js';
 import { authenticateResponse, decode } from './wire.js';
 
@@ -173,19 +174,28 @@ export class Transport {
   }
 
   async #send(url: string, attempt: Attempt, deadline: Deadline): Promise<Response> {
+    // Checked here, not when the client is made: the other endpoints still serve.
+    const port = refusedPort(url);
+    if (port !== undefined) throw EndpointFailure.misconfigured(new EtcdBadPortError(port));
     const headers: Record<string, string> = { 'content-type': 'application/json', ...attempt.headers };
     if (attempt.token !== undefined) headers.authorization = attempt.token;
+    let response: Response;
     try {
-      return await this.#fetch(url, {
+      response = await this.#fetch(url, {
         method: 'POST',
         headers,
         body: JSON.stringify(attempt.body),
+        // Following would send the login body or the token to whatever host the answer names.
+        redirect: 'manual',
         signal: deadline.signal,
       });
     } catch (cause) {
       attempt.signal?.throwIfAborted();
       throw new EndpointFailure(deadline.explain(cause), deadline.timedOut || !neverSent(cause));
     }
+    const redirected = redirectFailure(url, response);
+    if (redirected) throw redirected;
+    return response;
   }
 }
 

@@ -1,6 +1,7 @@
 // zod/mini: the same validation as classic zod at a sixth of the Worker bundle.
 import * as z from 'zod/mini';
 import { parseTags, STRATEGY_NAMES, type StrategyName } from '../balance/index.js';
+import { endpointPortProblem } from '../etcd/index.js';
 import { LAYOUT_NAMES, type LayoutName } from '../registry/index.js';
 import { parseRule } from './address-rules.js';
 import { parseCidr } from './ip.js';
@@ -50,7 +51,7 @@ function oneOf<T extends string>(names: readonly T[]) {
 const URL_SHAPE = /^https?:\/\/[^/?#@]+\/?$/;
 
 const endpoints = list(
-  (url) => (URL_SHAPE.test(url) && URL.canParse(url) ? undefined : 'expected http(s)://host:port URLs without user:password@, comma-separated'),
+  (url) => (URL_SHAPE.test(url) && URL.canParse(url) ? endpointPortProblem(url) : 'expected http(s)://host:port URLs without user:password@, comma-separated'),
   (urls) => urls,
 ).check(z.refine((urls) => urls.length > 0, 'needs at least one URL'));
 

@@ -49,7 +49,10 @@ describe('etcd-edge command end to end', () => {
     expect(row).toMatch(/^web\s+127\.0\.0\.1:8081\s+http:\/\/127\.0\.0\.1:8081\s+3\s+zone=fra\s+[1-5]s\s+native, lease [0-9a-f]+$/);
     expect(ls.stdout).toContain('\nskipped 1 record(s):\n  "services/web/broken" (native): address has userinfo\n');
     const json = JSON.parse(cli(['ls', '--json'], env).stdout) as { instances: { url: string; ttl: number }[]; skipped: unknown[] };
-    expect(json.instances).toMatchObject([{ url: 'http://127.0.0.1:8081', ttl: expect.any(Number) }]);
+    // One form of lease ID everywhere: etcdctl's 16 hex digits.
+    const lease = /lease ([0-9a-f]{16}), ttl/.exec(registrar.stdout)?.[1];
+    expect(row).toContain(`native, lease ${lease}`);
+    expect(json.instances).toMatchObject([{ url: 'http://127.0.0.1:8081', ttl: expect.any(Number), leaseId: lease }]);
     expect(json.skipped).toEqual([{ key: 'services/web/broken', layout: 'native', reason: 'address has userinfo' }]);
     await etcd.delete('services/web/broken');
     await etcd.put('services/web/127.0.0.1:8081', '{"Op":0,"Addr":"http://127.0.0.1:8081","Metadata":{"weight":7}}', { ignoreLease: true });

@@ -1,14 +1,10 @@
+import { leaseIdHex } from '../discovery/index.js';
 import type { Instance, SkippedRecord } from '../registry/index.js';
 import { printable, quoted } from './printable.js';
 
-/** etcdctl shows lease IDs in hex; so do we, to make them easy to match. */
+/** A lease ID in etcdctl's hex, `-` for none. */
 export function leaseHex(id: string | undefined): string {
-  if (id === undefined || id === '0') return '-';
-  try {
-    return BigInt(id).toString(16);
-  } catch {
-    return id;
-  }
+  return id === undefined || id === '0' ? '-' : leaseIdHex(id);
 }
 
 export function formatTags(tags: Readonly<Record<string, string>>): string {

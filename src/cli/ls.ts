@@ -1,3 +1,4 @@
+import { leaseIdHex } from '../discovery/index.js';
 import type { EtcdClient } from '../etcd/index.js';
 import { assertServiceName, decodeRecord, servesService, type Decoded, type Instance, type KeyLayout, type SkippedRecord } from '../registry/index.js';
 import { expectArgs, type Flags } from './args.js';
@@ -26,7 +27,7 @@ export async function lsCommand(positionals: readonly string[], flags: Flags, ct
   const skipped = records.flatMap((r) => (r.ok ? [] : [r.skipped]));
   const ttls = await leaseTtls(etcd, instances, ctx.signal);
   if (flags.json) {
-    const rows = instances.map((i) => ({ ...i, ttl: i.leaseId === undefined ? null : (ttls.get(i.leaseId) ?? null) }));
+    const rows = instances.map((i) => ({ ...i, ...(i.leaseId === undefined ? {} : { leaseId: leaseIdHex(i.leaseId) }), ttl: i.leaseId === undefined ? null : (ttls.get(i.leaseId) ?? null) }));
     ctx.out.write(`${printableJson({ instances: rows, skipped })}\n`);
     return 0;
   }

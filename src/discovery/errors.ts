@@ -1,3 +1,5 @@
+import { leaseIdHex } from './lease-id.js';
+
 /** The key is held by another live registration (another lease, or none). Not retryable. */
 export class RegistrationConflictError extends Error {
   override readonly name = 'RegistrationConflictError';
@@ -11,7 +13,7 @@ export class RegistrationConflictError extends Error {
     super(
       holder === '0'
         ? `${key} is already registered without a lease; remove it (etcd-edge deregister) before registering`
-        : `${key} is already registered by another process (lease ${holder}); use another id or stop that process`,
+        : `${key} is already registered by another process (lease ${leaseIdHex(holder)}); use another id or stop that process`,
     );
     this.key = key;
     this.holder = holder;

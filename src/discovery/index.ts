@@ -1,4 +1,5 @@
 export { RegistrationConflictError } from './errors.js';
+export { leaseIdHex } from './lease-id.js';
 export { loadService, type LoadedService } from './load.js';
 export { register } from './registrar.js';
 export type { LossReason, RegisteredInstance, RegisterOptions, RegistrarEvent, RegistrationState, RetryOptions } from './registrar-types.js';

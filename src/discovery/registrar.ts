@@ -2,6 +2,7 @@ import { sleep, type CallOptions, type EtcdClient } from '../etcd/index.js';
 import { toLayout, type EncodedRecord, type KeyLayout, type Registration } from '../registry/index.js';
 import { claimKey, releaseKey, revokeQuietly, rewriteKey } from './claim.js';
 import { guardRegistration } from './guard.js';
+import { leaseIdHex } from './lease-id.js';
 import type { RegisteredInstance, RegisterOptions, RegistrarEvent, RegistrationState } from './registrar-types.js';
 
 /**
@@ -93,7 +94,7 @@ class LeasedRegistration implements RegisteredInstance {
       this.#desired = desired;
       this.#record = record;
       if (this.#state === 'registered' && !(await rewriteKey(this.#etcd, this.key, record.value, this.#leaseId))) {
-        throw new Error(`${this.key} is no longer held by lease ${this.#leaseId}; it will be registered again with the update`);
+        throw new Error(`${this.key} is no longer held by lease ${leaseIdHex(this.#leaseId)}; it will be registered again with the update`);
       }
       this.#emit({ type: 'updated', key: this.key, value: record.value });
     });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EtcdClient } from '../etcd/index.js';
 import { closeAll, errorOf, setup, type SetupOptions } from './fixtures.js';
 
 afterEach(closeAll);
@@ -122,6 +123,24 @@ describe('admin routes', () => {
       ]),
     );
     expect(view.skipped).toHaveLength(2);
+  });
+
+  it('shows lease IDs in hex, as etcdctl and etcd-edge ls do', async () => {
+    const h = await admin();
+    const client = new EtcdClient({ endpoints: h.etcd.endpoints, fetch: h.etcd.fetch });
+    const { id } = await client.leaseGrant(60, { id: '7587855479459487233' });
+    await client.put('services/orders/10.0.0.1:8080', JSON.stringify({ Op: 0, Addr: A }), { lease: id });
+    const view = (await (await h.get('/_edge/services/orders')).json()) as { instances: { leaseId: string }[] };
+    expect(view.instances).toMatchObject([{ url: A, leaseId: '694d7a5b3c2f1e01' }]);
+  });
+
+  it('/_edge/health never shows a watched service younger than now (the clock moves between reads)', async () => {
+    let clock = 1_800_000_000_000;
+    const h = await admin({ env: { ETCD_EDGE_WATCH: 'true' }, now: () => clock++, instances: [{ service: 'orders', url: A }] });
+    expect((await h.request('/svc/orders/x')).status).toBe(200);
+    const body = (await (await h.get('/_edge/health')).json()) as { services: { watched: boolean; ageMs: number }[] };
+    expect(body.services).toMatchObject([{ service: 'orders', watched: true }]);
+    expect(body.services[0]!.ageMs).toBeGreaterThanOrEqual(0);
   });
 
   it('/_edge/services/:service refuses bad names', async () => {

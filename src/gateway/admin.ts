@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { Balancer } from '../balance/index.js';
-import type { Resolver } from '../discovery/index.js';
+import { leaseIdHex, type Resolver } from '../discovery/index.js';
 import { EtcdError, failureReason, type EtcdClient } from '../etcd/index.js';
 import { isServiceName } from '../registry/index.js';
 import { errorResponse } from './errors.js';
@@ -72,11 +72,12 @@ async function health(deps: AdminDeps): Promise<object> {
   } finally {
     clearTimeout(timer);
   }
-  const now = deps.now();
   let empty = 0;
   const services = deps.resolver.services().flatMap((service) => {
     const status = deps.resolver.status(service);
     if (!status) return [];
+    // Read after status(): a watched service is current as of the resolver's own clock read, which an earlier read here would precede (age -1).
+    const now = deps.now();
     // Names asked for that have no instances (often made up) are counted, not listed.
     if (status.snapshot.instances.length === 0 && status.snapshot.skipped.length === 0) {
       empty++;
@@ -118,7 +119,7 @@ async function serviceView(deps: AdminDeps, service: string): Promise<object | u
       tags: i.tags,
       layout: i.layout,
       key: i.key,
-      ...(i.leaseId === undefined ? {} : { leaseId: i.leaseId }),
+      ...(i.leaseId === undefined ? {} : { leaseId: leaseIdHex(i.leaseId) }),
       revision: i.revision,
       ...(ejection.has(i.key) ? { ejection: ejection.get(i.key) } : {}),
     })),

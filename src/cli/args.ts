@@ -15,6 +15,8 @@ export interface Flags extends ConnectionFlags {
   watch?: string;
   'cache-ttl'?: string;
   drain?: string;
+  'admin-port'?: string;
+  'admin-host'?: string;
   help?: boolean;
   version?: boolean;
 }
@@ -25,7 +27,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   deregister: ['layout'],
   ls: ['json', 'layout'],
   watch: ['layout'],
-  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain'],
+  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain', 'admin-port', 'admin-host'],
 };
 
 const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
@@ -38,6 +40,8 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   json: { type: 'boolean' },
   port: { type: 'string' },
   host: { type: 'string' },
+  'admin-port': { type: 'string' },
+  'admin-host': { type: 'string' },
   strategy: { type: 'string' },
   watch: { type: 'string' },
   'cache-ttl': { type: 'string' },

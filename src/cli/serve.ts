@@ -18,6 +18,8 @@ const FLAG_VARIABLES: [keyof Flags, string][] = [
   ['watch', 'ETCD_EDGE_WATCH'],
   ['cache-ttl', 'ETCD_EDGE_CACHE_TTL_MS'],
   ['port', 'PORT'],
+  ['admin-port', 'ETCD_EDGE_ADMIN_PORT'],
+  ['admin-host', 'ETCD_EDGE_ADMIN_HOST'],
 ];
 
 const PROBE_TIMEOUT_MS = 2_000;
@@ -35,7 +37,7 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
     onError: (error) => log(`request failed inside the gateway: ${error instanceof Error ? error.message : String(error)}`),
   });
   ctx.out.write(`etcd-edge gateway listening on ${node.url}\n`);
-  log(`etcd ${config.etcd.endpoints.join(', ')}; layouts ${config.layouts.join(', ')}; ${config.watch ? 'watch mode' : `cache ${config.cacheTtlMs} ms`}; strategy ${config.strategy}${config.adminToken ? '; admin on /_edge/' : ''}`);
+  log(`etcd ${config.etcd.endpoints.join(', ')}; layouts ${config.layouts.join(', ')}; ${config.watch ? 'watch mode' : `cache ${config.cacheTtlMs} ms`}; strategy ${config.strategy}${config.adminToken ? `; admin on ${node.adminUrl ?? node.url}/_edge/` : ''}`);
   void probe(config, flags, log);
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();

@@ -12,6 +12,9 @@ Commands:
       --cache-ttl MS                snapshot lifetime without watches (default 2000)
       --drain MS                    on SIGINT/SIGTERM, wait this long for in-flight
                                     requests (default 10000)
+      --admin-port N                admin routes (/_edge/) on their own listener
+                                    (env ETCD_EDGE_ADMIN_PORT; needs ADMIN_TOKEN)
+      --admin-host H                its interface (env ETCD_EDGE_ADMIN_HOST, default 127.0.0.1)
   register <service> <url>          register an instance and keep it registered until
                                     SIGINT/SIGTERM, then deregister it
       --weight N                    share of traffic (default 1; 0 = drained)

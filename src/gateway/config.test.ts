@@ -53,6 +53,7 @@ describe('loadConfig defaults', () => {
       ETCD_EDGE_DEPLOYMENT: 'prod-eu',
       ETCD_EDGE_ACCESS_LOG: '/var/log/edge.jsonl',
       ETCD_EDGE_ADMIN_PORT: '9901',
+      ADMIN_TOKEN: 'a'.repeat(16),
     });
     expect(config.addresses.allowLoopback).toBe(true);
     expect(config.limits).toEqual({ maxHeaders: 50, maxHops: 2, maxBodyBytes: 1_048_576, allowTrace: true });
@@ -63,6 +64,7 @@ describe('loadConfig defaults', () => {
     expect(load({ ETCD_EDGE_ACCESS_LOG: 'stdout' }).accessLog).toBe('stdout');
     expect(() => load({ ETCD_EDGE_TRUSTED_PROXIES: '10.0.0.0/33' })).toThrow(/ETCD_EDGE_TRUSTED_PROXIES: "10.0.0.0\/33": expected an IP address or CIDR/);
     expect(() => load({ ETCD_EDGE_MAX_HEADERS: '0' })).toThrow(/ETCD_EDGE_MAX_HEADERS: must be at least 1/);
+    expect(() => loadConfig({ ETCD_ENDPOINTS: ENDPOINT, ETCD_EDGE_ADMIN_PORT: '9901' }, { watch: true, ipLiterals: 'allow' })).toThrow(/ETCD_EDGE_ADMIN_PORT: the admin listener needs ADMIN_TOKEN/);
   });
 
   it('names one deployment for every replica reading the same registry', () => {

@@ -90,6 +90,9 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   if (v.ETCD_EDGE_WATCH === true && defaults.watchable === false) {
     throw new ConfigError('ETCD_EDGE_WATCH', 'watch mode needs a long-lived process (Node); this runtime ends streams with each request');
   }
+  if (v.ETCD_EDGE_ADMIN_PORT !== undefined && v.ADMIN_TOKEN === undefined) {
+    throw new ConfigError('ETCD_EDGE_ADMIN_PORT', 'the admin listener needs ADMIN_TOKEN (admin routes are off without one)');
+  }
   if (v.ETCD_EDGE_EJECT_BASE_MS > v.ETCD_EDGE_EJECT_MAX_MS) {
     throw new ConfigError('ETCD_EDGE_EJECT_BASE_MS', `must not exceed ETCD_EDGE_EJECT_MAX_MS (${v.ETCD_EDGE_EJECT_MAX_MS})`);
   }

@@ -24,6 +24,8 @@ export interface GatewayOptions {
   hooks: RuntimeHooks;
   /** How etcd is reached (TLS agents, tests); default global fetch. */
   etcdFetch?: FetchLike;
+  /** Admin routes on an app of their own (`Gateway.admin`) for a listener of their own, none on `app` (Node's admin port). */
+  adminApart?: boolean;
   /** Serve `/_edge/metrics` (long-lived runtimes). */
   exposeMetrics?: boolean;
   /** The runtime's own figures (memory, open handles), appended to `/_edge/metrics` as Prometheus text. */
@@ -36,6 +38,8 @@ export interface GatewayOptions {
 /** A running gateway: the Hono app and what it holds. */
 export interface Gateway {
   readonly app: Hono;
+  /** The admin routes alone, when asked for apart (`adminApart`) and an admin token is set. */
+  readonly admin: Hono | undefined;
   /** The `/svc/` handler itself, for runtimes that serve it without a Web `Request` (Node). */
   readonly proxy: ProxyHandler;
   readonly resolver: Resolver;
@@ -65,6 +69,39 @@ export function createGateway(options: GatewayOptions): Gateway {
   const routable = new RoutableCache(new AddressPolicy(config.addresses));
   const coldLookups = new ColdLookupLimiter(DEFAULT_COLD_LIMITS, now);
 
+  const app = edgeApp(options);
+  let adminApp: Hono | undefined;
+  if (config.adminToken !== undefined) {
+    const routes = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}) });
+    // Node can serve them on a listener of their own, and then the main port has none.
+    adminApp = options.adminApart ? edgeApp(options) : app;
+    // `/svc/` requests are checked by the proxy itself; admin routes get the same limit on header fields.
+    adminApp.use('/_edge/*', async (c, next) => {
+      let count = 0;
+      c.req.raw.headers.forEach(() => void count++);
+      if (count > config.limits.maxHeaders) return errorResponse('TOO_MANY_HEADERS', `a request may carry at most ${config.limits.maxHeaders} header fields`);
+      await next();
+    });
+    adminApp.route('/_edge', routes);
+  }
+  const proxy = createProxy({ config, resolver, routable, balancer, upstream: options.upstream, metrics, coldLookups, now });
+  app.all('/svc/*', proxyRoute(proxy, options.hooks));
+  return {
+    app,
+    admin: options.adminApart ? adminApp : undefined,
+    proxy,
+    resolver,
+    balancer,
+    metrics,
+    close: async () => {
+      resolver.close();
+      await options.upstream.close?.();
+    },
+  };
+}
+
+/** A Hono app with the gateway's checks on raw paths, its 404 and its error answer. */
+function edgeApp(options: GatewayOptions): Hono {
   const app = new Hono();
   const { rawPath } = options.hooks;
   if (rawPath) {
@@ -77,35 +114,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       await next();
     });
   }
-  if (config.adminToken !== undefined) {
-    // `/svc/` requests are checked by the proxy itself; admin routes get the same limit on header fields.
-    app.use('/_edge/*', async (c, next) => {
-      let count = 0;
-      c.req.raw.headers.forEach(() => void count++);
-      if (count > config.limits.maxHeaders) return errorResponse('TOO_MANY_HEADERS', `a request may carry at most ${config.limits.maxHeaders} header fields`);
-      await next();
-    });
-    const admin = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}) });
-    app.route('/_edge', admin);
-  }
-  const proxy = createProxy({ config, resolver, routable, balancer, upstream: options.upstream, metrics, coldLookups, now });
-  app.all('/svc/*', proxyRoute(proxy, options.hooks));
   app.notFound(() => errorResponse('NOT_FOUND', 'routes are /svc/{service}/{path}'));
   app.onError((error) => {
     options.onError?.(error);
     return errorResponse('INTERNAL', 'the gateway failed on this request');
   });
-  return {
-    app,
-    proxy,
-    resolver,
-    balancer,
-    metrics,
-    close: async () => {
-      resolver.close();
-      await options.upstream.close?.();
-    },
-  };
+  return app;
 }
 
 function countCalls(inner: FetchLike, metrics: GatewayMetrics): FetchLike {

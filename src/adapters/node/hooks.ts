@@ -1,6 +1,6 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
-import type { RuntimeHooks } from '../../gateway/index.js';
+import { pathOf, type RuntimeHooks } from '../../gateway/index.js';
 
 type NodeContext = Context<{ Bindings: HttpBindings }>;
 
@@ -11,10 +11,9 @@ type NodeContext = Context<{ Bindings: HttpBindings }>;
  */
 export const nodeHooks: RuntimeHooks = {
   clientIp: (c) => (c as NodeContext).env?.incoming?.socket?.remoteAddress,
+  // Origin form (`/svc/…`) and absolute form (`http://host/svc/…`) get the same checks on the path as sent.
   rawPath: (c) => {
     const target = (c as NodeContext).env?.incoming?.url;
-    if (target === undefined || !target.startsWith('/')) return undefined;
-    const query = target.indexOf('?');
-    return query === -1 ? target : target.slice(0, query);
+    return target === undefined || target === '*' ? undefined : pathOf(target);
   },
 };

@@ -1,5 +1,5 @@
 import { getRequestListener } from '@hono/node-server';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AddressPolicy, createGateway, loadConfig, type Env, type Gateway, type GatewayConfig } from '../../gateway/index.js';
 import type { FetchLike } from '../../etcd/index.js';
@@ -24,6 +24,8 @@ export interface NodeGateway {
   /** `http://host:port` it listens on. */
   readonly url: string;
   readonly port: number;
+  /** `http://host:port` of the admin listener, when admin routes have one (`ETCD_EDGE_ADMIN_PORT`). */
+  readonly adminUrl: string | undefined;
   /** Stops accepting, lets in-flight requests finish for up to `drainMs`, then closes everything. */
   close(drainMs?: number): Promise<void>;
 }
@@ -53,29 +55,54 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     upstream,
     hooks: nodeHooks,
     exposeMetrics: true,
+    adminApart: config.adminListener !== undefined,
     runtimeMetrics: processMetrics,
     ...(options.etcdFetch ? { etcdFetch: options.etcdFetch } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  const server = await listen(gateway, config.port, options.host, options.onError);
+  const server = await listen(gatewayListener(gateway, options.onError), config.port, options.host);
+  let admin: Server | undefined;
+  if (gateway.admin && config.adminListener) {
+    const adminApp = getRequestListener(gateway.admin.fetch);
+    try {
+      admin = await listen((incoming, outgoing) => void adminApp(incoming, outgoing), config.adminListener.port, config.adminListener.host);
+    } catch (error) {
+      server.close();
+      await gateway.close();
+      throw error;
+    }
+  }
   const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     gateway,
     port: address.port,
-    url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`,
-    close: (drainMs = 10_000) => shutdown(server, gateway, drainMs),
+    url: urlOf(address),
+    adminUrl: admin && urlOf(admin.address() as AddressInfo),
+    close: async (drainMs = 10_000) => {
+      admin?.closeAllConnections();
+      admin?.close();
+      await shutdown(server, gateway, drainMs);
+    },
   };
 }
 
-function listen(gateway: Gateway, port: number, hostname: string | undefined, onError: ((error: unknown) => void) | undefined): Promise<Server> {
+function urlOf(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+}
+
+function gatewayListener(gateway: Gateway, onError: ((error: unknown) => void) | undefined): RequestListener {
   const proxy = nodeProxyListener(gateway.proxy, onError);
   const app = getRequestListener(gateway.app.fetch);
   // `/svc/` in origin form (what clients send) skips Hono; the rest (admin routes, absolute form) goes through it.
-  const server = createServer((incoming, outgoing) => {
+  return (incoming, outgoing) => {
     if (incoming.url?.startsWith('/svc/')) proxy(incoming, outgoing);
     else void app(incoming, outgoing);
-  });
+  };
+}
+
+function listen(listener: RequestListener, port: number, hostname: string | undefined): Promise<Server> {
+  const server = createServer(listener);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, hostname, () => resolve(server));

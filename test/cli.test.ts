@@ -116,6 +116,28 @@ describe('etcd-edge command end to end', () => {
     await etcd.delete({ prefix: 'services/evil/' });
   }, 60_000);
 
+  it('serve says where it really listens, and names a port in use and how to change it', async () => {
+    const everywhere = start(['serve', '--port', '0']);
+    const local = start(['serve', '--port', '0', '--host', '127.0.0.1']);
+    await until(() => everywhere.stdout.includes('listening on') && local.stdout.includes('listening on'), 15_000);
+    const banner = /^etcd-edge gateway listening on (http:\/\/(?:\[::\]|0\.0\.0\.0):(\d+)) \(all interfaces; on this machine (http:\/\/127\.0\.0\.1:(\d+))\)\n$/.exec(everywhere.stdout);
+    expect(banner, everywhere.stdout).not.toBeNull();
+    const [, wildcard, port, loopback, samePort] = banner!;
+    expect(samePort).toBe(port);
+    // Both URLs of the line reach it from this machine.
+    for (const url of [wildcard!, loopback!]) expect((await fetch(`${url}/svc/nobody/`)).status).toBe(503);
+    const localPort = /^etcd-edge gateway listening on http:\/\/127\.0\.0\.1:(\d+)\n$/.exec(local.stdout)?.[1];
+    expect(localPort, local.stdout).toBeDefined();
+
+    const change = 'stop what listens there, or choose another with --port N or PORT=N';
+    expect(cli(['serve', '--port', port!], env)).toMatchObject({ code: 1, stdout: '', stderr: `etcd-edge: port ${port} is already in use: ${change}\n` });
+    expect(cli(['serve'], { ...env, PORT: port! })).toMatchObject({ code: 1, stderr: `etcd-edge: port ${port} is already in use: ${change}\n` });
+    expect(cli(['serve', '--port', localPort!, '--host', '127.0.0.1'], env)).toMatchObject({
+      code: 1,
+      stderr: `etcd-edge: port ${localPort} is already in use on 127.0.0.1: ${change}\n`,
+    });
+  }, 60_000);
+
   it('deregisters by URL or id and says so when nothing matches', async () => {
     const etcd = new EtcdClient({ endpoints: cluster.endpoints });
     await etcd.put('kitex/registry-etcd/api/10.0.0.5:8888', '{"network":"tcp","address":"10.0.0.5:8888","weight":10,"tags":null}');

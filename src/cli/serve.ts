@@ -5,6 +5,7 @@ import { expectArgs, numberFlag, type Flags } from './args.js';
 import { tlsFetch } from './tls-fetch.js';
 import type { CliContext } from './context.js';
 import { describeError, UsageError } from './errors.js';
+import { listenFailure, listeningLine } from './listening.js';
 import { safeLine } from './printable.js';
 
 /** Which variable each flag sets; flags win over the environment. */
@@ -35,8 +36,10 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.cacert || flags.cert ? { etcdFetch: tlsFetch(flags) } : {}),
     onError: (error) => log(`request failed inside the gateway: ${error instanceof Error ? error.message : String(error)}`),
+  }).catch((error: unknown) => {
+    throw listenFailure(error, config.port);
   });
-  ctx.out.write(`etcd-edge gateway listening on ${node.url}\n`);
+  ctx.out.write(`${listeningLine(node.url)}\n`);
   log(`etcd ${config.etcd.endpoints.join(', ')}; layouts ${config.layouts.join(', ')}; ${config.watch ? 'watch mode' : `cache ${config.cacheTtlMs} ms`}; strategy ${config.strategy}${config.adminToken ? `; admin on ${node.adminUrl ?? node.url}/_edge/` : ''}`);
   void probe(config, flags, log);
   await new Promise<void>((resolve) => {

@@ -21,7 +21,7 @@ export interface NodeGatewayOptions {
 /** A listening Node gateway. */
 export interface NodeGateway {
   readonly gateway: Gateway;
-  /** `http://host:port` it listens on. */
+  /** `http://host:port` it listens on: `http://[::]:8787` or `http://0.0.0.0:8787` on all interfaces. */
   readonly url: string;
   readonly port: number;
   /** `http://host:port` of the admin listener, when admin routes have one (`ETCD_EDGE_ADMIN_PORT`). */
@@ -87,8 +87,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
 }
 
 function urlOf(address: AddressInfo): string {
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
 function gatewayListener(gateway: Gateway, onError: ((error: unknown) => void) | undefined): RequestListener {

@@ -1,4 +1,7 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, nativeLayout } from '../src/index.js';
 import { Backends, type Backend } from './support/backend.js';
@@ -207,6 +210,28 @@ describe('etcd-edge serve', () => {
     const open = await serve();
     expect((await fetch(`${open.url}/svc/${name}/`)).status).toBe(200);
     expect(target.requests).toBe(1);
+  });
+
+  it('writes one JSON access log line per request to ETCD_EDGE_ACCESS_LOG, with the body bytes sent', async () => {
+    const b = await backend('logged');
+    const name = await service([{ url: b.url }]);
+    const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-log-'));
+    const file = join(dir, 'access.jsonl');
+    const gateway = await serve({ ETCD_EDGE_ACCESS_LOG: file });
+    const streamed = await fetch(`${gateway.url}/svc/${name}/bytes/100000?token=secret`, { headers: { 'x-request-id': 'log-1' } });
+    expect((await streamed.arrayBuffer()).byteLength).toBe(100_000);
+    expect((await fetch(`${gateway.url}/svc/${name}-missing/x`, { headers: { 'x-request-id': 'log-2' } })).status).toBe(503);
+    await until(() => readFileSync(file, 'utf8').split('\n').filter(Boolean).length >= 2, 5_000);
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const ok = lines.find((line) => line.requestId === 'log-1')!;
+    expect(ok).toMatchObject({ client: '127.0.0.1', method: 'GET', path: `/svc/${name}/bytes/100000`, service: name, instance: b.url, status: 200, bytes: 100_000, attempts: 1 });
+    expect(Date.parse(ok.time as string)).toBeGreaterThan(Date.now() - 60_000);
+    expect(ok.durationMs).toBeGreaterThan(0);
+    expect(JSON.stringify(lines)).not.toContain('secret');
+    const missing = lines.find((line) => line.requestId === 'log-2')!;
+    expect(missing).toMatchObject({ status: 503, service: `${name}-missing`, instance: null, attempts: 0 });
+    expect(missing.bytes).toBeGreaterThan(0);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('names the bad flag or variable and never echoes a secret', () => {

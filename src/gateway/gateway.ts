@@ -4,6 +4,7 @@ import { Resolver } from '../discovery/index.js';
 import { EtcdClient, type FetchLike } from '../etcd/index.js';
 import { layoutByName } from '../registry/index.js';
 import { AddressPolicy } from './address-policy.js';
+import type { AccessLogSink } from './access-log.js';
 import { adminRoutes } from './admin.js';
 import type { RuntimeHooks } from './client-side.js';
 import { ColdLookupLimiter, DEFAULT_COLD_LIMITS } from './cold-limiter.js';
@@ -26,6 +27,11 @@ export interface GatewayOptions {
   etcdFetch?: FetchLike;
   /** Admin routes on an app of their own (`Gateway.admin`) for a listener of their own, none on `app` (Node's admin port). */
   adminApart?: boolean;
+  /**
+   * Where access log lines go when `ETCD_EDGE_ACCESS_LOG` is not `off`: Node
+   * gives stdout or a file; by default they go to `console.log` (Workers, Lambda).
+   */
+  accessLog?: AccessLogSink;
   /** Serve `/_edge/metrics` (long-lived runtimes). */
   exposeMetrics?: boolean;
   /** The runtime's own figures (memory, open handles), appended to `/_edge/metrics` as Prometheus text. */
@@ -84,7 +90,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     });
     adminApp.route('/_edge', routes);
   }
-  const proxy = createProxy({ config, resolver, routable, balancer, upstream: options.upstream, metrics, coldLookups, now });
+  const accessLog = config.accessLog === 'off' ? undefined : (options.accessLog ?? ((line: string) => console.log(line)));
+  const proxy = createProxy({ config, resolver, routable, balancer, upstream: options.upstream, metrics, coldLookups, now, accessLog });
   app.all('/svc/*', proxyRoute(proxy, options.hooks));
   return {
     app,

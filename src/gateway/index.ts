@@ -12,3 +12,4 @@ export { AttemptCancel, discardBody, sendAwaiting, UpstreamError, type Upstream,
 export { fieldsOf, fieldsOfRaw, fieldValue, headersOf, type FieldList } from './fields.js';
 export type { ClientLink, GoneWatcher, Inbound } from './inbound.js';
 export { proxyOutcome, type Outcome, type ProxyHandler, type Responder } from './proxy.js';
+export { AccessRecord, type AccessFacts, type AccessLogSink } from './access-log.js';

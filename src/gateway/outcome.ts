@@ -1,3 +1,4 @@
+import type { AccessRecord } from './access-log.js';
 import { errorParts, statusOf, type ErrorParts, type GatewayErrorCode } from './errors.js';
 import type { FieldList } from './fields.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -9,10 +10,14 @@ import type { UpstreamResponse } from './upstream.js';
  * - `error`: the gateway's own JSON error;
  * - `gone`: the client went away; nothing is sent.
  */
-export type Outcome =
+export type Outcome = (
   | { kind: 'answer'; response: UpstreamResponse; headers: FieldList; bodyless: boolean }
   | { kind: 'error'; error: ErrorParts }
-  | { kind: 'gone' };
+  | { kind: 'gone' }
+) & {
+  /** The request's access log line, for the runtime to write once the answer is sent; only when the log is on. */
+  record?: AccessRecord;
+};
 
 /** Where the proxy sends a request's outcome; exactly one of the two is called, once. */
 export interface Responder {

@@ -1,5 +1,6 @@
 import { parseTags, type PickRequest } from '../balance/index.js';
 import type { Instance } from '../registry/index.js';
+import { AccessRecord, type AccessFacts } from './access-log.js';
 import { OutgoingBody } from './body.js';
 import { hashKeyOf } from './client-side.js';
 import type { GatewayErrorCode } from './errors.js';
@@ -44,6 +45,10 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
   #discoveryMs = 0;
   /** The service label for metrics: only a service known to have instances, so made-up names cannot crowd the labels. */
   #counted: string | undefined;
+  /** For the access log: when the request arrived (`performance.now`, only read when the log is on), and how forwarding went. */
+  readonly #arrived: number;
+  #instance: string | undefined;
+  #attempts = 0;
   path = '';
   pick: PickRequest;
   instances: readonly Instance[] = NONE;
@@ -62,18 +67,19 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     this.method = request.method;
     this.clientIp = shared.trusted.none ? request.ip : shared.trusted.clientOf(request.ip, request.fields);
     this.pick = shared.plainPick;
+    this.#arrived = deps.accessLog === undefined ? 0 : performance.now();
   }
 
   /** Checks the request and looks its service up; goes on at once when a snapshot is held. */
   start(): void {
     const outcome = this.#check();
-    if (outcome) return this.#responder.answer(outcome);
+    if (outcome) return this.#answer(outcome);
     const found = lookup(this.#deps.resolver, this.#deps.coldLookups, this.#request, this.#service, this.clientIp);
     // A snapshot that can be served now is used in this turn of the event loop: waiting would time other requests' work as discovery.
     if (!(found instanceof Promise)) return this.#found(found);
     found.then(
       (snapshot) => this.#foundLater(snapshot),
-      (error: unknown) => this.#responder.broke(error),
+      (error: unknown) => this.#broke(error),
     );
   }
 
@@ -85,14 +91,33 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     } catch (error) {
       // Nobody will read it: an unread stream would hold its connection.
       if (result.ok) discardBody(result.response.body);
-      return this.#responder.broke(error);
+      return this.#broke(error);
     }
-    this.#responder.answer(outcome);
+    this.#answer(outcome);
   }
 
   /** A step called back into by the upstream threw (a bug): answered as the gateway's failure. */
   broke(error: unknown): void {
+    this.#broke(error);
+  }
+
+  /** Every outcome goes to the runtime from here, with its access log line when the log is on. */
+  #answer(outcome: Outcome): void {
+    const sink = this.#deps.accessLog;
+    if (sink !== undefined) outcome.record = new AccessRecord(sink, this.#facts(), this.#arrived);
+    this.#responder.answer(outcome);
+  }
+
+  #broke(error: unknown): void {
+    const sink = this.#deps.accessLog;
+    // The runtime answers 500 with its generic error; the line is written now, as nothing more is learned.
+    if (sink !== undefined) new AccessRecord(sink, this.#facts(), this.#arrived).sent(500, 0);
     this.#responder.broke(error);
+  }
+
+  #facts(): AccessFacts {
+    const request = this.#request;
+    return { requestId: this.#requestId, client: this.clientIp, method: this.method, path: request.path, service: this.#service || undefined, instance: this.#instance, attempts: this.#attempts };
   }
 
   /** What is wrong with the request before any lookup, if anything; sets the service, path and pick. */
@@ -144,13 +169,13 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     try {
       this.#found(snapshot);
     } catch (error) {
-      this.#responder.broke(error);
+      this.#broke(error);
     }
   }
 
   /** The service's instances were looked up: choose one, read a small body, send. */
   #found(snapshot: Lookup): void {
-    if (typeof snapshot === 'string') return this.#responder.answer(this.#lookupFailed(snapshot));
+    if (typeof snapshot === 'string') return this.#answer(this.#lookupFailed(snapshot));
     const deps = this.#deps;
     const routable = deps.routable.of(snapshot.instances);
     this.instances = routable.instances;
@@ -164,7 +189,7 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
     try {
       read = OutgoingBody.of(this.#request, deps.config.retry.bufferBytes, deps.config.limits.maxBodyBytes);
     } catch {
-      return this.#responder.answer(this.#bodyFailed());
+      return this.#answer(this.#bodyFailed());
     }
     if (!(read instanceof Promise)) return this.#send(read);
     read.then(
@@ -179,9 +204,9 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
   #sendGuarded(body: OutgoingBody | undefined): void {
     try {
       if (body) this.#send(body);
-      else this.#responder.answer(this.#bodyFailed());
+      else this.#answer(this.#bodyFailed());
     } catch (error) {
-      this.#responder.broke(error);
+      this.#broke(error);
     }
   }
 
@@ -197,6 +222,8 @@ export class ProxiedRequest implements Forwarding, ForwardDone {
   #outcomeOf(result: Forwarded): Outcome {
     const upstreamMs = performance.now() - this.#t;
     const { metrics } = this.#deps;
+    this.#attempts = result.attempts;
+    if (result.ok) this.#instance = result.instance.url;
     if (!result.ok) {
       if (result.failure === 'client-gone') return clientGone(metrics, this.#counted);
       if (result.failure === 'body-too-large') return this.#fail('PAYLOAD_TOO_LARGE', `the request body may be at most ${this.#deps.config.limits.maxBodyBytes} bytes`, undefined, this.#counted);

@@ -5,7 +5,7 @@ import { fieldsOf, headersOf } from './fields.js';
 import { signalLink, type Inbound } from './inbound.js';
 import { proxyOutcome, type Outcome, type ProxyHandler } from './proxy.js';
 import { pathOf } from './target.js';
-import { discardBody } from './upstream.js';
+import { discardBody, type UpstreamResponse } from './upstream.js';
 
 /** `ANY /svc/{service}/*` on Hono: the proxy between a Web `Request` and a Web `Response` (Workers, Lambda). */
 export function proxyRoute(proxy: ProxyHandler, hooks: RuntimeHooks): (c: Context) => Promise<Response> {
@@ -33,17 +33,58 @@ function inboundOf(hooks: RuntimeHooks, c: Context): Inbound {
 }
 
 function responseOf(outcome: Outcome): Response {
-  if (outcome.kind === 'error') return responseOfError(outcome.error);
-  // Nobody reads it.
-  if (outcome.kind === 'gone') return new Response(null, { status: 499 });
+  const { record } = outcome;
+  if (outcome.kind === 'error') {
+    record?.sent(outcome.error.status, new TextEncoder().encode(outcome.error.body).byteLength);
+    return responseOfError(outcome.error);
+  }
+  if (outcome.kind === 'gone') {
+    record?.sent(499, 0, false);
+    // Nobody reads it.
+    return new Response(null, { status: 499 });
+  }
   const { response, headers, bodyless } = outcome;
   let init: ResponseInit;
   try {
     init = { status: response.status, headers: headersOf(headers) };
   } catch {
     discardBody(response.body);
-    return errorResponse('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on');
+    const refused = errorResponse('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on');
+    record?.sent(refused.status, 0);
+    return refused;
   }
   if (bodyless) discardBody(response.body);
-  return new Response(bodyless ? null : (response.body as BodyInit | null), init);
+  const body = bodyless ? null : response.body;
+  if (!record) return new Response(body as BodyInit | null, init);
+  return new Response(countedBody(body, (bytes, complete) => record.sent(response.status, bytes, complete)), init);
+}
+
+/** The body as sent, telling `done` how many bytes went out once it ends or is cancelled (for the access log). */
+function countedBody(body: UpstreamResponse['body'], done: (bytes: number, complete: boolean) => void): BodyInit | null {
+  if (body === null || body instanceof Uint8Array) {
+    done(body?.byteLength ?? 0, true);
+    return body as BodyInit | null;
+  }
+  let bytes = 0;
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: ended, value } = await reader.read();
+        if (ended) {
+          done(bytes, true);
+          return controller.close();
+        }
+        bytes += value.byteLength;
+        controller.enqueue(value);
+      } catch (error) {
+        done(bytes, false);
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      done(bytes, false);
+      return reader.cancel(reason);
+    },
+  });
 }

@@ -1,5 +1,6 @@
 import type { Balancer, PickRequest } from '../balance/index.js';
 import type { Resolver } from '../discovery/index.js';
+import type { AccessLogSink } from './access-log.js';
 import { TrustedProxies } from './client-address.js';
 import type { ColdLookupLimiter } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
@@ -24,6 +25,8 @@ export interface ProxyDeps {
   metrics: GatewayMetrics;
   coldLookups: ColdLookupLimiter;
   now: () => number;
+  /** Where access log lines go; undefined when the log is off. */
+  accessLog?: AccessLogSink | undefined;
 }
 
 /**

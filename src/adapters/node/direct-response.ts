@@ -5,6 +5,11 @@ import { discardBody, errorParts, type ErrorParts, type FieldList, type Upstream
 /** Instances' response bodies as undici gave them, for writing straight to the client. */
 const nativeBodies = new WeakMap<UpstreamResponse, Readable>();
 
+/** undici's own body of an upstream response, when it came from undici. */
+export function nativeBodyOf(response: UpstreamResponse): Readable | undefined {
+  return nativeBodies.get(response);
+}
+
 /** An upstream response whose Web `body` is made only if someone asks for it. */
 export function lazyBody(status: number, headers: FieldList, native: Readable, toWeb: () => ReadableStream<Uint8Array>): UpstreamResponse {
   let web: ReadableStream<Uint8Array> | undefined;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorParts, fieldsOfRaw, fieldValue, type ClientLink, type Inbound, type Outcome, type ProxyHandler, type Responder } from '../../gateway/index.js';
+import { errorParts, fieldsOfRaw, fieldValue, type AccessRecord, type ClientLink, type Inbound, type Outcome, type ProxyHandler, type Responder } from '../../gateway/index.js';
 import { ClientConnection } from './client-connection.js';
-import { writeAnswer, writeError } from './direct-response.js';
+import { nativeBodyOf, writeAnswer, writeError } from './direct-response.js';
 import { pullStream } from './streams.js';
 
 /** A Host field as a client may send it: a name, IPv4 or bracketed IPv6 literal, and a port. */
@@ -89,6 +89,7 @@ class NodeExchange implements Inbound, Responder {
 
   answer(outcome: Outcome): void {
     try {
+      if (outcome.record) logWhenSent(this.#outgoing, outcome, outcome.record);
       writeOutcome(this.#outgoing, outcome);
     } catch (error) {
       this.broke(error);
@@ -116,6 +117,20 @@ class NodeExchange implements Inbound, Responder {
     // Left to the server to drain or close if no attempt reads it.
     return pullStream(this.#incoming, () => undefined);
   }
+}
+
+/** Writes the request's access log line once Node has sent the answer (or given up on it), with the body bytes that went out. */
+function logWhenSent(outgoing: ServerResponse, outcome: Outcome, record: AccessRecord): void {
+  if (outcome.kind === 'gone') return record.sent(499, 0, false);
+  let bytes = 0;
+  if (outcome.kind === 'error') bytes = Buffer.byteLength(outcome.error.body);
+  else if (!outcome.bodyless) {
+    const native = nativeBodyOf(outcome.response);
+    const body = outcome.response.body;
+    if (native) native.on('data', (chunk: Buffer) => void (bytes += chunk.length));
+    else if (body instanceof Uint8Array) bytes = body.byteLength;
+  }
+  outgoing.once('close', () => record.sent(outgoing.statusCode, bytes, outgoing.writableFinished));
 }
 
 /** The last Host field found good: clients ask for the same few hosts again and again. */

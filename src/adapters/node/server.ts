@@ -3,6 +3,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AddressPolicy, createGateway, loadConfig, type Env, type Gateway, type GatewayConfig } from '../../gateway/index.js';
 import type { FetchLike } from '../../etcd/index.js';
+import { nodeAccessLog } from './access-log-sink.js';
 import { guardedLookup } from './guarded-lookup.js';
 import { nodeHooks } from './hooks.js';
 import { nodeProxyListener } from './node-proxy.js';
@@ -50,9 +51,11 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     connectTimeoutMs: config.retry.connectTimeoutMs,
     lookup: guardedLookup((address) => policy.checkResolved(address)),
   });
+  const accessLog = nodeAccessLog(config.accessLog, options.onError);
   const gateway = createGateway({
     config,
     upstream,
+    ...(accessLog.sink ? { accessLog: accessLog.sink } : {}),
     hooks: nodeHooks,
     exposeMetrics: true,
     adminApart: config.adminListener !== undefined,
@@ -82,6 +85,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
       admin?.closeAllConnections();
       admin?.close();
       await shutdown(server, gateway, drainMs);
+      await accessLog.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { EtcdClient } from '../etcd/index.js';
 import { toLayout, type KeyLayout, type LayoutChoice, type SkippedRecord } from '../registry/index.js';
+import { DEFAULT_REFRESH_TIMEOUT_MS } from './bound.js';
 
 export interface ResolverOptions {
   etcd: EtcdClient;
@@ -15,6 +16,15 @@ export interface ResolverOptions {
   negativeTtlMs?: number;
   /** After a failed refresh, no other is tried for this long (ms). Default 1,000. */
   errorBackoffMs?: number;
+  /**
+   * A read of a service (shared by every lookup that needs it) that has not
+   * settled after this long (ms) is given up: the lookups waiting on it get
+   * the stale snapshot (within `staleIfErrorMs`) or a retryable `ETCD_TIMEOUT`,
+   * and the next lookup starts another read. It bounds reads a runtime lost,
+   * such as a Worker's unfinished work cancelled with its response. Default
+   * 5,000, the etcd client's default request timeout: set both together.
+   */
+  refreshTimeoutMs?: number;
   /** Services kept in memory, least recently used dropped first. Default 10,000. */
   maxServices?: number;
   /** Keys per range request when reading a service. Default 1,000. */
@@ -46,6 +56,7 @@ const DEFAULTS = {
   staleIfErrorMs: 600_000,
   negativeTtlMs: 1_000,
   errorBackoffMs: 1_000,
+  refreshTimeoutMs: DEFAULT_REFRESH_TIMEOUT_MS,
   maxServices: 10_000,
   pageSize: 1_000,
   watchIdleMs: 300_000,
@@ -60,7 +71,9 @@ export function resolveOptions(options: ResolverOptions): ResolvedOptions {
     if (typeof value !== 'number' || !(value >= 0)) throw new RangeError(`resolver option ${name} must be a non-negative number, got ${value}`);
     numbers[name] = value;
   }
-  if (numbers.pageSize < 1 || numbers.maxServices < 1) throw new RangeError('resolver options pageSize and maxServices must be at least 1');
+  if (numbers.pageSize < 1 || numbers.maxServices < 1 || numbers.refreshTimeoutMs < 1) {
+    throw new RangeError('resolver options pageSize, maxServices and refreshTimeoutMs must be at least 1');
+  }
   return {
     ...numbers,
     etcd: options.etcd,

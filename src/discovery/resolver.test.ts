@@ -372,3 +372,123 @@ describe('Resolver (watch mode)', () => {
     expect(resolver.watchCount).toBe(1 + 1);
   });
 });
+
+describe('Resolver (reads bounded by refreshTimeoutMs)', () => {
+  const BOUND_MS = 50;
+
+  /** A resolver whose range calls `hold` can stop: released later (a slow etcd) or never (a Worker's cancelled I/O). */
+  function bounded(options: Partial<ResolverOptions> = {}) {
+    const fake = new FakeEtcd();
+    fakes.push(fake);
+    const gates: Promise<void>[] = [];
+    const hold = (): (() => void) => {
+      let open = (): void => undefined;
+      gates.push(new Promise<void>((resolve) => (open = resolve)));
+      return open;
+    };
+    const fetch: FetchLike = async (url, init) => {
+      const gate = url.endsWith('/v3/kv/range') ? gates.shift() : undefined;
+      if (gate) await gate;
+      return fake.fetch(url, init);
+    };
+    const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch, timeoutMs: 300, endpointCooldownMs: 0 });
+    const clock = { now: 1_000_000 };
+    const resolver = new Resolver({ etcd, refreshTimeoutMs: BOUND_MS, now: () => clock.now, ...options });
+    resolvers.push(resolver);
+    const add = async (url: string): Promise<void> => {
+      const record = native.encode({ service: 'orders', url });
+      await etcd.put(record.key, record.value);
+    };
+    return { hold, clock, resolver, add };
+  }
+
+  it('answers ETCD_TIMEOUT at the bound to lookups with nothing to serve, and the next lookup reads again', async () => {
+    const { hold, clock, resolver, add } = bounded();
+    await add('10.0.0.1:80');
+    hold();
+    const started = Date.now();
+    const waiting = [resolver.resolve('orders'), resolver.resolve('orders')];
+    for (const lookup of waiting) await expect(lookup).rejects.toMatchObject({ code: 'ETCD_TIMEOUT', retryable: true });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(resolver.stats.refreshes).toBe(1);
+    clock.now += BOUND_MS;
+    expect((await resolver.resolve('orders')).instances).toHaveLength(1);
+    expect(resolver.stats).toMatchObject({ refreshes: 2, refreshFailures: 1 });
+  });
+
+  it('serves the stale snapshot at the bound to a lookup past stale-while-revalidate', async () => {
+    const { hold, clock, resolver, add } = bounded({ staleWhileRevalidateMs: 0 });
+    await add('10.0.0.1:80');
+    const first = await resolver.resolve('orders');
+    hold();
+    clock.now += 10_000;
+    expect(await resolver.resolve('orders')).toBe(first);
+    expect(resolver.stats.staleIfErrorServes).toBe(1);
+  });
+
+  it('gives up a lost background refresh once past the bound, so changes are seen again', async () => {
+    const { hold, clock, resolver, add } = bounded();
+    await add('10.0.0.1:80');
+    await resolver.resolve('orders');
+    hold();
+    clock.now += 2_000;
+    const kept: Promise<unknown>[] = [];
+    // Stale: served at once; the refresh it starts is lost.
+    expect((await resolver.resolve('orders', { waitUntil: (p) => kept.push(p) })).instances).toHaveLength(1);
+    await add('10.0.0.2:80');
+    clock.now += BOUND_MS - 1;
+    await resolver.resolve('orders');
+    expect(resolver.stats.refreshes).toBe(2);
+    clock.now += 1;
+    // Past the bound: still served stale at once, and a new read starts.
+    expect((await resolver.resolve('orders', { waitUntil: (p) => kept.push(p) })).instances).toHaveLength(1);
+    expect(kept).toHaveLength(2);
+    await kept[1];
+    expect((await resolver.resolve('orders')).instances).toHaveLength(2);
+    expect(resolver.stats.refreshFailures).toBe(1);
+  });
+
+  it('hands the read a waiting lookup starts to waitUntil too: other lookups may be sharing it', async () => {
+    const { resolver, add } = bounded();
+    await add('10.0.0.1:80');
+    const kept: Promise<unknown>[] = [];
+    await resolver.resolve('orders', { waitUntil: (p) => kept.push(p) });
+    expect(kept).toHaveLength(1);
+  });
+
+  it('keeps what a read given up on brings when it settles after all, unless a newer read landed first', async () => {
+    const { hold, clock, resolver, add } = bounded({ staleWhileRevalidateMs: 0 });
+    await add('10.0.0.1:80');
+    await resolver.resolve('orders');
+    await add('10.0.0.2:80');
+    const slow = hold();
+    clock.now += 2_000;
+    expect((await resolver.resolve('orders')).instances).toHaveLength(1);
+    hold();
+    clock.now += BOUND_MS;
+    await resolver.resolve('orders'); // gives the slow read up; the next one is lost
+    slow();
+    await until(() => resolver.peek('orders')?.instances.length === 2);
+
+    // A newer read landed first: the older answer arriving late changes nothing.
+    const older = hold();
+    clock.now += 2_000;
+    expect((await resolver.resolve('orders')).instances).toHaveLength(2);
+    clock.now += BOUND_MS;
+    await add('10.0.0.3:80');
+    await until(async () => (await resolver.resolve('orders')).instances.length === 3);
+    older();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(resolver.peek('orders')?.instances).toHaveLength(3);
+  });
+
+  it('in watch mode, gives up a lost first load and tracks the service afresh', async () => {
+    const { hold, clock, resolver, add } = bounded({ watch: true });
+    await add('10.0.0.1:80');
+    hold();
+    await expect(resolver.resolve('orders')).rejects.toMatchObject({ code: 'ETCD_TIMEOUT' });
+    clock.now += BOUND_MS;
+    expect((await resolver.resolve('orders')).instances).toHaveLength(1);
+    await until(() => resolver.status('orders')?.watched === true);
+  });
+});

@@ -1,5 +1,6 @@
 import { EtcdError } from '../etcd/index.js';
 import { assertServiceName } from '../registry/index.js';
+import { refreshTimeout, within } from './bound.js';
 import { loadService } from './load.js';
 import { Lru } from './lru.js';
 import { resolveOptions, type ResolvedOptions, type ResolverOptions } from './resolver-options.js';
@@ -10,7 +11,11 @@ import { WatchHub } from './watch-hub.js';
 const UNWATCHED_FRESH_MS = 1_000;
 
 export interface ResolveOptions {
-  /** Keeps a background refresh alive past the response (a Worker's `ctx.waitUntil`). */
+  /**
+   * Keeps a read this lookup starts alive past the response (a Worker's
+   * `ctx.waitUntil`), whether it waits for the read or not: other lookups may
+   * be waiting on it.
+   */
   waitUntil?: (promise: Promise<unknown>) => void;
 }
 
@@ -44,7 +49,10 @@ interface Entry {
   snapshot: Snapshot | undefined;
   /** When the snapshot was last known to match etcd: its read, or the last look while its watch was up. */
   currentAt: number;
+  /** The read in flight, shared by every lookup that needs it. */
   refreshing: Promise<Snapshot> | undefined;
+  /** When that read started. */
+  refreshStartedAt: number;
   failedAt: number | undefined;
   /** The error of the last failed read, answered again during `errorBackoffMs`. */
   lastError: unknown;
@@ -122,12 +130,14 @@ export class Resolver {
       }
       this.#hub!.untrack(service);
     }
+    const { waitUntil } = options;
+    if (entry.refreshing && now - entry.refreshStartedAt >= this.#o.refreshTimeoutMs) this.#abandon(service, entry, now, waitUntil);
     const snapshot = entry.snapshot;
     if (!snapshot) {
       this.#stats.misses++;
       // etcd just failed for this name: answer that again rather than send it another read.
       if (!entry.refreshing && entry.failedAt !== undefined && now - entry.failedAt < this.#o.errorBackoffMs) throw entry.lastError;
-      return this.#refresh(service, entry);
+      return this.#refresh(service, entry, now, waitUntil);
     }
     const age = now - entry.currentAt;
     // In watch mode a snapshot no watch keeps current (its read could not be tracked) is read again soon, whatever cacheTtl says.
@@ -140,10 +150,10 @@ export class Resolver {
     const failing = entry.failedAt !== undefined;
     if (age < ttl + this.#o.staleWhileRevalidateMs || (failing && age < this.#o.staleIfErrorMs)) {
       this.#stats[failing ? 'staleIfErrorServes' : 'staleServes']++;
-      this.#background(service, entry, now, options.waitUntil);
+      this.#background(service, entry, now, waitUntil);
       return snapshot;
     }
-    return this.#refresh(service, entry).catch((error: unknown) => {
+    return this.#refresh(service, entry, now, waitUntil).catch((error: unknown) => {
       if (!(error instanceof EtcdError) || age >= this.#o.staleIfErrorMs) throw error;
       this.#stats.staleIfErrorServes++;
       return snapshot;
@@ -189,23 +199,26 @@ export class Resolver {
     if (!entry) {
       // A name already held was checked when it was first asked for.
       assertServiceName(service);
-      entry = { snapshot: undefined, currentAt: 0, refreshing: undefined, failedAt: undefined, lastError: undefined, lastUsed: now };
+      entry = { snapshot: undefined, currentAt: 0, refreshing: undefined, refreshStartedAt: 0, failedAt: undefined, lastError: undefined, lastUsed: now };
       this.#entries.set(service, entry);
     }
     entry.lastUsed = now;
     return entry;
   }
 
-  #refresh(service: string, entry: Entry): Promise<Snapshot> {
-    entry.refreshing ??= this.#read(service, entry.snapshot).then(
-      (snapshot) => {
-        entry.refreshing = undefined;
-        entry.failedAt = undefined;
-        entry.lastError = undefined;
-        entry.currentAt = this.#o.now();
-        return this.#keep(entry, snapshot);
-      },
+  /** Waits for the read in flight (starting one if none is), at most until its bound. */
+  #refresh(service: string, entry: Entry, now: number, waitUntil: ResolveOptions['waitUntil']): Promise<Snapshot> {
+    const read = entry.refreshing ?? this.#start(service, entry, now, waitUntil);
+    const bound = this.#o.refreshTimeoutMs;
+    return within(read, entry.refreshStartedAt + bound - now, () => refreshTimeout(service, bound));
+  }
+
+  /** Starts the one read of a service that lookups share. */
+  #start(service: string, entry: Entry, now: number, waitUntil: ResolveOptions['waitUntil']): Promise<Snapshot> {
+    const read: Promise<Snapshot> = this.#read(service, entry.snapshot).then(
+      (snapshot) => this.#landed(entry, read, now, snapshot),
       (error: unknown) => {
+        if (entry.refreshing !== read) throw error;
         entry.refreshing = undefined;
         entry.failedAt = this.#o.now();
         entry.lastError = error;
@@ -213,7 +226,45 @@ export class Resolver {
         throw error;
       },
     );
-    return entry.refreshing;
+    entry.refreshing = read;
+    entry.refreshStartedAt = now;
+    const settled = read.then(
+      () => undefined,
+      () => undefined,
+    );
+    waitUntil?.(settled);
+    return read;
+  }
+
+  #landed(entry: Entry, read: Promise<Snapshot>, startedAt: number, snapshot: Snapshot): Snapshot {
+    if (entry.refreshing === read) {
+      entry.refreshing = undefined;
+      entry.failedAt = undefined;
+      entry.lastError = undefined;
+      entry.currentAt = this.#o.now();
+      return this.#keep(entry, snapshot);
+    }
+    // A read given up on that settled after all (a slow etcd, not a lost one): its answer is still news unless a later read brought newer.
+    if (entry.snapshot === undefined || snapshot.revision >= entry.snapshot.revision) {
+      entry.currentAt = Math.max(entry.currentAt, startedAt);
+      this.#keep(entry, snapshot);
+    }
+    return snapshot;
+  }
+
+  /**
+   * The read in flight is past its bound: lost (a runtime ended the request
+   * that started it, and its I/O with it) or stuck. Nobody waits on it any
+   * more: it counts as failed, and a new read starts now.
+   */
+  #abandon(service: string, entry: Entry, now: number, waitUntil: ResolveOptions['waitUntil']): void {
+    entry.refreshing = undefined;
+    entry.failedAt = now;
+    entry.lastError = refreshTimeout(service, this.#o.refreshTimeoutMs);
+    this.#stats.refreshFailures++;
+    // A watch-mode read shares the hub's first load of the service: drop that too, or the new read would join it.
+    this.#hub?.untrack(service);
+    this.#start(service, entry, now, waitUntil);
   }
 
   async #read(service: string, previous: Snapshot | undefined): Promise<Snapshot> {
@@ -236,17 +287,13 @@ export class Resolver {
 
   #background(service: string, entry: Entry, now: number, waitUntil: ResolveOptions['waitUntil']): void {
     if (entry.refreshing || (entry.failedAt !== undefined && now - entry.failedAt < this.#o.errorBackoffMs)) return;
-    const done = this.#refresh(service, entry).then(
-      () => undefined,
-      () => undefined,
-    );
-    waitUntil?.(done);
+    this.#start(service, entry, now, waitUntil);
   }
 
   /** A watch was lost: read the service again now, serving the old snapshot meanwhile. */
   #resync(service: string): void {
     const entry = this.#entries.peek(service);
-    if (entry) void this.#refresh(service, entry).catch(() => undefined);
+    if (entry && !entry.refreshing) this.#start(service, entry, this.#o.now(), undefined);
   }
 
   #keep(entry: Entry, snapshot: Snapshot): Snapshot {

@@ -3,6 +3,7 @@ import type { Balancer } from '../balance/index.js';
 import { leaseIdHex, type Resolver } from '../discovery/index.js';
 import { EtcdError, failureReason, type EtcdClient } from '../etcd/index.js';
 import { isServiceName } from '../registry/index.js';
+import type { RuntimeHooks } from './client-side.js';
 import { errorResponse } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RoutableCache } from './routable.js';
@@ -20,6 +21,8 @@ export interface AdminDeps {
   /** More Prometheus text for `/_edge/metrics`: the runtime's process figures. */
   runtimeMetrics?: () => string;
   now: () => number;
+  /** The runtime's `waitUntil` keeps a read a view starts alive past its response: lookups may be sharing it. */
+  hooks: Pick<RuntimeHooks, 'waitUntil'>;
 }
 
 const PROBE_TIMEOUT_MS = 2_000;
@@ -35,7 +38,7 @@ export function adminRoutes(deps: AdminDeps): Hono {
   admin.get('/services/:service', async (c) => {
     const service = c.req.param('service');
     if (!isServiceName(service)) return errorResponse('BAD_REQUEST', 'not a valid service name');
-    const view = await serviceView(deps, service);
+    const view = await serviceView(deps, service, deps.hooks.waitUntil?.(c));
     return view ? c.json(view, 200, { 'cache-control': 'no-store' }) : errorResponse('NOT_FOUND', 'nothing is known about this service', { service });
   });
   if (deps.metrics) {
@@ -95,9 +98,9 @@ async function health(deps: AdminDeps): Promise<object> {
   return { status: etcd.reachable ? 'ok' : 'degraded', etcd, services, servicesWithoutInstances: empty, cache: deps.resolver.stats };
 }
 
-async function serviceView(deps: AdminDeps, service: string): Promise<object | undefined> {
+async function serviceView(deps: AdminDeps, service: string, waitUntil: ((promise: Promise<unknown>) => void) | undefined): Promise<object | undefined> {
   try {
-    await deps.resolver.resolve(service);
+    await deps.resolver.resolve(service, waitUntil ? { waitUntil } : {});
   } catch {
     // Show what is held, if anything, even when etcd cannot be read now.
   }

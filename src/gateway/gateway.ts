@@ -78,7 +78,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const app = edgeApp(options);
   let adminApp: Hono | undefined;
   if (config.adminToken !== undefined) {
-    const routes = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}) });
+    const routes = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}), hooks: options.hooks });
     // Node can serve them on a listener of their own, and then the main port has none.
     adminApp = options.adminApart ? edgeApp(options) : app;
     // `/svc/` requests are checked by the proxy itself; admin routes get the same limit on header fields.

@@ -26,6 +26,7 @@ describe('Worker address rules', () => {
     cluster = await startEtcd();
     worker = await startTestWorker('etcd-edge-gateway-ips', new URL('../../src/adapters/worker/index.ts', import.meta.url), {
       ETCD_ENDPOINTS: cluster.endpoints.join(','),
+      ETCD_EDGE_ALLOW_LOOPBACK: 'true',
       ADMIN_TOKEN,
     });
   }, 90_000);

@@ -17,10 +17,19 @@ afterAll(async () => {
   await etcd?.close();
 });
 
-async function resolve(service: string): Promise<{ urls?: string[]; ranges: number; code?: string }> {
-  const res = await worker.fetch(`http://probe.local/?service=${encodeURIComponent(service)}`);
-  return (await res.json()) as { urls?: string[]; ranges: number; code?: string };
+interface Answer {
+  urls?: string[];
+  ranges: number;
+  code?: string;
+  stats?: { staleIfErrorServes: number; refreshFailures: number };
 }
+
+async function resolve(service: string, query = ''): Promise<Answer> {
+  const res = await worker.fetch(`http://probe.local/?service=${encodeURIComponent(service)}${query}`, { signal: AbortSignal.timeout(5_000) });
+  return (await res.json()) as Answer;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('resolver inside workerd', () => {
   it('caches per isolate, merges layouts and refreshes in the background through waitUntil', async () => {
@@ -42,5 +51,30 @@ describe('resolver inside workerd', () => {
     expect(stale.urls).toHaveLength(2);
     await until(async () => (await resolve('shop')).urls?.length === 3, 5_000);
     expect((await resolve('bad/name')).code).toBe('INVALID_SERVICE');
+  }, 30_000);
+
+  it('never waits on a refresh workerd cancelled: stale at the bound, then a new read', async () => {
+    const client = new EtcdClient({ endpoints: etcd.endpoints });
+    const record = nativeLayout().encode({ service: 'lost', url: 'http://10.0.0.7:8080' });
+    await client.put(record.key, record.value);
+    // profile short: fresh 100 ms, stale-while-revalidate 300 ms more, reads bounded at 1 s.
+    expect((await resolve('lost', '&profile=short')).urls).toEqual(['native http://10.0.0.7:8080 1']);
+
+    await sleep(150);
+    // Served stale; the refresh it starts has no waitUntil, so workerd cancels it with this response.
+    expect((await resolve('lost', '&profile=short&detached=1')).urls).toHaveLength(1);
+    const moved = nativeLayout().encode({ service: 'lost', url: 'http://10.0.0.8:8080' });
+    await client.put(moved.key, moved.value);
+
+    // Past stale-while-revalidate this lookup must wait for a read: the lost one, at most until its bound.
+    await sleep(400);
+    const started = Date.now();
+    const waited = await resolve('lost', '&profile=short');
+    expect(waited.urls).toEqual(['native http://10.0.0.7:8080 1']);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(waited.stats?.staleIfErrorServes).toBeGreaterThan(0);
+
+    // The lost read is past its bound now: the next lookup gives it up and reads again.
+    await until(async () => (await resolve('lost', '&profile=short')).urls?.length === 2, 3_000);
   }, 30_000);
 });

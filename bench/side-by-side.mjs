@@ -10,7 +10,8 @@
 // suffer differently from sharing a core. Beside the others, fastify's CPU
 // per request rose ~40 % over its solo figure, etcd-edge's and bare undici's
 // ~15 %, so fastify's ratio here is not its ratio in `npm run bench`.
-//   node bench/side-by-side.mjs [undici|fastify|ROOT ...]   (ROOT: a built etcd-edge checkout; default: undici and this one)
+//   node bench/side-by-side.mjs [undici|fastify|ROOT[::VAR=value...] ...]   (ROOT: a built etcd-edge checkout; default: undici and this one;
+//   ::VAR=value sets a gateway variable for that contender, e.g. ROOT::ETCD_EDGE_ACCESS_LOG=/tmp/access.log)
 //   ROUNDS=10 SECONDS=4 CONNECTIONS=32 (per contender)
 // Ratios are to the first contender, round by round; the median is the figure.
 import { join } from 'node:path';
@@ -35,19 +36,21 @@ const backend = await startBackend(await Promise.all([0, 1, 2, 3].map(freePort))
 await registerInstances(etcd.url, 'bench', backend.urls.slice(1), 3);
 
 /** One contender on core 1: a bench proxy in front of one nginx, or `etcd-edge serve` of a checkout in front of three. */
-async function start(target) {
+async function start(contender) {
+  const [target, ...settings] = contender.split('::');
+  const extra = Object.fromEntries(settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]));
   const port = await freePort();
   const script = NAMED_PROXIES[target]?.script;
   const child = script
     ? spawnChild(process.execPath, [script], { cpus: '1', env: { PORT: String(port), UPSTREAM: backend.urls[0] } })
     : spawnChild(process.execPath, [join(target, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
         cpus: '1',
-        env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_WATCH: 'on' }),
+        env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_WATCH: 'on', ...extra }),
         inheritEnv: false,
       });
   const url = `http://127.0.0.1:${port}${script ? '/' : '/svc/bench/'}`;
   await waitFor(async () => (await fetch(url)).status === 200, target, { child, ms: 60_000 });
-  return { name: NAMED_PROXIES[target]?.name ?? target, url, child };
+  return { name: NAMED_PROXIES[target]?.name ?? contender, url, child };
 }
 
 /** One round: every contender loaded at once; CPU seconds per 10,000 requests of each. */

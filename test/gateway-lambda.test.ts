@@ -1,19 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { handler } from '../src/adapters/lambda/index.js';
 import { EtcdClient, nativeLayout } from '../src/index.js';
-import { Backend, type Echo } from './support/backend.js';
+import { Backend } from './support/backend.js';
 import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
 import { describeGatewayScenarios, type RunningGateway } from './support/gateway-scenarios.js';
 import { until } from './support/until.js';
-
-const LAMBDA_DIR = join(import.meta.dirname, 'lambda');
-
-/** Variables the gateway reads that a developer's shell may hold; never inherited by the gateway under test. */
-const INHERITED = (name: string): boolean => name.startsWith('ETCD_') || name === 'ADMIN_TOKEN';
+import { echoOf, header, INHERITED, invoke, LAMBDA_DIR, LambdaEnv, recorded } from './lambda/harness.js';
 
 /**
  * The built Lambda handler behind `test/lambda/bridge.mjs`, which plays API
@@ -23,7 +17,8 @@ const INHERITED = (name: string): boolean => name.startsWith('ETCD_') || name ==
 async function startBridge(env: Record<string, string>): Promise<RunningGateway> {
   const childEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !INHERITED(name)) childEnv[name] = value;
-  Object.assign(childEnv, env);
+  // The test backends are on loopback, which the gateway denies unless told otherwise.
+  Object.assign(childEnv, { ETCD_EDGE_ALLOW_LOOPBACK: 'true' }, env);
   const child = spawn(process.execPath, [join(LAMBDA_DIR, 'bridge.mjs')], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -47,58 +42,13 @@ async function startBridge(env: Record<string, string>): Promise<RunningGateway>
 // Lambda's buffered handler returns whole responses: server-sent events arrive at once.
 describeGatewayScenarios({ name: 'lambda', start: (env) => startBridge(env), rawPaths: true, streamsResponses: false });
 
-/** What the handler returns (API Gateway v1/v2, ALB and Function URL results). */
-interface LambdaResult {
-  statusCode: number;
-  headers?: Record<string, string>;
-  multiValueHeaders?: Record<string, string[]>;
-  cookies?: string[];
-  body: string;
-  isBase64Encoded: boolean;
-}
-
-type Shape = 'apigw-v1-rest' | 'apigw-v2-http' | 'alb' | 'function-url';
-type Event = Record<string, unknown> & { requestContext: Record<string, unknown> & { http?: Record<string, unknown> } };
-
-/** A recorded event with `__SERVICE__` replaced by the service name. */
-function recorded(shape: Shape, service: string): Event {
-  return JSON.parse(readFileSync(join(LAMBDA_DIR, 'events', `${shape}.json`), 'utf8').replaceAll('__SERVICE__', service)) as Event;
-}
-
-const context = {
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
-  functionName: 'etcd-edge',
-  getRemainingTimeInMillis: () => 30_000,
-};
-
-async function invoke(event: Event): Promise<LambdaResult> {
-  return (await handler(event, context)) as LambdaResult;
-}
-
-function header(result: LambdaResult, name: string): string | undefined {
-  return result.headers?.[name] ?? result.multiValueHeaders?.[name]?.join(', ');
-}
-
-function echoOf(result: LambdaResult): Echo {
-  expect(result.statusCode, result.body).toBe(200);
-  expect(result.isBase64Encoded).toBe(false);
-  return JSON.parse(result.body) as Echo;
-}
-
 const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
 describe('lambda handler, in process, with recorded event shapes', () => {
   let cluster: EtcdCluster;
   let backend: Backend;
+  let env: LambdaEnv | undefined;
   const service = 'lambda-events';
-  const saved: Record<string, string | undefined> = {};
-
-  /** Sets (or with `undefined`, removes) a variable, remembering the original for afterAll. */
-  function setEnv(name: string, value: string | undefined): void {
-    if (!(name in saved)) saved[name] = process.env[name];
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
 
   beforeAll(async () => {
     [cluster, backend] = await Promise.all([startEtcd(), Backend.start('events')]);
@@ -106,15 +56,11 @@ describe('lambda handler, in process, with recorded event shapes', () => {
     const { id } = await etcd.leaseGrant(120);
     const record = nativeLayout().encode({ service, url: backend.url, weight: 1 });
     await etcd.put(record.key, record.value, { lease: id });
-    for (const name of Object.keys(process.env)) if (INHERITED(name)) setEnv(name, undefined);
-    setEnv('ETCD_ENDPOINTS', cluster.endpoints.join(','));
+    env = new LambdaEnv(cluster.endpoints);
   }, 60_000);
 
   afterAll(async () => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    env?.restore();
     await backend?.close();
     await cluster?.close();
   });
@@ -219,7 +165,7 @@ describe('lambda handler, in process, with recorded event shapes', () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     const bad = 'bogus-strategy-7f3a';
     try {
-      setEnv('ETCD_EDGE_STRATEGY', bad);
+      env!.set('ETCD_EDGE_STRATEGY', bad);
       for (const shape of ['apigw-v1-rest', 'apigw-v2-http', 'alb', 'function-url'] as const) {
         const result = await invoke(recorded(shape, service));
         expect(result.statusCode, shape).toBe(500);
@@ -233,7 +179,7 @@ describe('lambda handler, in process, with recorded event shapes', () => {
       expect(logged.filter((line) => line.includes('ETCD_EDGE_STRATEGY'))).toHaveLength(1);
     } finally {
       errors.mockRestore();
-      setEnv('ETCD_EDGE_STRATEGY', undefined);
+      env!.set('ETCD_EDGE_STRATEGY', undefined);
     }
     // Back on the good configuration, the same warm handler routes again.
     expect(echoOf(await invoke(recorded('apigw-v2-http', service))).method).toBe('PATCH');

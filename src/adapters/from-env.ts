@@ -1,4 +1,4 @@
-import { createGateway, ENV_SCHEMA, errorResponse, FetchUpstream, loadConfig, type Env, type Gateway, type RuntimeDefaults, type RuntimeHooks, type Upstream } from '../gateway/index.js';
+import { createGateway, ENV_SCHEMA, errorResponse, FetchUpstream, loadConfig, type Env, type Gateway, type GatewayConfig, type RuntimeDefaults, type RuntimeHooks, type Upstream } from '../gateway/index.js';
 
 /**
  * One gateway per isolate (Worker) or warm container (Lambda), built from the
@@ -9,11 +9,11 @@ import { createGateway, ENV_SCHEMA, errorResponse, FetchUpstream, loadConfig, ty
 export class EnvGateway {
   readonly #defaults: (env: Env) => RuntimeDefaults;
   readonly #hooks: RuntimeHooks;
-  readonly #upstream: () => Upstream;
+  readonly #upstream: (config: GatewayConfig) => Upstream;
   #built: { key: string; env: Env; gateway: Gateway } | undefined;
   #failed: { key: string; response: () => Response } | undefined;
 
-  constructor(defaults: (env: Env) => RuntimeDefaults, hooks: RuntimeHooks, upstream: () => Upstream = () => new FetchUpstream()) {
+  constructor(defaults: (env: Env) => RuntimeDefaults, hooks: RuntimeHooks, upstream: (config: GatewayConfig) => Upstream = () => new FetchUpstream()) {
     this.#defaults = defaults;
     this.#hooks = hooks;
     this.#upstream = upstream;
@@ -29,9 +29,10 @@ export class EnvGateway {
     }
     if (this.#failed?.key === key) return this.#failed.response();
     try {
+      const config = loadConfig(env, this.#defaults(env));
       const gateway = createGateway({
-        config: loadConfig(env, this.#defaults(env)),
-        upstream: this.#upstream(),
+        config,
+        upstream: this.#upstream(config),
         hooks: this.#hooks,
         onError: (error) => console.error('etcd-edge: request failed inside the gateway', error),
       });

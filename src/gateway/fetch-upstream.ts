@@ -1,25 +1,21 @@
-import { fieldsOf, headersOf, withoutFields } from './fields.js';
-import { UpstreamError, type Upstream, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import { fieldsOf, headersOf } from './fields.js';
+import { UpstreamError, type Upstream, type UpstreamReply, type UpstreamRequest } from './upstream.js';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /**
- * An upstream over `fetch` (Workers, Lambda). `fetch` does not say whether a
- * failed request reached the instance, so failures are `failed` unless the
- * error names a refused or unresolvable connection.
+ * An upstream over `fetch` (Workers). `fetch` does not say whether a failed
+ * request reached the instance, so failures are `failed` unless the error
+ * names a refused or unresolvable connection. Workers keep an answer's
+ * `Content-Encoding` true when they pass its body on (they re-encode it);
+ * Node's `fetch` decodes bodies and keeps the field, so Node and Lambda use
+ * undici's `dispatch` instead.
  */
 export class FetchUpstream implements Upstream {
   readonly #fetch: FetchLike;
-  readonly #decodes: boolean;
 
-  /**
-   * @param decodes the `fetch` decompresses bodies but keeps `Content-Encoding`
-   *   (Node's): those headers are dropped so the body passed on matches them.
-   *   Workers re-encode a passed-on body themselves and need no help.
-   */
-  constructor(fetchImpl: FetchLike = (input, init) => fetch(input, init), options: { decodes?: boolean } = {}) {
+  constructor(fetchImpl: FetchLike = (input, init) => fetch(input, init)) {
     this.#fetch = fetchImpl;
-    this.#decodes = options.decodes ?? false;
   }
 
   send(request: UpstreamRequest, reply: UpstreamReply): void {
@@ -37,32 +33,13 @@ export class FetchUpstream implements Upstream {
       .then(
         (response) => {
           reply.headersArrived();
-          reply.answered(this.#answerOf(response));
+          reply.answered({ status: response.status, headers: fieldsOf(response.headers), body: response.body });
         },
         (error: unknown) => reply.failed(new UpstreamError(classify(error), 'the instance did not answer', { cause: error })),
       )
       // Reading the answer failed (its fields): the attempt fails rather than leave a rejection nobody handles.
       .catch((error: unknown) => reply.failed(new UpstreamError('failed', 'the answer could not be read', { cause: error })));
   }
-
-  #answerOf(response: Response): UpstreamResponse {
-    let headers = fieldsOf(response.headers);
-    if (this.#decodes && decodedByFetch(response.headers.get('content-encoding'))) {
-      headers = withoutFields(headers, STALE_WHEN_DECODED);
-    }
-    return { status: response.status, headers, body: response.body };
-  }
-}
-
-/** Fields that no longer describe a body `fetch` decoded. */
-const STALE_WHEN_DECODED = new Set(['content-encoding', 'content-length']);
-
-/** Codings Node's fetch undoes by itself (zstd, for one, it passes through as is). */
-const DECODED = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
-
-function decodedByFetch(encoding: string | null): boolean {
-  if (!encoding) return false;
-  return encoding.split(',').every((coding) => DECODED.has(coding.trim().toLowerCase()));
 }
 
 function classify(error: unknown): 'connect' | 'failed' {

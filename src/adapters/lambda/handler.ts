@@ -1,0 +1,115 @@
+import { Hono, type Context } from 'hono';
+import { getConnInfo, handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
+import { AddressPolicy, errorResponse, type Env, type GatewayConfig, type GatewayErrorCode } from '../../gateway/index.js';
+import { EnvGateway } from '../from-env.js';
+import { guardedLookup } from '../node/guarded-lookup.js';
+import { UndiciUpstream } from '../node/undici-upstream.js';
+import { withJoinedFields } from './event-fields.js';
+import { bodyBudget, readWithin, resultBytes, resultLimitOf } from './result-size.js';
+
+type LambdaBindings = { event: LambdaEvent };
+type LambdaHandle = (event: LambdaEvent, context: LambdaContext) => Promise<APIGatewayProxyResult>;
+
+const gateways = new EnvGateway(
+  (env) => ({ watch: false, watchable: false, ipLiterals: 'allow', zone: typeof env.AWS_REGION === 'string' ? env.AWS_REGION : undefined }),
+  {
+    // The event's source IP (API Gateway v1/v2, Function URL); for ALB the last X-Forwarded-For entry, which ALB appends.
+    clientIp: (c: Context) => getConnInfo(c).remote.address,
+    rawPath: (c: Context) => pathOf((c.env as LambdaBindings | undefined)?.event),
+  },
+  instanceUpstream,
+);
+
+/**
+ * Lambda runs on Node, so instances are reached as on Node: undici's pooled
+ * connections (kept across warm invocations), what a hostname resolves to
+ * checked against the address policy, and answers passed on as they came. A
+ * gzip body stays gzip with its `Content-Encoding`, and so goes back base64;
+ * `fetch` would have decoded it.
+ */
+function instanceUpstream(config: GatewayConfig): UndiciUpstream {
+  const policy = new AddressPolicy(config.addresses);
+  return new UndiciUpstream({ connectTimeoutMs: config.retry.connectTimeoutMs, lookup: guardedLookup((address) => policy.checkResolved(address)) });
+}
+
+/**
+ * A gateway's app as `hono/aws-lambda` runs it, with answers held to what the
+ * event's source takes back: an instance's body is read only up to what can
+ * fit, and a result that would still pass the limit (headers, JSON escapes)
+ * becomes the gateway's 502 `RESPONSE_TOO_LARGE` instead of a platform error.
+ */
+class LambdaApp {
+  readonly #app: Hono;
+  readonly #handle: LambdaHandle;
+
+  constructor(app: Hono) {
+    this.#app = app;
+    const bounded = new Hono<{ Bindings: LambdaBindings }>().all('*', async (c) => {
+      const response = await app.fetch(c.req.raw, c.env);
+      const requestId = response.headers.get('x-request-id');
+      try {
+        const read = await readWithin(response, bodyBudget(response.headers, resultLimitOf(c.env.event)));
+        return read ?? tooLarge(c.env.event, requestId);
+      } catch {
+        // Nothing of the answer has gone out yet, so the gateway can still say what happened.
+        return ownError('UPSTREAM_UNREACHABLE', 'the instance broke off its answer', c.env.event, requestId);
+      }
+    });
+    this.#handle = handle(bounded);
+  }
+
+  serves(app: Hono): boolean {
+    return this.#app === app;
+  }
+
+  async invoke(event: LambdaEvent, context: LambdaContext): Promise<APIGatewayProxyResult> {
+    const result = await this.#handle(event, context);
+    if (resultBytes(result) <= resultLimitOf(event)) return result;
+    const requestId = result.headers?.['x-request-id'] ?? result.multiValueHeaders?.['x-request-id']?.[0];
+    return answer(tooLarge(event, typeof requestId === 'string' ? requestId : null), event, context);
+  }
+}
+
+let current: LambdaApp | undefined;
+
+/**
+ * The AWS Lambda handler for API Gateway v1 and v2, ALB and Function URL
+ * events. The gateway (and its snapshots) lives in module scope, so warm
+ * invocations reuse it.
+ *
+ * @example
+ * // template.yaml: Handler: node_modules/etcd-edge/dist/adapters/lambda/index.handler
+ * export { handler } from 'etcd-edge/lambda';
+ */
+export async function handler(event: unknown, context: unknown): Promise<unknown> {
+  // A copy, not `process.env` itself: that object never changes identity, so the
+  // gateway could not tell that its content did (it compares by content otherwise).
+  const gateway = gateways.for({ ...process.env } as Env);
+  const joined = withJoinedFields(event as LambdaEvent);
+  if (gateway instanceof Response) return answer(gateway, joined, context as LambdaContext);
+  if (!current?.serves(gateway.app)) current = new LambdaApp(gateway.app);
+  return current.invoke(joined, context as LambdaContext);
+}
+
+/** A response of the gateway's own, through Hono's adapter so the result has the shape the event's source expects. */
+function answer(response: Response, event: LambdaEvent, context: LambdaContext): Promise<APIGatewayProxyResult> {
+  return handle(new Hono().all('*', () => response))(event, context);
+}
+
+function tooLarge(event: LambdaEvent, requestId: string | null): Response {
+  return ownError('RESPONSE_TOO_LARGE', 'the instance answered more than Lambda can return', event, requestId);
+}
+
+/** The gateway's own error for a proxied request, naming the service its path names. */
+function ownError(code: GatewayErrorCode, message: string, event: LambdaEvent, requestId: string | null): Response {
+  return errorResponse(code, message, {
+    service: /^\/svc\/([\w.-]{1,128})(?:\/|$)/.exec(pathOf(event) ?? '')?.[1],
+    requestId: requestId ?? undefined,
+  });
+}
+
+/** The path as the event gives it (v2's `rawPath`, v1's and ALB's `path`), before a URL parser resolves anything in it. */
+function pathOf(event: LambdaEvent | undefined): string | undefined {
+  const fields = event as { rawPath?: string; path?: string } | undefined;
+  return fields?.rawPath ?? fields?.path;
+}

@@ -43,20 +43,25 @@ function expectTooLarge(result: LambdaResult, service: string): void {
   expect(header(result, 'x-request-id')).toMatch(/./);
 }
 
-describe('lambda handler: multi-value fields, and results Lambda can return', () => {
+describe('lambda handler: multi-value fields, instances reached as on Node, results Lambda can return', () => {
   let cluster: EtcdCluster;
   let backend: Backend;
   let answers: Answers;
   let env: LambdaEnv | undefined;
+  let etcd: EtcdClient;
+  let lease: string;
+
+  async function register(service: string, url: string): Promise<void> {
+    const record = nativeLayout().encode({ service, url, weight: 1 });
+    await etcd.put(record.key, record.value, { lease });
+  }
 
   beforeAll(async () => {
     [cluster, backend, answers] = await Promise.all([startEtcd(), Backend.start('fields'), Answers.start()]);
-    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
-    const { id } = await etcd.leaseGrant(120);
-    for (const [service, url] of [[ECHO, backend.url], [ANSWERS, answers.url]] as const) {
-      const record = nativeLayout().encode({ service, url, weight: 1 });
-      await etcd.put(record.key, record.value, { lease: id });
-    }
+    etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    lease = (await etcd.leaseGrant(120)).id;
+    await register(ECHO, backend.url);
+    await register(ANSWERS, answers.url);
     env = new LambdaEnv(cluster.endpoints);
   }, 60_000);
 
@@ -83,6 +88,25 @@ describe('lambda handler: multi-value fields, and results Lambda can return', ()
     (event.multiValueHeaders as Record<string, string[]>).Cookie = ['c1=1', 'c2=2'];
     (event.headers as Record<string, string>).Cookie = 'c2=2';
     expect(echoOf(await invoke(event)).headers).toMatchObject({ cookie: 'c1=1; c2=2', header2: 'value2, value3' });
+  });
+
+  it('checks what an instance hostname resolves to when connecting, as on Node', async () => {
+    const named = 'lambda-by-name';
+    await register(named, `http://localhost:${backend.port}`);
+    const before = backend.requests;
+    try {
+      // `localhost` passes the name check but resolves to loopback, which this deny list covers.
+      env!.set('ETCD_EDGE_DENY', '127.0.0.0/8,::1');
+      env!.set('ETCD_EDGE_ALLOW', 'localhost');
+      const refused = await invoke(get('apigw-v2-http', named, '/'));
+      expect(refused.statusCode).toBe(502);
+      expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'UPSTREAM_UNREACHABLE', service: named } });
+      expect(backend.requests).toBe(before);
+    } finally {
+      env!.set('ETCD_EDGE_DENY', undefined);
+      env!.set('ETCD_EDGE_ALLOW', undefined);
+    }
+    expect(echoOf(await invoke(get('apigw-v2-http', named, '/'))).method).toBe('GET');
   });
 
   it('a gzip answer passes through compressed, with its Content-Encoding, base64 in the result', async () => {

@@ -78,7 +78,7 @@ let current: LambdaApp | undefined;
  * invocations reuse it.
  *
  * @example
- * // template.yaml: Handler: node_modules/etcd-edge/dist/adapters/lambda/index.handler
+ * // The function's own module, with ETCD_ENDPOINTS in its environment:
  * export { handler } from 'etcd-edge/lambda';
  */
 export async function handler(event: unknown, context: unknown): Promise<unknown> {

@@ -1,3 +1,4 @@
+import { within } from './deadline.js';
 import { EtcdError } from './errors.js';
 
 /**
@@ -15,11 +16,20 @@ const REFUSED_HOLD_MS = 5_000;
 export class TokenSource {
   #token: string | undefined;
   #login: Promise<string> | undefined;
+  #loginStartedAt = 0;
   #refused: { error: EtcdError; until: number } | undefined;
-  #authenticate: () => Promise<string>;
+  readonly #authenticate: () => Promise<string>;
+  readonly #boundMs: number;
 
-  constructor(authenticate: () => Promise<string>) {
+  /**
+   * `boundMs`: the longest a caller waits on the shared login, and the age
+   * after which a login still in flight is given up. On Workers a login whose
+   * request the runtime ended never settles; without the bound every later
+   * call would join it and wait for ever.
+   */
+  constructor(authenticate: () => Promise<string>, boundMs = 15_000) {
     this.#authenticate = authenticate;
+    this.#boundMs = boundMs;
   }
 
   /** The current token, logging in first if there is none. */
@@ -38,8 +48,17 @@ export class TokenSource {
   }
 
   #loginOnce(): Promise<string> {
-    if (this.#refused && Date.now() < this.#refused.until) return Promise.reject(this.#refused.error);
-    this.#login ??= this.#authenticate()
+    const now = Date.now();
+    if (this.#refused && now < this.#refused.until) return Promise.reject(this.#refused.error);
+    if (this.#login !== undefined && now - this.#loginStartedAt >= this.#boundMs) this.#login = undefined;
+    const login = (this.#login ??= this.#startLogin(now));
+    // Each caller's timer is its own, so it fires in the caller's request even when the login's request is gone.
+    return within(login, this.#loginStartedAt + this.#boundMs - now, () => new EtcdError('ETCD_TIMEOUT', `the etcd login did not settle within ${this.#boundMs} ms`, { retryable: true }));
+  }
+
+  #startLogin(now: number): Promise<string> {
+    this.#loginStartedAt = now;
+    const login: Promise<string> = this.#authenticate()
       .then(
         (token) => {
           this.#token = token;
@@ -52,8 +71,9 @@ export class TokenSource {
         },
       )
       .finally(() => {
-        this.#login = undefined;
+        // A login given up for its age may settle after a newer one started: that one stays.
+        if (this.#login === login) this.#login = undefined;
       });
-    return this.#login;
+    return login;
   }
 }

@@ -56,3 +56,25 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
+
+/**
+ * `shared` as one waiter sees it: its outcome, or `timeout()` once `ms` have
+ * passed. The timer is the waiter's own, so on Workers it runs in the waiting
+ * request, and fires even when what it waits on belonged to a request the
+ * runtime has already ended (its I/O then never settles).
+ */
+export function within<T>(shared: Promise<T>, ms: number, timeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(timeout()), ms);
+    shared.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -67,7 +67,8 @@ export class Transport {
     this.#writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
     if (options.username !== undefined && options.username !== '') {
       const credentials = { name: options.username, password: options.password ?? '' };
-      this.#tokens = new TokenSource(() => this.#login(credentials));
+      // A login tries each endpoint in turn, each with the call timeout.
+      this.#tokens = new TokenSource(() => this.#login(credentials), this.#timeoutMs * Math.max(1, options.endpoints.length) + 1_000);
     }
   }
 

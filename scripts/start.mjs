@@ -1,29 +1,48 @@
-// `npm start`: the Node gateway on port 8787 (PORT to change). Without
+// `npm start`: the Node gateway on 127.0.0.1:8787 (PORT or --port to change,
+// --host to listen elsewhere) and a hello backend to try it with. Without
 // ETCD_ENDPOINTS it runs a private local etcd first. `npm run demo` (--demo)
-// also registers three demo backends with weights 5/3/2 and shows the spread.
-import { createServer } from 'node:http';
+// registers three demo backends with weights 5/3/2 instead and shows the spread.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../dist/cli/main.js';
-import { EtcdClient, nativeLayout, register } from '../dist/index.js';
+import { main, watchParent } from '../dist/cli/main.js';
 import { startLocalEtcd } from './local-etcd.mjs';
+import { checkPort } from './port-check.mjs';
+import { runDemo, startBackend, tryItSteps } from './try-it.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const demo = process.argv.includes('--demo');
-const passThrough = process.argv.slice(2).filter((arg) => arg !== '--demo');
+const given = process.argv.slice(2).filter((arg) => arg !== '--demo');
+// A try-it command listens on this machine only, unless --host says otherwise.
+const serveArgs = given.some((arg) => arg === '--host' || arg.startsWith('--host=')) ? given : ['--host', '127.0.0.1', ...given];
 const log = (text) => process.stderr.write(`${text}\n`);
 const controller = new AbortController();
 const cleanup = [];
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => controller.abort());
+// `kill <npm pid>` reaches npm's shell, not this process: stop when npm is gone.
+watchParent(() => controller.abort());
+// A closed terminal or pipe (EPIPE) must not cut the clean-up short and leave etcd running.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
+/** Loopback instances are denied by default; a try-it gateway's backends are all on 127.0.0.1. */
+function loopbackEnv(env) {
+  env.ETCD_EDGE_ALLOW_LOOPBACK ??= 'true';
+  return /^(on|true|1)$/i.test(env.ETCD_EDGE_ALLOW_LOOPBACK)
+    ? `loopback instances allowed (ETCD_EDGE_ALLOW_LOOPBACK=${env.ETCD_EDGE_ALLOW_LOOPBACK}, for development); production keeps them denied`
+    : `loopback instances denied (ETCD_EDGE_ALLOW_LOOPBACK=${env.ETCD_EDGE_ALLOW_LOOPBACK}): backends on 127.0.0.1 are skipped`;
+}
 
 async function run() {
+  await checkPort(serveArgs, process.env);
   const env = { ...process.env };
-  if (!env.ETCD_ENDPOINTS) {
+  const loopback = loopbackEnv(env);
+  const ownEtcd = !env.ETCD_ENDPOINTS;
+  if (ownEtcd) {
     const etcd = await startLocalEtcd(process.env.ETCD_EDGE_LOCAL_DIR ?? join(root, '.etcd-edge'), log);
     cleanup.push(() => etcd.stop());
     env.ETCD_ENDPOINTS = etcd.endpoint;
     log(`local etcd on ${etcd.endpoint} (data in ${etcd.dataDir})`);
   }
+  if (controller.signal.aborted) return 0;
   let listening;
   const ready = new Promise((resolve) => (listening = resolve));
   const out = {
@@ -33,48 +52,21 @@ async function run() {
       if (url) listening(url);
     },
   };
-  const serving = main(['serve', ...passThrough], { env, signal: controller.signal, out });
+  const serving = main(['serve', ...serveArgs], { env, signal: controller.signal, out });
   const url = await Promise.race([ready, serving.then(() => undefined)]);
-  if (url) await (demo ? runDemo(url, env.ETCD_ENDPOINTS, !process.env.ETCD_ENDPOINTS) : hint(url, env.ETCD_ENDPOINTS));
+  if (url) {
+    log(loopback);
+    if (demo) await runDemo({ url, endpoints: env.ETCD_ENDPOINTS, ownEtcd, log, cleanup, signal: controller.signal });
+    else await tryIt(url, env, ownEtcd);
+  }
   return serving;
 }
 
-function hint(url, endpoints) {
-  const flag = endpoints === 'http://127.0.0.1:2379' ? '' : ` --etcd ${endpoints}`;
-  log(`
-Gateway: ${url}/svc/{service}/{path}
-Try it:
-  npx etcd-edge register hello http://127.0.0.1:9000${flag}   # in another terminal
-  curl -i ${url}/svc/hello/
-Ctrl-C stops the gateway${process.env.ETCD_ENDPOINTS ? '' : ' and the local etcd'}.`);
-}
-
-async function runDemo(url, endpoints, privateEtcd) {
-  const etcd = new EtcdClient({ endpoints: endpoints.split(',') });
-  const layout = nativeLayout(process.env.ETCD_EDGE_PREFIX || undefined);
-  // In its private etcd the demo owns this service: clear instances a demo killed with -9 left behind.
-  if (privateEtcd) await etcd.delete({ prefix: layout.servicePrefix('demo') });
-  const weights = { 'demo-a': 5, 'demo-b': 3, 'demo-c': 2 };
-  for (const [name, weight] of Object.entries(weights)) {
-    const server = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ backend: name, path: req.url })));
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const instance = await register(etcd, { service: 'demo', url: `http://127.0.0.1:${server.address().port}`, weight, ttl: 5, layout });
-    cleanup.unshift(() => instance.close().catch(() => undefined), () => new Promise((r) => server.close(r)));
-    log(`registered ${name} (weight ${weight}) at ${instance.key}`);
-  }
-  const counts = {};
-  const total = 1000;
-  for (let i = 0; i < total; i++) {
-    const response = await fetch(`${url}/svc/demo/hello`);
-    const { backend } = await response.json();
-    counts[backend] = (counts[backend] ?? 0) + 1;
-  }
-  log(`\n${total} requests to ${url}/svc/demo/hello:`);
-  for (const [name, weight] of Object.entries(weights)) {
-    const n = counts[name] ?? 0;
-    log(`  ${name}  weight ${weight}  ${String(n).padStart(4)}  ${'#'.repeat(Math.round(n / 10))}`);
-  }
-  log(`\nTry: curl -i ${url}/svc/demo/anything   (Ctrl-C stops everything)`);
+async function tryIt(gatewayUrl, env, ownEtcd) {
+  const hello = await startBackend((req) => ({ hello: 'from the etcd-edge try-it backend', method: req.method, path: req.url }));
+  cleanup.unshift(hello.close);
+  const steps = tryItSteps({ gatewayUrl, backendUrl: hello.url, endpoints: env.ETCD_ENDPOINTS, ownEtcd, credentials: env.ETCD_USERNAME !== undefined });
+  log(`\n${steps.join('\n')}`);
 }
 
 let code = 1;

@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, Resolver } from '../src/index.js';
-import { CliProcess, cli } from './support/cli-process.js';
+import { CliProcess, cli, descendants, running } from './support/cli-process.js';
 import { until } from './support/until.js';
 import { enableAuth } from './support/etcd-auth.js';
 import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
@@ -136,6 +138,29 @@ describe('etcd-edge command end to end', () => {
       code: 1,
       stderr: `etcd-edge: port ${localPort} is already in use on 127.0.0.1: ${change}\n`,
     });
+  }, 60_000);
+
+  it('npx etcd-edge register deregisters and exits when npx is killed (npm signals only the shell it runs the command in)', async () => {
+    const npx = spawn('npx', ['--offline', 'etcd-edge', 'register', 'npx-web', 'http://10.0.0.6:8080', '--ttl', '30'], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    npx.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    let tree: number[] = [];
+    try {
+      await until(() => out.includes('registered ') || npx.exitCode !== null, 40_000);
+      tree = descendants(npx.pid!);
+      expect(tree.length, out).toBeGreaterThan(0);
+      npx.kill('SIGTERM');
+      // Gone long before its 30 s lease could expire.
+      await until(() => tree.every((pid) => !running(pid)), 10_000);
+      expect(out).toContain('\nderegistered services/npx-web/10.0.0.6:8080\n');
+      expect(cli(['ls', 'npx-web'], env).stdout).toBe('no instances\n');
+    } finally {
+      for (const pid of [npx.pid!, ...tree].filter(running)) process.kill(pid, 'SIGKILL');
+    }
   }, 60_000);
 
   it('deregisters by URL or id and says so when nothing matches', async () => {

@@ -15,6 +15,7 @@ import { USAGE } from './usage.js';
 import { watchCommand } from './watch.js';
 
 export type { CliContext, Output } from './context.js';
+export { watchParent } from './parent-watch.js';
 
 const RUN = { serve: serveCommand, register: registerCommand, deregister: deregisterCommand, ls: lsCommand, watch: watchCommand } as const;
 

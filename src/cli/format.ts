@@ -21,7 +21,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
 
 /** One line per instance for `watch`: `+ service id url weight=N tags=…`. */
 export function instanceLine(mark: '+' | '~', instance: Instance): string {
-  return `${mark} ${instance.service} ${printable(instance.id)} ${printable(instance.url)} weight=${instance.weight} tags=${formatTags(instance.tags)} layout=${instance.layout}\n`;
+  return `${mark} ${printable(instance.service)} ${printable(instance.id)} ${printable(instance.url)} weight=${instance.weight} tags=${formatTags(instance.tags)} layout=${instance.layout}\n`;
 }
 
 export function skippedLine(record: SkippedRecord): string {

@@ -57,7 +57,7 @@ function printTable(ctx: CliContext, instances: readonly Instance[], skipped: re
   else {
     const rows = [...instances]
       .sort((a, b) => a.service.localeCompare(b.service) || a.id.localeCompare(b.id))
-      .map((i) => [i.service, printable(i.id), printable(i.url), String(i.weight), formatTags(i.tags), ttlText(i, ttls), `${i.layout}, lease ${leaseHex(i.leaseId)}`]);
+      .map((i) => [printable(i.service), printable(i.id), printable(i.url), String(i.weight), formatTags(i.tags), ttlText(i, ttls), `${i.layout}, lease ${leaseHex(i.leaseId)}`]);
     ctx.out.write(table(['SERVICE', 'INSTANCE', 'URL', 'WEIGHT', 'TAGS', 'TTL', 'LAYOUT'], rows));
   }
   if (skipped.length > 0) {

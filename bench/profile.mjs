@@ -2,6 +2,7 @@
 // real etcd, the gateway on core 1 with --cpu-prof, wrk on core 0. Prints the
 // throughput and the heaviest functions (self time) from the profile.
 //   node bench/profile.mjs [connections=64] [seconds=10] [instances=3]
+//   GATEWAY_ENV='ETCD_EDGE_ACCESS_LOG=/tmp/a.log,…' sets gateway variables
 import { readdirSync, readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,10 +22,14 @@ const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-prof-'));
 const port = await freePort();
 const root = new URL('..', import.meta.url).pathname;
 const gateway = spawnChild('node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, join(root, 'bin/etcd-edge.js'), 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-  env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ...(process.env.WATCH === '0' ? { ETCD_EDGE_WATCH: '0' } : {}) }),
+  env: gatewayEnv({ ETCD_ENDPOINTS: etcd.url, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ...(process.env.WATCH === '0' ? { ETCD_EDGE_WATCH: '0' } : {}), ...extraEnv(process.env.GATEWAY_ENV) }),
   cpus: '1',
 });
 const url = `http://127.0.0.1:${port}/svc/bench/`;
+
+function extraEnv(text) {
+  return Object.fromEntries((text ? text.split(',') : []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
 await waitFor(async () => (await fetch(url)).ok, 'gateway', { child: gateway });
 await run('taskset', ['-c', '0', 'wrk', '-t1', `-c${connections}`, '-d2s', url]);
 const out = await run('taskset', ['-c', '0', 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url]);

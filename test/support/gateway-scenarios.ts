@@ -106,6 +106,21 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
       expect(res.headers['x-request-id']).toBe(echo.headers['x-request-id']);
     });
 
+    it('refuses more than 100 request header fields with 431, and forwards 90 with its own fields added', async () => {
+      const b = await backend('fields');
+      const name = await service([{ url: b.url }]);
+      const fields = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-field-${i}`, 'v']));
+      const flooded = await get(`/svc/${name}/x`, { headers: fields(120) });
+      expect(flooded.status).toBe(431);
+      expect(((await flooded.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_HEADERS');
+      const fine = await get(`/svc/${name}/x`, { headers: fields(90) });
+      expect(fine.status).toBe(200);
+      const echo = (await fine.json()) as Echo;
+      expect(echo.headers['x-field-89']).toBe('v');
+      expect(echo.headers.via).toMatch(/etcd-edge-[0-9a-f]{8}$/);
+      expect(echo.headers['x-request-id']).toBeDefined();
+    });
+
     it('adds no Content-Type to an answer that had none, and keeps the status', async () => {
       const b = await backend('no-type');
       const name = await service([{ url: b.url }]);

@@ -123,14 +123,22 @@ class NodeExchange implements Inbound, Responder {
 function logWhenSent(outgoing: ServerResponse, outcome: Outcome, record: AccessRecord): void {
   if (outcome.kind === 'gone') return record.sent(499, 0, false);
   let bytes = 0;
+  let declaredOnly = false;
   if (outcome.kind === 'error') bytes = Buffer.byteLength(outcome.error.body);
   else if (!outcome.bodyless) {
+    const { body } = outcome.response;
+    const declared = fieldValue(outcome.response.headers, 'content-length');
     const native = nativeBodyOf(outcome.response);
-    const body = outcome.response.body;
-    if (native) native.on('data', (chunk: Buffer) => void (bytes += chunk.length));
-    else if (body instanceof Uint8Array) bytes = body.byteLength;
+    if (body instanceof Uint8Array) bytes = body.byteLength;
+    // A declared length is what a finished answer sent; only bodies without one are counted as they pass.
+    else if (declared !== undefined && /^\d+$/.test(declared)) {
+      bytes = Number(declared);
+      declaredOnly = true;
+    }
+    else if (native) native.on('data', (chunk: Buffer) => void (bytes += chunk.length));
   }
-  outgoing.once('close', () => record.sent(outgoing.statusCode, bytes, outgoing.writableFinished));
+  // A declared length cut off part-way says nothing of what went out: unknown then.
+  outgoing.once('close', () => record.sent(outgoing.statusCode, declaredOnly && !outgoing.writableFinished ? null : bytes, outgoing.writableFinished));
 }
 
 /** The last Host field found good: clients ask for the same few hosts again and again. */

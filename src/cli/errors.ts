@@ -1,5 +1,4 @@
-import { leaseIdHex } from '../discovery/index.js';
-import { EtcdError, EtcdLeaseNotFoundError, EtcdUnavailableError, failureReason, type FailureSubject } from '../etcd/index.js';
+import { EtcdError, EtcdUnavailableError, failureReason, type FailureSubject } from '../etcd/index.js';
 
 /** Bad command-line arguments: one line and a pointer to `--help`, exit code 2. */
 export class UsageError extends Error {
@@ -12,8 +11,6 @@ export function describeError(error: unknown, endpoints: readonly string[]): str
     const why = networkReason(error.cause);
     return `cannot reach etcd at ${endpoints.join(', ')}${why ? ` (${why})` : ''}`;
   }
-  // The etcd client names the lease in decimal, as the JSON gateway sends it; etcdctl and the rest of the CLI use hex.
-  if (error instanceof EtcdLeaseNotFoundError) return `etcd: lease ${leaseIdHex(error.leaseId)} not found (expired or revoked)`;
   if (error instanceof EtcdError) return /^etcd/i.test(error.message) ? error.message : `etcd: ${error.message}`;
   if (error instanceof Error) return error.message;
   return String(error);

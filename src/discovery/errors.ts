@@ -1,4 +1,4 @@
-import { leaseIdHex } from './lease-id.js';
+import { leaseIdHex } from '../etcd/index.js';
 
 /** The key is held by another live registration (another lease, or none). Not retryable. */
 export class RegistrationConflictError extends Error {

@@ -1,5 +1,5 @@
 export { RegistrationConflictError } from './errors.js';
-export { leaseIdHex } from './lease-id.js';
+export { leaseIdHex } from '../etcd/index.js';
 export { loadService, type LoadedService } from './load.js';
 export { register } from './registrar.js';
 export type { LossReason, RegisteredInstance, RegisterOptions, RegistrarEvent, RegistrationState, RetryOptions } from './registrar-types.js';

@@ -1,8 +1,7 @@
-import { sleep, type CallOptions, type EtcdClient } from '../etcd/index.js';
+import { leaseIdHex, sleep, type CallOptions, type EtcdClient } from '../etcd/index.js';
 import { toLayout, type EncodedRecord, type KeyLayout, type Registration } from '../registry/index.js';
 import { claimKey, releaseKey, revokeQuietly, rewriteKey } from './claim.js';
 import { guardRegistration } from './guard.js';
-import { leaseIdHex } from './lease-id.js';
 import type { RegisteredInstance, RegisterOptions, RegistrarEvent, RegistrationState } from './registrar-types.js';
 
 /**

@@ -1,3 +1,4 @@
+import { leaseIdHex } from './lease-id.js';
 import { badPortText } from './bad-ports.js';
 
 /**
@@ -124,7 +125,7 @@ export class EtcdLeaseNotFoundError extends EtcdError {
   override name = 'EtcdLeaseNotFoundError';
   readonly leaseId: string;
   constructor(leaseId: string, options: EtcdErrorOptions = {}) {
-    super('ETCD_LEASE_NOT_FOUND', `lease ${leaseId} not found (expired or revoked)`, options);
+    super('ETCD_LEASE_NOT_FOUND', `lease ${leaseIdHex(leaseId)} not found (expired or revoked)`, options);
     this.leaseId = leaseId;
   }
 }

@@ -23,6 +23,7 @@ export {
   type EtcdErrorCode,
 } from './errors.js';
 export { within } from './deadline.js';
+export { leaseIdHex } from './lease-id.js';
 export { failureReason, type FailureReason, type FailureSubject } from './failure-reason.js';
 export type { LeaseGrant, LeaseKeepAlive, LeaseTimeToLive } from './lease.js';
 export { compare, op, type Compare, type CompareResult, type TxnOp, type TxnOpResult, type TxnRequest, type TxnResult } from './txn.js';

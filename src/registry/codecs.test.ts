@@ -91,6 +91,8 @@ describe('native layout', () => {
     expect(() => native.encode({ service: 'a', url: '1.2.3.4', weight: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_REGISTRATION' }));
     expect(() => native.encode({ service: 'a', url: '1.2.3.4', metadata: { weight: 3 } })).toThrow(/metadata may not set "weight"/);
     expect(() => native.encode({ service: 'a', url: '1.2.3.4', id: 'x\ny' })).toThrow(/instance id/);
+    for (const id of ['c\u009b31m', 'a\u200bb', 'evil\u202etxt', 'x\u2066y', '\ufeffid']) expect(() => native.encode({ service: 'a', url: '1.2.3.4', id }), JSON.stringify(id)).toThrow(/instance id/);
+    expect(native.encode({ service: 'a', url: '1.2.3.4', id: 'café-1' }).key).toBe('services/a/café-1');
     expect(() => nativeLayout('services')).toThrow(expect.objectContaining({ code: 'INVALID_LAYOUT' }));
   });
 });

@@ -30,10 +30,17 @@ export function checkRegistration(registration: Registration): CheckedRegistrati
   return { address: parsed.address, weight: weight + 0, tags }; // + 0 turns -0 into 0
 }
 
-/** The id part of a key: given, or `host:port`; never empty and never containing a control character. */
+/**
+ * Control characters (C0, DEL, C1), and the invisible ones that reorder or hide
+ * text (bidi overrides and isolates, zero-width characters, line separators,
+ * BOM): an id made of them would read as another id in a terminal or a log.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/;
+
+/** The id part of a key: given, or `host:port`; never empty and never containing a control or invisible character. */
 export function instanceId(registration: Registration, address: Address): string {
   const id = registration.id ?? address.authority;
-  if (id.length === 0 || id.length > 256 || /[\u0000-\u001f\u007f]/.test(id)) {
+  if (id.length === 0 || id.length > 256 || UNPRINTABLE.test(id)) {
     throw new RegistryError('INVALID_REGISTRATION', `instance id must be 1-256 printable characters, got ${JSON.stringify(id)}`);
   }
   return id;

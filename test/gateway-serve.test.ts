@@ -235,13 +235,13 @@ describe('etcd-edge serve', () => {
   });
 
   it('names the bad flag or variable and never echoes a secret', () => {
-    const flag = cli(['serve', '--strategy', 'bogus'], { ETCD_ENDPOINTS: 'http://127.0.0.1:1' });
+    const flag = cli(['serve', '--strategy', 'bogus'], { ETCD_ENDPOINTS: 'http://127.0.0.1:2' });
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('--strategy: expected one of weighted-random');
-    const variable = cli(['serve'], { ETCD_ENDPOINTS: 'http://127.0.0.1:1', ETCD_EDGE_CACHE_TTL_MS: 'soon' });
+    const variable = cli(['serve'], { ETCD_ENDPOINTS: 'http://127.0.0.1:2', ETCD_EDGE_CACHE_TTL_MS: 'soon' });
     expect(variable.code).toBe(2);
     expect(variable.stderr).toContain('ETCD_EDGE_CACHE_TTL_MS: expected a whole number');
-    const secret = cli(['serve'], { ETCD_ENDPOINTS: 'http://127.0.0.1:1', ADMIN_TOKEN: 'hunter2-short' });
+    const secret = cli(['serve'], { ETCD_ENDPOINTS: 'http://127.0.0.1:2', ADMIN_TOKEN: 'hunter2-short' });
     expect(secret.code).toBe(2);
     expect(secret.stderr).toContain('ADMIN_TOKEN: must be at least 16 characters');
     expect(secret.stderr).not.toContain('hunter2');

@@ -21,8 +21,9 @@ export interface ResolverOptions {
    * settled after this long (ms) is given up: the lookups waiting on it get
    * the stale snapshot (within `staleIfErrorMs`) or a retryable `ETCD_TIMEOUT`,
    * and the next lookup starts another read. It bounds reads a runtime lost,
-   * such as a Worker's unfinished work cancelled with its response. Default
-   * 5,000, the etcd client's default request timeout: set both together.
+   * such as a Worker's unfinished work cancelled with its response. Default:
+   * the etcd client's `callBoundMs` (every endpoint tried at its timeout), so
+   * a read failing over to another endpoint is never cut short.
    */
   refreshTimeoutMs?: number;
   /** Services kept in memory, least recently used dropped first. Default 10,000. */
@@ -56,7 +57,6 @@ const DEFAULTS = {
   staleIfErrorMs: 600_000,
   negativeTtlMs: 1_000,
   errorBackoffMs: 1_000,
-  refreshTimeoutMs: DEFAULT_REFRESH_TIMEOUT_MS,
   maxServices: 10_000,
   pageSize: 1_000,
   watchIdleMs: 300_000,
@@ -65,9 +65,10 @@ const DEFAULTS = {
 
 /** Fills in defaults. @throws {RangeError} naming an option that is not a non-negative number */
 export function resolveOptions(options: ResolverOptions): ResolvedOptions {
-  const numbers: Record<keyof typeof DEFAULTS, number> = { ...DEFAULTS };
-  for (const name of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
-    const value = options[name] ?? DEFAULTS[name];
+  const defaults = { ...DEFAULTS, refreshTimeoutMs: options.etcd.callBoundMs ?? DEFAULT_REFRESH_TIMEOUT_MS };
+  const numbers: Record<keyof typeof defaults, number> = { ...defaults };
+  for (const name of Object.keys(defaults) as (keyof typeof defaults)[]) {
+    const value = options[name] ?? defaults[name];
     if (typeof value !== 'number' || !(value >= 0)) throw new RangeError(`resolver option ${name} must be a non-negative number, got ${value}`);
     numbers[name] = value;
   }

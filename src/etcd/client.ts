@@ -34,6 +34,11 @@ export class EtcdClient {
     this.#transport = new Transport(options);
   }
 
+  /** The longest one call can take with its failover across endpoints (ms): what a caller sharing another's call waits at most. */
+  get callBoundMs(): number {
+    return this.#transport.callBoundMs;
+  }
+
   /** The endpoint URLs, normalized. */
   get endpoints(): readonly string[] {
     return this.#transport.pool.urls;

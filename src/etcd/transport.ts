@@ -67,9 +67,17 @@ export class Transport {
     this.#writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
     if (options.username !== undefined && options.username !== '') {
       const credentials = { name: options.username, password: options.password ?? '' };
-      // A login tries each endpoint in turn, each with the call timeout.
-      this.#tokens = new TokenSource(() => this.#login(credentials), this.#timeoutMs * Math.max(1, options.endpoints.length) + 1_000);
+      this.#tokens = new TokenSource(() => this.#login(credentials), this.callBoundMs);
     }
+  }
+
+  /**
+   * The longest one call can take with its failover: every endpoint tried
+   * (one endpoint is tried twice) at the read timeout, and a margin. What is
+   * shared between callers (a login, a service's read) is given up after it.
+   */
+  get callBoundMs(): number {
+    return this.#timeoutMs * Math.max(2, this.pool.urls.length) + 1_000;
   }
 
   /** A unary call: the decoded, validated response body. */

@@ -67,10 +67,11 @@ describe('loadConfig defaults', () => {
     expect(() => loadConfig({ ETCD_ENDPOINTS: ENDPOINT, ETCD_EDGE_ADMIN_PORT: '9901' }, { watch: true, ipLiterals: 'allow' })).toThrow(/ETCD_EDGE_ADMIN_PORT: the admin listener needs ADMIN_TOKEN/);
   });
 
-  it('names one deployment for every replica reading the same registry', () => {
-    const a = load({ ETCD_ENDPOINTS: 'http://a:2379,http://b:2379' }).deployment;
-    expect(load({ ETCD_ENDPOINTS: 'http://b:2379,http://a:2379' }).deployment).toBe(a);
-    expect(load({ ETCD_ENDPOINTS: 'http://a:2379,http://b:2379', ETCD_EDGE_PREFIX: 'other/' }).deployment).not.toBe(a);
+  it('draws a random deployment name unless one is given: nothing of the configuration can be searched back from Via', () => {
+    const names = new Set(Array.from({ length: 20 }, () => load({ ETCD_ENDPOINTS: 'http://10.42.17.203:2379' }).deployment));
+    expect(names.size).toBe(20);
+    for (const name of names) expect(name).toMatch(/^[0-9a-f]{8}$/);
+    expect(load({ ETCD_EDGE_DEPLOYMENT: 'edge-eu' }).deployment).toBe('edge-eu');
   });
 
   it('takes the runtime defaults for watch, IP literals, zone and endpoints', () => {

@@ -39,7 +39,7 @@ export interface GatewayConfig {
   };
   /** Peers (CIDRs) believed when they say who the client is (`X-Forwarded-For`, `Forwarded`, `X-Real-IP`, …). */
   trustedProxies: string[];
-  /** This deployment's name in `Via` (`etcd-edge-{deployment}`), which is how a request looping back through it is counted. */
+  /** This deployment's name in `Via` (`etcd-edge-{deployment}`), which is how a request looping back through it is counted; random per process unless configured. */
   deployment: string;
   accessLog: 'off' | 'stdout' | { path: string };
   adminToken: string | undefined;
@@ -133,7 +133,7 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
       allowTrace: v.ETCD_EDGE_ALLOW_TRACE,
     },
     trustedProxies: v.ETCD_EDGE_TRUSTED_PROXIES,
-    deployment: v.ETCD_EDGE_DEPLOYMENT ?? registryFingerprint(v.ETCD_ENDPOINTS, v.ETCD_EDGE_PREFIX, v.ETCD_EDGE_LAYOUTS),
+    deployment: v.ETCD_EDGE_DEPLOYMENT ?? randomDeploymentName(),
     accessLog: v.ETCD_EDGE_ACCESS_LOG,
     adminToken: v.ADMIN_TOKEN,
     adminListener: v.ETCD_EDGE_ADMIN_PORT === undefined ? undefined : { port: v.ETCD_EDGE_ADMIN_PORT, host: v.ETCD_EDGE_ADMIN_HOST },
@@ -142,16 +142,16 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
 }
 
 /**
- * A default deployment name shared by every replica that reads the same
- * registry (same etcd, prefix and layouts), so a request looping through any
- * of them is counted, whatever replica it reaches; 8 hex digits of FNV-1a,
- * which tell nothing about the endpoints.
+ * A default deployment name: random, 8 hex digits, drawn when the config is
+ * read (inside a request on Workers, where random values may not be drawn at
+ * start-up). Nothing about the deployment can be learnt from it; a name
+ * derived from the configuration (endpoints, prefix) could be searched back to
+ * the etcd address. Replicas share a name only when `ETCD_EDGE_DEPLOYMENT`
+ * gives one; otherwise each counts the passes through itself.
  */
-function registryFingerprint(endpoints: readonly string[], prefix: string, layouts: readonly string[]): string {
-  const text = `${[...endpoints].sort().join(',')}\n${prefix}\n${layouts.join(',')}`;
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0).toString(16).padStart(8, '0');
+function randomDeploymentName(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function toConfigError(issues: readonly SchemaIssue[], input: Record<string, unknown>): ConfigError {

@@ -174,8 +174,12 @@ describe('hostile input: the edge defaults', () => {
     expect(declared).toMatchObject({ kind: 'response', status: 413 });
     expect(codeOf(declared)).toBe('PAYLOAD_TOO_LARGE');
     expect(a.received.length).toBe(before);
-    const streamed = await send(dev, raw('/svc/edge-a/up', [], { method: 'POST', body: 'x'.repeat(MAX_BODY * 3), chunked: true }));
+    // 1 MB: more than the gateway has read from the socket when it answers.
+    const streamed = await send(dev, raw('/svc/edge-a/up', [], { method: 'POST', body: 'x'.repeat(MAX_BODY * 1_000), chunked: true }));
     expect(streamed).toMatchObject({ kind: 'response', status: 413 });
+    // The rest of the body is never read, so the connection cannot carry another request: it says so and closes.
+    expect((streamed as Extract<Exchange, { kind: 'response' }>).headers.get('connection')).toEqual(['close']);
+    expect((declared as Extract<Exchange, { kind: 'response' }>).headers.get('connection')).toEqual(['close']);
     expect(await send(dev, raw('/svc/edge-a/up', [], { method: 'POST', body: 'x'.repeat(MAX_BODY), chunked: true }))).toMatchObject({ kind: 'response', status: 200 });
   });
 

@@ -89,6 +89,9 @@ class NodeExchange implements Inbound, Responder {
 
   answer(outcome: Outcome): void {
     try {
+      // Answered before the client finished sending its body (refused, cut off at the limit, or an instance that
+      // answered early): the rest would be read as the next request, so the connection closes after this answer.
+      if (this.hasBody && !this.#incoming.complete) this.#outgoing.shouldKeepAlive = false;
       if (outcome.record) logWhenSent(this.#outgoing, outcome, outcome.record);
       writeOutcome(this.#outgoing, outcome);
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { clientIpOf, type RuntimeHooks } from './client-side.js';
 import { responseOfError, errorResponse } from './errors.js';
-import { fieldsOf, headersOf } from './fields.js';
+import { fieldsOf, fieldValue, headersOf } from './fields.js';
 import { signalLink, type Inbound } from './inbound.js';
 import { proxyOutcome, type Outcome, type ProxyHandler } from './proxy.js';
 import { pathOf } from './target.js';
@@ -56,6 +56,12 @@ function responseOf(outcome: Outcome): Response {
   if (bodyless) discardBody(response.body);
   const body = bodyless ? null : response.body;
   if (!record) return new Response(body as BodyInit | null, init);
+  // A body of declared length passes untouched: wrapped in a stream of its own, the runtime would send it chunked, without its length.
+  const declared = fieldValue(headers, 'content-length');
+  if (body instanceof ReadableStream && declared !== undefined && /^\d+$/.test(declared)) {
+    record.sent(response.status, Number(declared));
+    return new Response(body as BodyInit, init);
+  }
   return new Response(countedBody(body, (bytes, complete) => record.sent(response.status, bytes, complete)), init);
 }
 

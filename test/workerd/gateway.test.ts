@@ -58,3 +58,32 @@ describe('Worker address rules', () => {
     }
   });
 });
+
+describe('Worker access log', () => {
+  let cluster: EtcdCluster;
+  let backend: Backend;
+  let worker: Worker;
+
+  beforeAll(async () => {
+    [cluster, backend] = await Promise.all([startEtcd(), Backend.start('logged')]);
+    const record = nativeLayout().encode({ service: 'logged', url: backend.url });
+    await new EtcdClient({ endpoints: cluster.endpoints }).put(record.key, record.value);
+    worker = await startTestWorker('etcd-edge-gateway-log', new URL('../../src/adapters/worker/index.ts', import.meta.url), {
+      ETCD_ENDPOINTS: cluster.endpoints.join(','),
+      ETCD_EDGE_ALLOW_LOOPBACK: 'true',
+      ETCD_EDGE_ACCESS_LOG: 'stdout',
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await worker?.dispose();
+    await backend?.close();
+    await cluster?.close();
+  });
+
+  it('keeps the Content-Length of an answer it logs (a body it wraps to count would go out chunked)', async () => {
+    const res = await fetch(`${(await worker.url).origin}/svc/logged/bytes/100000`);
+    expect(res.headers.get('content-length')).toBe('100000');
+    expect((await res.arrayBuffer()).byteLength).toBe(100_000);
+  });
+});

@@ -13,6 +13,11 @@ export interface RuntimeHooks {
   rawPath?(c: Context): string | undefined;
   /** Keeps background work alive after the response (a Worker's `ctx.waitUntil`). */
   waitUntil?(c: Context): ((promise: Promise<unknown>) => void) | undefined;
+  /**
+   * The runtime may still replace the answer (Lambda's result limit), so it
+   * writes each request's access log line itself, from `accessRecordOf`.
+   */
+  logsAnswers?: boolean;
 }
 
 /** The client's address if the runtime gave a real IP literal (never a forged header). */

@@ -13,3 +13,4 @@ export { fieldsOf, fieldsOfRaw, fieldValue, headersOf, type FieldList } from './
 export type { ClientLink, GoneWatcher, Inbound } from './inbound.js';
 export { proxyOutcome, type Outcome, type ProxyHandler, type Responder } from './proxy.js';
 export { AccessRecord, type AccessFacts, type AccessLogSink } from './access-log.js';
+export { accessRecordOf } from './proxy-route.js';

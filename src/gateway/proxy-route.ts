@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { AccessRecord } from './access-log.js';
 import { clientIpOf, type RuntimeHooks } from './client-side.js';
 import { responseOfError, errorResponse } from './errors.js';
 import { fieldsOf, fieldValue, headersOf } from './fields.js';
@@ -9,7 +10,24 @@ import { discardBody, type UpstreamResponse } from './upstream.js';
 
 /** `ANY /svc/{service}/*` on Hono: the proxy between a Web `Request` and a Web `Response` (Workers, Lambda). */
 export function proxyRoute(proxy: ProxyHandler, hooks: RuntimeHooks): (c: Context) => Promise<Response> {
-  return async (c) => responseOf(await proxyOutcome(proxy, inboundOf(hooks, c)));
+  if (!hooks.logsAnswers) return async (c) => responseOf(await proxyOutcome(proxy, inboundOf(hooks, c)));
+  return async (c) => {
+    const outcome = await proxyOutcome(proxy, inboundOf(hooks, c));
+    const { record } = outcome;
+    if (!record) return responseOf(outcome);
+    delete outcome.record;
+    const response = responseOf(outcome);
+    records.set(response, record);
+    return response;
+  };
+}
+
+/** Access log lines a runtime writes itself (`RuntimeHooks.logsAnswers`), by the response they describe. */
+const records = new WeakMap<Response, AccessRecord>();
+
+/** The access log line of a proxied answer, for a runtime that writes it once it knows what went out. */
+export function accessRecordOf(response: Response): AccessRecord | undefined {
+  return records.get(response);
 }
 
 function inboundOf(hooks: RuntimeHooks, c: Context): Inbound {

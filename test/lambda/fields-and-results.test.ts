@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EtcdClient, nativeLayout } from '../../src/index.js';
 import { Backend } from '../support/backend.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd-server.js';
@@ -158,6 +158,22 @@ describe('lambda handler: multi-value fields, instances reached as on Node, resu
     const result = await invoke(get('apigw-v2-http', ANSWERS, '/broken'));
     expect(result.statusCode).toBe(502);
     expect(JSON.parse(result.body)).toEqual({ error: { code: 'UPSTREAM_UNREACHABLE', message: expect.any(String), service: ANSWERS } });
+  });
+
+  it('the access log says what the event source got back: the 502 that replaced an answer too large, not the instance\'s 200', async () => {
+    env!.set('ETCD_EDGE_ACCESS_LOG', 'stdout');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const tooLarge = await invoke(get('alb', ANSWERS, '/quotes/600000'));
+      const fits = await invoke(get('alb', ANSWERS, '/quotes/400000'));
+      const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as { requestId: string; status: number; bytes: number });
+      const lineOf = (result: LambdaResult) => lines.filter((line) => line.requestId === header(result, 'x-request-id'));
+      expect(lineOf(tooLarge)).toEqual([expect.objectContaining({ status: 502, bytes: Buffer.byteLength(tooLarge.body) })]);
+      expect(lineOf(fits)).toEqual([expect.objectContaining({ status: 200, bytes: Buffer.byteLength(fits.body) })]);
+    } finally {
+      log.mockRestore();
+      env!.set('ETCD_EDGE_ACCESS_LOG', undefined);
+    }
   });
 
   it('an ALB in single-value mode keeps one Set-Cookie; in multi-value mode, all of them', async () => {

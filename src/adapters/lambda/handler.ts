@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { getConnInfo, handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
-import { AddressPolicy, errorResponse, type Env, type GatewayConfig, type GatewayErrorCode } from '../../gateway/index.js';
+import { accessRecordOf, AddressPolicy, errorResponse, type AccessRecord, type Env, type GatewayConfig, type GatewayErrorCode } from '../../gateway/index.js';
 import { EnvGateway } from '../from-env.js';
 import { guardedLookup } from '../node/guarded-lookup.js';
 import { UndiciUpstream } from '../node/undici-upstream.js';
@@ -16,6 +16,8 @@ const gateways = new EnvGateway(
     // The event's source IP (API Gateway v1/v2, Function URL); for ALB the last X-Forwarded-For entry, which ALB appends.
     clientIp: (c: Context) => getConnInfo(c).remote.address,
     rawPath: (c: Context) => pathOf((c.env as LambdaBindings | undefined)?.event),
+    // An answer may still become RESPONSE_TOO_LARGE here: the access log says what the event's source got.
+    logsAnswers: true,
   },
   instanceUpstream,
 );
@@ -41,11 +43,15 @@ function instanceUpstream(config: GatewayConfig): UndiciUpstream {
 class LambdaApp {
   readonly #app: Hono;
   readonly #handle: LambdaHandle;
+  /** Each invocation's access log line, written once its result is settled. */
+  readonly #records = new WeakMap<LambdaEvent, AccessRecord>();
 
   constructor(app: Hono) {
     this.#app = app;
     const bounded = new Hono<{ Bindings: LambdaBindings }>().all('*', async (c) => {
       const response = await app.fetch(c.req.raw, c.env);
+      const record = accessRecordOf(response);
+      if (record) this.#records.set(c.env.event, record);
       const requestId = response.headers.get('x-request-id');
       try {
         const read = await readWithin(response, bodyBudget(response.headers, resultLimitOf(c.env.event)));
@@ -63,10 +69,13 @@ class LambdaApp {
   }
 
   async invoke(event: LambdaEvent, context: LambdaContext): Promise<APIGatewayProxyResult> {
-    const result = await this.#handle(event, context);
-    if (resultBytes(result) <= resultLimitOf(event)) return result;
-    const requestId = result.headers?.['x-request-id'] ?? result.multiValueHeaders?.['x-request-id']?.[0];
-    return answer(tooLarge(event, typeof requestId === 'string' ? requestId : null), event, context);
+    let result = await this.#handle(event, context);
+    if (resultBytes(result) > resultLimitOf(event)) {
+      const requestId = result.headers?.['x-request-id'] ?? result.multiValueHeaders?.['x-request-id']?.[0];
+      result = await answer(tooLarge(event, typeof requestId === 'string' ? requestId : null), event, context);
+    }
+    this.#records.get(event)?.sent(result.statusCode, Buffer.byteLength(result.body, result.isBase64Encoded ? 'base64' : 'utf8'));
+    return result;
   }
 }
 

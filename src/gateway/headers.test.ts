@@ -106,6 +106,16 @@ describe('upstreamRequestHeaders', () => {
     for (const name of ['x-real-ip', 'true-client-ip', 'cf-connecting-ip']) expect(kept.get(name), name).toBe('6.6.6.6');
   });
 
+  it("keeps a trusted proxy's X-Forwarded-Proto and -Host (it ended TLS), and replaces anyone else's", () => {
+    const incoming = new Headers({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example.com' });
+    const trusted = upstreamRequestHeaders(incoming, { ...client, proto: 'http', host: 'edge.internal', trusted: true });
+    expect(trusted.get('x-forwarded-proto')).toBe('https');
+    expect(trusted.get('x-forwarded-host')).toBe('shop.example.com');
+    const other = upstreamRequestHeaders(incoming, { ...client, proto: 'http', host: 'edge.internal' });
+    expect(other.get('x-forwarded-proto')).toBe('http');
+    expect(other.get('x-forwarded-host')).toBe('edge.internal');
+  });
+
   it('passes traceparent, tracestate, authorization and the body fields through', () => {
     const incoming = new Headers({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'a=b', authorization: 'Bearer t', 'content-type': 'application/json', 'content-length': '2' });
     const out = upstreamRequestHeaders(incoming, client);

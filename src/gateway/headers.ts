@@ -59,11 +59,16 @@ export function upstreamRequestHeaders(incoming: readonly string[], client: Clie
   const out: FieldList = [];
   const untrusted = !client.trusted;
   let prior: string | undefined;
+  // What a trusted proxy in front (one that ended TLS, say) says the client used; anyone else's is replaced.
+  let proto: string | undefined;
+  let host: string | undefined;
   for (let i = 0; i < incoming.length; i += 2) {
     const name = incoming[i]!;
     if (HOP_BY_HOP.has(name) || named?.has(name) || (untrusted && CLIENT_ADDRESS.has(name))) continue;
     const value = incoming[i + 1]!;
     if (name === 'x-forwarded-for') prior = prior === undefined ? value : `${prior}, ${value}`;
+    else if (!untrusted && name === 'x-forwarded-proto') proto ??= value;
+    else if (!untrusted && name === 'x-forwarded-host') host ??= value;
     if (!REPLACED.has(name)) out.push(name, value);
   }
   if (client.ip !== undefined) {
@@ -73,7 +78,7 @@ export function upstreamRequestHeaders(incoming: readonly string[], client: Clie
   } else if (prior !== undefined) {
     out.push('x-forwarded-for', prior);
   }
-  out.push('x-forwarded-proto', client.proto, 'x-forwarded-host', client.host, 'forwarded', forwardedElement(client), 'via', client.via, 'x-request-id', client.requestId);
+  out.push('x-forwarded-proto', proto ?? client.proto, 'x-forwarded-host', host ?? client.host, 'forwarded', forwardedElement(client), 'via', client.via, 'x-request-id', client.requestId);
   return out;
 }
 

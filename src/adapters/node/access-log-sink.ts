@@ -4,6 +4,8 @@ import type { AccessLogSink, GatewayConfig } from '../../gateway/index.js';
 /** Lines are written in batches of this many characters at most, or after FLUSH_MS: a write per line cost a third of a request's CPU. */
 const BATCH_CHARS = 64 * 1024;
 const FLUSH_MS = 200;
+/** Lines waiting for a slow disk beyond this are dropped (and said so once) rather than held in memory without end. */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
 /** An access log destination on Node, and how to let go of it. */
 export interface NodeAccessLog {
@@ -34,15 +36,27 @@ export function nodeAccessLog(setting: GatewayConfig['accessLog'], onError: (err
   }
   const file = createWriteStream(setting.path, { flags: 'a' });
   let failed = false;
+  let closed = false;
+  let dropping = false;
   file.on('error', (error) => {
     if (!failed) onError(error);
     failed = true;
   });
-  const batch = new LineBatch((text) => void (failed || file.write(text)));
+  const batch = new LineBatch((text) => {
+    if (failed || closed) return;
+    if (file.writableLength > MAX_PENDING_BYTES) {
+      if (!dropping) onError(new Error(`ETCD_EDGE_ACCESS_LOG: ${setting.path} is not keeping up; lines are dropped until it does`));
+      dropping = true;
+      return;
+    }
+    dropping = false;
+    file.write(text);
+  });
   return {
-    sink: (line) => batch.add(line),
+    sink: (line) => void (closed || batch.add(line)),
     close: () => {
       batch.flush();
+      closed = true;
       return new Promise((resolve) => file.end(resolve));
     },
   };

@@ -63,17 +63,20 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     ...(options.etcdFetch ? { etcdFetch: options.etcdFetch } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  const server = await listen(gatewayListener(gateway, options.onError), config.port, options.host);
+  let server: Server | undefined;
   let admin: Server | undefined;
-  if (gateway.admin && config.adminListener) {
-    const adminApp = getRequestListener(gateway.admin.fetch);
-    try {
+  try {
+    server = await listen(gatewayListener(gateway, options.onError), config.port, options.host);
+    if (gateway.admin && config.adminListener) {
+      const adminApp = getRequestListener(gateway.admin.fetch);
       admin = await listen((incoming, outgoing) => void adminApp(incoming, outgoing), config.adminListener.port, config.adminListener.host);
-    } catch (error) {
-      server.close();
-      await gateway.close();
-      throw error;
     }
+  } catch (error) {
+    // Nothing was served: let go of what was started (watches, pools, the log file) before saying why.
+    server?.close();
+    await gateway.close();
+    await accessLog.close();
+    throw error;
   }
   const address = server.address() as AddressInfo;
   return {

@@ -221,7 +221,10 @@ describe('etcd-edge serve', () => {
     const streamed = await fetch(`${gateway.url}/svc/${name}/bytes/100000?token=secret`, { headers: { 'x-request-id': 'log-1' } });
     expect((await streamed.arrayBuffer()).byteLength).toBe(100_000);
     expect((await fetch(`${gateway.url}/svc/${name}-missing/x`, { headers: { 'x-request-id': 'log-2' } })).status).toBe(503);
-    await until(() => readFileSync(file, 'utf8').split('\n').filter(Boolean).length >= 2, 5_000);
+    // Without a Content-Length the bytes are counted as they pass.
+    const chunked = await fetch(`${gateway.url}/svc/${name}/status/201?chunked=1`, { headers: { 'x-request-id': 'log-3' } });
+    expect(await chunked.text()).toBe('status 201 from logged');
+    await until(() => readFileSync(file, 'utf8').split('\n').filter(Boolean).length >= 3, 5_000);
     const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
     const ok = lines.find((line) => line.requestId === 'log-1')!;
     expect(ok).toMatchObject({ client: '127.0.0.1', method: 'GET', path: `/svc/${name}/bytes/100000`, service: name, instance: b.url, status: 200, bytes: 100_000, attempts: 1 });
@@ -231,6 +234,7 @@ describe('etcd-edge serve', () => {
     const missing = lines.find((line) => line.requestId === 'log-2')!;
     expect(missing).toMatchObject({ status: 503, service: `${name}-missing`, instance: null, attempts: 0 });
     expect(missing.bytes).toBeGreaterThan(0);
+    expect(lines.find((line) => line.requestId === 'log-3')).toMatchObject({ status: 201, bytes: 'status 201 from logged'.length });
     rmSync(dir, { recursive: true, force: true });
   });
 

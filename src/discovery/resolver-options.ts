@@ -1,9 +1,17 @@
 import type { EtcdClient } from '../etcd/index.js';
 import { toLayout, type KeyLayout, type LayoutChoice, type SkippedRecord } from '../registry/index.js';
 import { DEFAULT_REFRESH_TIMEOUT_MS } from './bound.js';
+import type { SnapshotSource } from './source.js';
 
 export interface ResolverOptions {
-  etcd: EtcdClient;
+  /** etcd, read with ranges (or kept current by watches in watch mode). One of `etcd` and `source` is required. */
+  etcd?: EtcdClient;
+  /**
+   * Another source of snapshots, such as a snapshot relay (`RelaySource`),
+   * read and cached with the same semantics; it takes the place of `etcd`
+   * outside watch mode.
+   */
+  source?: SnapshotSource;
   /** Where services live (layouts or their names); several are merged into one snapshot per service. Default: native. */
   layouts?: readonly LayoutChoice[];
   /** A snapshot is served without asking etcd for this long (ms). Default 2,000. */
@@ -22,8 +30,8 @@ export interface ResolverOptions {
    * the stale snapshot (within `staleIfErrorMs`) or a retryable `ETCD_TIMEOUT`,
    * and the next lookup starts another read. It bounds reads a runtime lost,
    * such as a Worker's unfinished work cancelled with its response. Default:
-   * the etcd client's `callBoundMs` (every endpoint tried at its timeout), so
-   * a read failing over to another endpoint is never cut short.
+   * the source's `callBoundMs` (every etcd endpoint or relay URL tried at its
+   * timeout), so a read failing over to another one is never cut short.
    */
   refreshTimeoutMs?: number;
   /** Services kept in memory, least recently used dropped first. Default 10,000. */
@@ -46,7 +54,9 @@ export interface ResolverOptions {
   now?: () => number;
 }
 
-export type ResolvedOptions = Required<Omit<ResolverOptions, 'onSkipped' | 'layouts'>> & {
+export type ResolvedOptions = Required<Omit<ResolverOptions, 'onSkipped' | 'layouts' | 'etcd' | 'source'>> & {
+  etcd: EtcdClient | undefined;
+  source: SnapshotSource | undefined;
   layouts: readonly KeyLayout[];
   onSkipped: ResolverOptions['onSkipped'] | undefined;
 };
@@ -65,7 +75,10 @@ const DEFAULTS = {
 
 /** Fills in defaults. @throws {RangeError} naming an option that is not a non-negative number */
 export function resolveOptions(options: ResolverOptions): ResolvedOptions {
-  const defaults = { ...DEFAULTS, refreshTimeoutMs: options.etcd.callBoundMs ?? DEFAULT_REFRESH_TIMEOUT_MS };
+  const from = options.source ?? options.etcd;
+  if (!from) throw new TypeError('the resolver needs etcd or another snapshot source');
+  const bound = from.callBoundMs;
+  const defaults = { ...DEFAULTS, refreshTimeoutMs: bound ?? DEFAULT_REFRESH_TIMEOUT_MS };
   const numbers: Record<keyof typeof defaults, number> = { ...defaults };
   for (const name of Object.keys(defaults) as (keyof typeof defaults)[]) {
     const value = options[name] ?? defaults[name];
@@ -78,6 +91,7 @@ export function resolveOptions(options: ResolverOptions): ResolvedOptions {
   return {
     ...numbers,
     etcd: options.etcd,
+    source: options.source,
     layouts: (options.layouts ?? ['native']).map(toLayout),
     watch: options.watch ?? false,
     now: options.now ?? Date.now,

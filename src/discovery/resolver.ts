@@ -1,10 +1,11 @@
 import { EtcdError } from '../etcd/index.js';
 import { assertServiceName } from '../registry/index.js';
 import { refreshTimeout, within } from './bound.js';
-import { loadService } from './load.js';
+import { RelayError } from './errors.js';
 import { Lru } from './lru.js';
 import { resolveOptions, type ResolvedOptions, type ResolverOptions } from './resolver-options.js';
-import { buildSnapshot, type Snapshot } from './snapshot.js';
+import type { Snapshot } from './snapshot.js';
+import { etcdSource, type SnapshotSource } from './source.js';
 import { WatchHub } from './watch-hub.js';
 
 /** Watch mode: how long a snapshot that no watch keeps current counts as fresh. */
@@ -75,6 +76,7 @@ export class Resolver {
   readonly #o: ResolvedOptions;
   readonly #entries: Lru<string, Entry>;
   readonly #hub: WatchHub | undefined;
+  readonly #source: SnapshotSource;
   readonly #stats: ResolverStats = { hits: 0, misses: 0, staleServes: 0, staleIfErrorServes: 0, refreshes: 0, refreshFailures: 0, skippedRecords: 0 };
   readonly #reported = new Set<string>();
   #lastSweep = 0;
@@ -82,8 +84,11 @@ export class Resolver {
   constructor(options: ResolverOptions) {
     this.#o = resolveOptions(options);
     this.#entries = new Lru(this.#o.maxServices, (service) => this.#hub?.untrack(service));
+    const { etcd, source } = this.#o;
+    if (this.#o.watch && !etcd) throw new TypeError('watch mode needs an etcd client');
+    this.#source = source ?? etcdSource(etcd!, this.#o);
     this.#hub = this.#o.watch
-      ? new WatchHub(this.#o.etcd, this.#o.layouts, {
+      ? new WatchHub(etcd!, this.#o.layouts, {
           pageSize: this.#o.pageSize,
           now: this.#o.now,
           silenceMs: this.#o.watchSilenceMs,
@@ -104,7 +109,7 @@ export class Resolver {
   /**
    * The instances of `service`.
    * @throws {RegistryError} `INVALID_SERVICE` for a name no layout can hold
-   * @throws {EtcdError} when etcd cannot be read and no snapshot is young enough to serve
+   * @throws {EtcdError | RelayError} when the source (etcd or a relay) cannot be read and no snapshot is young enough to serve
    */
   async resolve(service: string, options: ResolveOptions = {}): Promise<Snapshot> {
     return this.resolveNow(service, options);
@@ -154,7 +159,7 @@ export class Resolver {
       return snapshot;
     }
     return this.#refresh(service, entry, now, waitUntil).catch((error: unknown) => {
-      if (!(error instanceof EtcdError) || age >= this.#o.staleIfErrorMs) throw error;
+      if (!(error instanceof EtcdError || error instanceof RelayError) || age >= this.#o.staleIfErrorMs) throw error;
       this.#stats.staleIfErrorServes++;
       return snapshot;
     });
@@ -269,15 +274,7 @@ export class Resolver {
 
   async #read(service: string, previous: Snapshot | undefined): Promise<Snapshot> {
     this.#stats.refreshes++;
-    if (!this.#hub) {
-      const { pageSize, etcd, layouts } = this.#o;
-      const loaded = await loadService(etcd, layouts, service, { pageSize, previous });
-      // Nothing changed: keep the instance list (and whatever callers built from it).
-      if (previous && previous.skipped.length === 0 && loaded.reused === previous.instances.length && loaded.records.size === loaded.reused) {
-        return Object.freeze({ ...previous, revision: loaded.revision, fetchedAt: this.#o.now() });
-      }
-      return buildSnapshot(service, loaded.records.values(), loaded.revision, this.#o.now());
-    }
+    if (!this.#hub) return this.#source.read(service, previous);
     const snapshot = await this.#hub.track(service);
     // Names nobody registered are remembered briefly instead of watched: a
     // stream of unknown names must not open a watch each.

@@ -1,0 +1,148 @@
+import type { FetchLike } from '../etcd/index.js';
+import { RelayError, RelayUnavailableError } from './errors.js';
+import { RelayUrls } from './relay-urls.js';
+import { decodeRelayBody } from './relay-wire.js';
+import { buildSnapshot, type Snapshot } from './snapshot.js';
+import type { SnapshotSource } from './source.js';
+
+export interface RelaySourceOptions {
+  /** Relay base URLs (`http(s)://host:port[/path]`); one is read, the others take over when it fails. */
+  urls: readonly string[];
+  /** Sent as `Authorization: Bearer <token>`. */
+  token: string;
+  /** How the relay is reached (TLS agents, tests); default global fetch. */
+  fetch?: FetchLike;
+  /** Deadline of one request, answer body included (ms). Default 5,000. */
+  timeoutMs?: number;
+  /** How long a failed URL is tried only after the others (ms). Default 10,000. */
+  cooldownMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** One request's outcome before it is turned into a snapshot. */
+type Answer = { changed: false } | { changed: true; body: unknown };
+
+/**
+ * Reads services from a snapshot relay (`GET /v1/services/{name}`) instead of
+ * etcd. A refresh is a conditional GET with the held revision: a 304 keeps the
+ * held snapshot itself (nothing decoded, nothing rebuilt). A failing URL is
+ * set aside for a while and the next one tried; a refused token is not retried.
+ *
+ * @example
+ * const source = new RelaySource({ urls: ['https://relay.internal:8790'], token });
+ * const resolver = new Resolver({ source });
+ */
+export class RelaySource implements SnapshotSource {
+  readonly #urls: RelayUrls;
+  readonly #token: string;
+  readonly #fetch: FetchLike;
+  readonly #timeoutMs: number;
+  readonly #cooldownMs: number;
+  readonly #now: () => number;
+
+  constructor(options: RelaySourceOptions) {
+    this.#now = options.now ?? Date.now;
+    this.#urls = new RelayUrls(options.urls, this.#now, options.random ?? Math.random);
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#timeoutMs = options.timeoutMs ?? 5_000;
+    this.#cooldownMs = options.cooldownMs ?? 10_000;
+  }
+
+  /** Every URL tried (one URL twice) at the request deadline, and a margin. */
+  get callBoundMs(): number {
+    return this.#timeoutMs * Math.max(2, this.#urls.urls.length) + 1_000;
+  }
+
+  /** The relay URLs, normalized. */
+  get urls(): readonly string[] {
+    return this.#urls.urls;
+  }
+
+  /** How many relay URLs are set aside after failing. */
+  get downCount(): number {
+    return this.#urls.downCount;
+  }
+
+  /**
+   * The service as the relay holds it; `previous` itself when its revision is unchanged.
+   * @throws {RelayError} `RELAY_UNAUTHORIZED` or `RELAY_BAD_REQUEST` at once; `RELAY_UNAVAILABLE` when every URL failed
+   */
+  async read(service: string, previous: Snapshot | undefined): Promise<Snapshot> {
+    let last: unknown;
+    let attempts = 0;
+    for (const index of this.#urls.order()) {
+      attempts++;
+      try {
+        const answer = await this.#get(this.#urls.urls[index]!, service, previous?.revision);
+        const snapshot = this.#snapshotOf(service, answer, previous);
+        this.#urls.answered(index);
+        return snapshot;
+      } catch (error) {
+        if (error instanceof RelayError && !error.retryable) throw error;
+        last = error;
+        const asked = error instanceof RelayError ? (error.retryAfterMs ?? 0) : 0;
+        this.#urls.markDown(index, Math.max(this.#cooldownMs, asked));
+      }
+    }
+    throw new RelayUnavailableError(attempts, last);
+  }
+
+  #snapshotOf(service: string, answer: Answer, previous: Snapshot | undefined): Snapshot {
+    if (!answer.changed) {
+      if (previous) return previous;
+      throw new RelayError('RELAY_PROTOCOL', 'snapshot relay answered 304 to a request without If-None-Match');
+    }
+    const body = decodeRelayBody(service, answer.body);
+    return buildSnapshot(service, body.records, body.revision, this.#now());
+  }
+
+  /** One request to one URL, within the deadline. */
+  async #get(base: string, service: string, held: number | undefined): Promise<Answer> {
+    const origin = new URL(base).origin;
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: 'application/json' };
+    if (held !== undefined) headers['if-none-match'] = `"${held}"`;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
+    try {
+      const response = await this.#fetch(`${base}/v1/services/${encodeURIComponent(service)}`, { headers, redirect: 'manual', signal: deadline.signal });
+      if (response.status === 304) {
+        await response.body?.cancel();
+        return { changed: false };
+      }
+      if (response.status !== 200) throw await refusal(origin, response);
+      const text = await response.text();
+      try {
+        return { changed: true, body: JSON.parse(text) };
+      } catch {
+        throw new RelayError('RELAY_PROTOCOL', `snapshot relay ${origin} answered with a body that is not JSON`, { status: 200 });
+      }
+    } catch (error) {
+      if (error instanceof RelayError) throw error;
+      if (deadline.signal.aborted) throw new RelayError('RELAY_TIMEOUT', `snapshot relay ${origin} did not answer within ${this.#timeoutMs} ms`);
+      throw new RelayError('RELAY_UNAVAILABLE', `snapshot relay ${origin} could not be reached`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The error for a relay's answer other than 200 or 304. */
+async function refusal(origin: string, response: Response): Promise<RelayError> {
+  await response.body?.cancel();
+  const status = response.status;
+  const at = `snapshot relay ${origin}`;
+  if (status === 401) return new RelayError('RELAY_UNAUTHORIZED', `${at} refused the token (401): check ETCD_EDGE_RELAY_TOKEN`, { status, retryable: false });
+  if (status === 400) return new RelayError('RELAY_BAD_REQUEST', `${at} refused the request (400)`, { status, retryable: false });
+  if (status === 429) return new RelayError('RELAY_RATE_LIMITED', `${at} is rate limiting this gateway (429)`, { status, ...retryAfter(response) });
+  if (status === 503) return new RelayError('RELAY_ETCD_UNAVAILABLE', `${at} has no snapshot to serve: etcd is unavailable to it (503)`, { status });
+  if ((status >= 300 && status < 400) || status === 0) return new RelayError('RELAY_PROTOCOL', `${at} answered with a redirect, which is not followed`, { status });
+  return new RelayError(status >= 500 ? 'RELAY_UNAVAILABLE' : 'RELAY_PROTOCOL', `${at} answered HTTP ${status}`, { status });
+}
+
+function retryAfter(response: Response): { retryAfterMs?: number } {
+  const seconds = Number(response.headers.get('retry-after'));
+  // At most a minute: a relay's hint must not park a URL for longer than an outage would.
+  return Number.isFinite(seconds) && seconds > 0 ? { retryAfterMs: Math.min(seconds, 60) * 1_000 } : {};
+}

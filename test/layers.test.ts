@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
 /** Folders that must run on any runtime (Workers, Lambda, Node): Web standards only. */
-const PORTABLE = ['etcd', 'testing', 'registry', 'balance', 'discovery', 'gateway'];
+const PORTABLE = ['etcd', 'testing', 'registry', 'balance', 'discovery', 'gateway', 'relay'];
 /** Layers from the bottom up; a layer may import only from layers below it. */
-const ORDER = ['etcd', 'registry', 'balance', 'discovery', 'gateway', 'adapters', 'cli'];
+const ORDER = ['etcd', 'registry', 'balance', 'discovery', 'gateway', 'relay', 'adapters', 'cli'];
 
 function sources(dir: string): string[] {
   let entries;

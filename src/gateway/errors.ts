@@ -12,6 +12,7 @@ export type GatewayErrorCode =
   | 'TOO_MANY_HEADERS'
   | 'LOOP_DETECTED'
   | 'NOT_FOUND'
+  | 'RATE_LIMITED'
   | 'INTERNAL';
 
 const STATUS: Record<GatewayErrorCode, number> = {
@@ -28,6 +29,8 @@ const STATUS: Record<GatewayErrorCode, number> = {
   TOO_MANY_HEADERS: 431,
   LOOP_DETECTED: 508,
   NOT_FOUND: 404,
+  /** Too many requests from one client (the snapshot relay's limits). */
+  RATE_LIMITED: 429,
   INTERNAL: 500,
 };
 

@@ -1,0 +1,142 @@
+import { Hono, type Context } from 'hono';
+import type { Resolver } from '../discovery/index.js';
+import { EtcdError } from '../etcd/index.js';
+import { errorResponse } from '../gateway/index.js';
+import { isServiceName, RegistryError } from '../registry/index.js';
+import { EtcdProbe } from './health.js';
+import { PollSlots, RateLimiter } from './limiter.js';
+import { DEFAULT_LIMITS, MAX_WAIT_MS, type RelayOptions } from './options.js';
+import { bodyOf, Publications, type Published } from './published.js';
+import { bearerAllowed } from './tokens.js';
+import { Waiters } from './waiters.js';
+
+interface Current {
+  published: Published;
+  ageMs: number;
+  stale: boolean;
+}
+
+/**
+ * The snapshot relay: `GET /v1/services/{name}` serves a service's decoded
+ * snapshot from one resolver in watch mode, with `ETag` = revision,
+ * `If-None-Match` → 304, and `?wait=` long-polls; `GET /health` says whether
+ * etcd answers. Every route needs a bearer token; every client is rate limited.
+ *
+ * @example
+ * const relay = new SnapshotRelay({ resolver, etcd, probeKey: 'services/', tokens: ['s3cret'] });
+ * serve({ fetch: relay.app.fetch });
+ */
+export class SnapshotRelay {
+  readonly app = new Hono();
+  readonly #resolver: Resolver;
+  readonly #options: RelayOptions;
+  readonly #now: () => number;
+  readonly #publications: Publications;
+  readonly #waiters: Waiters;
+  readonly #limiter: RateLimiter;
+  readonly #slots: PollSlots;
+  readonly #probe: EtcdProbe;
+
+  constructor(options: RelayOptions) {
+    if (options.tokens.length === 0 || options.tokens.some((t) => t === '')) throw new RangeError('the relay needs at least one token, none empty');
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#options = options;
+    this.#resolver = options.resolver;
+    this.#now = options.now ?? Date.now;
+    this.#publications = new Publications(10_000);
+    this.#limiter = new RateLimiter(limits);
+    this.#slots = new PollSlots(limits.maxWaitsPerClient, limits.maxWaits);
+    this.#probe = new EtcdProbe(options.etcd, options.probeKey, this.#now);
+    this.#waiters = new Waiters({ pollMs: options.pollMs ?? 100, check: async (service) => (await this.#current(service)).published.revision });
+    this.#routes();
+  }
+
+  /** Long-polls held now. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  /** Answers every held long-poll now (304), as on shutdown; later ones are still served. */
+  release(): void {
+    this.#waiters.close();
+  }
+
+  #routes(): void {
+    this.app.use('*', async (c, next) => {
+      const retryAfter = this.#limiter.take(this.#options.clientAddress?.(c) ?? '', this.#now());
+      if (retryAfter > 0) return errorResponse('RATE_LIMITED', 'too many requests from this client', { retryAfter });
+      if (!bearerAllowed(c.req.header('authorization'), this.#options.tokens)) {
+        return errorResponse('UNAUTHORIZED', 'a valid bearer token is required', { headers: { 'www-authenticate': 'Bearer' } });
+      }
+      await next();
+    });
+    this.app.get('/v1/services/:service', (c) => this.#service(c));
+    this.app.get('/health', async (c) => c.json(await this.#health(), 200, { 'cache-control': 'no-store' }));
+    this.app.all('*', () => errorResponse('NOT_FOUND', 'no such relay route'));
+    this.app.onError(() => errorResponse('INTERNAL', 'the relay failed to answer'));
+  }
+
+  async #service(c: Context): Promise<Response> {
+    const service = c.req.param('service') ?? '';
+    if (!isServiceName(service)) return errorResponse('BAD_REQUEST', 'not a valid service name');
+    const wait = waitOf(c.req.query('wait'));
+    if (wait === undefined) return errorResponse('BAD_REQUEST', `wait must be a whole number of milliseconds from 0 to ${MAX_WAIT_MS}`, { service });
+    const held = revisionsOf(c.req.header('if-none-match'));
+    let current = await this.#answerable(service);
+    if (current instanceof Response) return current;
+    if (held.has(current.published.revision) && wait > 0) {
+      const release = this.#slots.acquire(this.#options.clientAddress?.(c) ?? '');
+      if (!release) return errorResponse('RATE_LIMITED', 'too many long-polls held by this client or in all', { service, retryAfter: 1 });
+      try {
+        if (await this.#waiters.wait(service, current.published.revision, wait, c.req.raw.signal)) current = await this.#answerable(service);
+      } finally {
+        release();
+      }
+      if (current instanceof Response) return current;
+    }
+    const etag = `"${current.published.revision}"`;
+    if (held.has(current.published.revision)) return c.body(null, 304, { etag, 'cache-control': 'no-cache' });
+    return c.body(bodyOf(current.published, current.ageMs, current.stale), 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache', etag });
+  }
+
+  /** `#current`, or the error answer for a name no layout holds or an etcd that cannot be read. */
+  async #answerable(service: string): Promise<Current | Response> {
+    try {
+      return await this.#current(service);
+    } catch (error) {
+      if (error instanceof RegistryError) return errorResponse('BAD_REQUEST', 'not a valid service name', { service });
+      if (error instanceof EtcdError) return errorResponse('ETCD_UNAVAILABLE', 'the registry cannot be read now and nothing is held for this service', { service, retryAfter: 2 });
+      throw error;
+    }
+  }
+
+  async #current(service: string): Promise<Current> {
+    const snapshot = await this.#resolver.resolveNow(service);
+    const published = this.#publications.of(snapshot);
+    const status = this.#resolver.status(service);
+    const now = this.#now();
+    const currentAt = status?.snapshot === snapshot ? status.currentAt : snapshot.fetchedAt;
+    const ageMs = Math.max(0, now - currentAt);
+    const stale = status?.watchDownSince !== undefined || (!status?.watched && ageMs > (this.#options.staleAfterMs ?? 3_000));
+    this.#waiters.notify(service, published.revision);
+    return { published, ageMs, stale };
+  }
+
+  async #health(): Promise<object> {
+    const etcd = await this.#probe.check();
+    return { status: etcd.reachable ? 'ok' : 'degraded', etcd, services: this.#resolver.services().length, watches: this.#resolver.watchCount, waiting: this.#waiters.size };
+  }
+}
+
+/** `?wait=` as ms (cut to the longest allowed); 0 when absent; undefined when not a whole number. */
+function waitOf(value: string | undefined): number | undefined {
+  if (value === undefined) return 0;
+  return /^\d{1,16}$/.test(value) ? Math.min(Number(value), MAX_WAIT_MS) : undefined;
+}
+
+/** The revisions an `If-None-Match` names: `"1234"`, weak ones too, comma lists. */
+function revisionsOf(header: string | undefined): Set<number> {
+  const revisions = new Set<number>();
+  if (header) for (const [, digits] of header.matchAll(/"(\d{1,16})"/g)) revisions.add(Number(digits));
+  return revisions;
+}

@@ -5,3 +5,4 @@ export { bodyOf, Publications, type Published } from './published.js';
 export { SnapshotRelay } from './relay.js';
 export { bearerAllowed } from './tokens.js';
 export { Waiters, type WaitersOptions } from './waiters.js';
+export { relayConfig, RELAY_ENV_SCHEMA, type RelayConfig } from './config.js';

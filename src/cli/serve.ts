@@ -40,8 +40,9 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
     throw listenFailure(error, config.port);
   });
   ctx.out.write(`${listeningLine(node.url)}\n`);
-  log(`etcd ${config.etcd.endpoints.join(', ')}; layouts ${config.layouts.join(', ')}; ${config.watch ? 'watch mode' : `cache ${config.cacheTtlMs} ms`}; strategy ${config.strategy}${config.adminToken ? `; admin on ${node.adminUrl ?? node.url}/_edge/` : ''}`);
-  void probe(config, flags, log);
+  log(`${config.relay ? `relay ${config.relay.urls.join(', ')}` : `etcd ${config.etcd.endpoints.join(', ')}`}; layouts ${config.layouts.join(', ')}; ${config.watch ? 'watch mode' : `cache ${config.cacheTtlMs} ms`}; strategy ${config.strategy}${config.adminToken ? `; admin on ${node.adminUrl ?? node.url}/_edge/` : ''}`);
+  // With a relay, etcd is not this process's to reach; /_edge/health reports the relay.
+  if (!config.relay) void probe(config, flags, log);
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     ctx.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import type { Balancer } from '../balance/index.js';
-import { leaseIdHex, type Resolver } from '../discovery/index.js';
-import { EtcdError, failureReason, type EtcdClient } from '../etcd/index.js';
+import { leaseIdHex, RelayError, type RelaySource, type Resolver } from '../discovery/index.js';
+import { EtcdError, failureReason, within, type EtcdClient } from '../etcd/index.js';
 import { isServiceName } from '../registry/index.js';
 import type { RuntimeHooks } from './client-side.js';
 import { errorResponse } from './errors.js';
@@ -13,7 +13,10 @@ export interface AdminDeps {
   resolver: Resolver;
   balancer: Balancer;
   routable: RoutableCache;
-  etcd: EtcdClient;
+  /** Probed by `/health`; undefined when a relay is read instead. */
+  etcd: EtcdClient | undefined;
+  /** The snapshot relay read instead of etcd: `/health` reports it in etcd's place. */
+  relay: RelaySource | undefined;
   /** Where the etcd probe reads (one key at most). */
   probeKey: string;
   /** Served as `/_edge/metrics` when given (Node). */
@@ -26,6 +29,8 @@ export interface AdminDeps {
 }
 
 const PROBE_TIMEOUT_MS = 2_000;
+/** Asked for when the gateway holds no service yet: any valid name does. */
+const RELAY_PROBE_SERVICE = 'etcd-edge-health';
 
 /** `/_edge/*`: health, one service's view, metrics; every route needs the bearer token. */
 export function adminRoutes(deps: AdminDeps): Hono {
@@ -61,13 +66,21 @@ function authorized(c: Context, token: string): boolean {
 }
 
 async function health(deps: AdminDeps): Promise<object> {
+  const source = deps.relay ? { relay: await relayHealth(deps, deps.relay) } : { etcd: await etcdHealth(deps, deps.etcd!) };
+  const reachable = (source.relay ?? source.etcd)!.reachable;
+  return { status: reachable ? 'ok' : 'degraded', ...source, ...servicesHealth(deps) };
+}
+
+type Reachability = { reachable: boolean; latencyMs?: number; error?: string; reason?: string };
+
+async function etcdHealth(deps: AdminDeps, client: EtcdClient): Promise<Reachability> {
   const started = deps.now();
-  let etcd: { reachable: boolean; latencyMs?: number; error?: string; reason?: string };
+  let etcd: Reachability;
   // A cluster without quorum holds reads rather than failing them: give up with a stable code.
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new EtcdError('ETCD_TIMEOUT', `no answer within ${PROBE_TIMEOUT_MS} ms`, { retryable: true })), PROBE_TIMEOUT_MS);
   try {
-    await deps.etcd.range(deps.probeKey, { limit: 1, keysOnly: true, signal: deadline.signal });
+    await client.range(deps.probeKey, { limit: 1, keysOnly: true, signal: deadline.signal });
     etcd = { reachable: true, latencyMs: deps.now() - started };
   } catch (error) {
     const reason = failureReason(error)?.text;
@@ -75,6 +88,28 @@ async function health(deps: AdminDeps): Promise<object> {
   } finally {
     clearTimeout(timer);
   }
+  return etcd;
+}
+
+/**
+ * Whether a relay answers this gateway: a conditional read of a service held
+ * (a 304 costs the relay nothing), or of the probe name when none is.
+ */
+async function relayHealth(deps: AdminDeps, relay: RelaySource): Promise<Reachability & { urls: number; urlsDown: number }> {
+  const started = deps.now();
+  const held = deps.resolver.services().map((service) => deps.resolver.status(service)).find((status) => status !== undefined);
+  let outcome: Reachability;
+  try {
+    await within(relay.read(held?.snapshot.service ?? RELAY_PROBE_SERVICE, held?.snapshot), PROBE_TIMEOUT_MS, () => new RelayError('RELAY_TIMEOUT', `no answer within ${PROBE_TIMEOUT_MS} ms`));
+    outcome = { reachable: true, latencyMs: deps.now() - started };
+  } catch (error) {
+    const last = error instanceof RelayError && error.cause instanceof RelayError ? error.cause : error;
+    outcome = { reachable: false, error: error instanceof RelayError ? error.code : 'unreachable', ...(last instanceof RelayError && last !== error ? { reason: last.code } : {}) };
+  }
+  return { ...outcome, urls: relay.urls.length, urlsDown: relay.downCount };
+}
+
+function servicesHealth(deps: AdminDeps): object {
   let empty = 0;
   const services = deps.resolver.services().flatMap((service) => {
     const status = deps.resolver.status(service);
@@ -95,7 +130,7 @@ async function health(deps: AdminDeps): Promise<object> {
       ...(status.watchDownSince === undefined ? {} : { watchDownForMs: now - status.watchDownSince }),
     }];
   });
-  return { status: etcd.reachable ? 'ok' : 'degraded', etcd, services, servicesWithoutInstances: empty, cache: deps.resolver.stats };
+  return { services, servicesWithoutInstances: empty, cache: deps.resolver.stats };
 }
 
 async function serviceView(deps: AdminDeps, service: string, waitUntil: ((promise: Promise<unknown>) => void) | undefined): Promise<object | undefined> {

@@ -8,7 +8,7 @@ import { parseCidr } from './ip.js';
 import { serviceListProblem } from './exposed-services.js';
 
 /** Variables whose values never appear in an error message. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['ETCD_PASSWORD', 'ADMIN_TOKEN']);
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['ETCD_PASSWORD', 'ADMIN_TOKEN', 'ETCD_EDGE_RELAY_TOKEN']);
 
 function wholeNumber(min: number, max: number) {
   const number = z.pipe(
@@ -101,7 +101,10 @@ const accessLog = z.pipe(
 
 /** Every environment variable the gateway reads. Documented in the README. */
 export const ENV_SCHEMA = z.object({
-  ETCD_ENDPOINTS: endpoints,
+  /** Required unless ETCD_EDGE_RELAY_URL is set (checked in loadConfig). */
+  ETCD_ENDPOINTS: z.optional(endpoints),
+  ETCD_EDGE_RELAY_URL: z.optional(endpoints),
+  ETCD_EDGE_RELAY_TOKEN: z.optional(z.string().check(z.regex(/^[\x21-\x7e]{16,1024}$/, 'must be 16-1024 printable ASCII characters without spaces'))),
   ETCD_USERNAME: z.optional(z.string().check(z.maxLength(256, 'must be at most 256 characters'))),
   ETCD_PASSWORD: z.optional(z.string().check(z.maxLength(1024, 'must be at most 1024 characters'))),
   ETCD_EDGE_LAYOUTS: z._default(layouts, ['native']),

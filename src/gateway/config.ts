@@ -10,7 +10,10 @@ export type HashKeySource = { from: 'ip' } | { from: 'header'; name: string } | 
 
 /** Everything the gateway is told, on every runtime. */
 export interface GatewayConfig {
+  /** etcd's endpoints; empty when a relay is read instead. */
   etcd: { endpoints: string[]; username?: string; password?: string };
+  /** A snapshot relay read instead of etcd (`ETCD_EDGE_RELAY_URL`), and its bearer token. */
+  relay: { urls: string[]; token: string } | undefined;
   layouts: LayoutName[];
   /** Names and `prefix*` patterns of the services routed; all when undefined. */
   services: string[] | undefined;
@@ -80,10 +83,13 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
     // Secrets are taken as given: a password may begin or end with a space.
     if (typeof value === 'string' && value.trim() !== '') input[name] = SECRET_VARIABLES.has(name) ? value : value.trim();
   }
-  input.ETCD_ENDPOINTS ??= defaults.endpoints;
+  // With a relay, etcd is not read: no default endpoint is assumed.
+  if (input.ETCD_EDGE_RELAY_URL === undefined) input.ETCD_ENDPOINTS ??= defaults.endpoints;
   const parsed = ENV_SCHEMA.safeParse(input);
   if (!parsed.success) throw toConfigError(parsed.error.issues, input);
   const v = parsed.data;
+  const relay = relayOf(v.ETCD_EDGE_RELAY_URL, v.ETCD_EDGE_RELAY_TOKEN, v.ETCD_EDGE_WATCH);
+  if (!relay && v.ETCD_ENDPOINTS === undefined) throw new ConfigError('ETCD_ENDPOINTS', 'is required (or ETCD_EDGE_RELAY_URL, to read a snapshot relay instead)');
   if ((v.ETCD_USERNAME === undefined) !== (v.ETCD_PASSWORD === undefined)) {
     throw new ConfigError(v.ETCD_USERNAME === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD', 'ETCD_USERNAME and ETCD_PASSWORD go together');
   }
@@ -97,12 +103,13 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
     throw new ConfigError('ETCD_EDGE_EJECT_BASE_MS', `must not exceed ETCD_EDGE_EJECT_MAX_MS (${v.ETCD_EDGE_EJECT_MAX_MS})`);
   }
   return {
-    etcd: { endpoints: v.ETCD_ENDPOINTS, ...(v.ETCD_USERNAME === undefined ? {} : { username: v.ETCD_USERNAME, password: v.ETCD_PASSWORD! }) },
+    etcd: { endpoints: v.ETCD_ENDPOINTS ?? [], ...(v.ETCD_USERNAME === undefined ? {} : { username: v.ETCD_USERNAME, password: v.ETCD_PASSWORD! }) },
+    relay,
     layouts: v.ETCD_EDGE_LAYOUTS,
     services: v.ETCD_EDGE_SERVICES,
     prefix: v.ETCD_EDGE_PREFIX,
     cacheTtlMs: v.ETCD_EDGE_CACHE_TTL_MS,
-    watch: v.ETCD_EDGE_WATCH ?? defaults.watch,
+    watch: relay ? false : (v.ETCD_EDGE_WATCH ?? defaults.watch),
     strategy: v.ETCD_EDGE_STRATEGY,
     hashKey: v.ETCD_EDGE_HASH_KEY,
     tags: v.ETCD_EDGE_TAGS,
@@ -139,6 +146,17 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
     adminListener: v.ETCD_EDGE_ADMIN_PORT === undefined ? undefined : { port: v.ETCD_EDGE_ADMIN_PORT, host: v.ETCD_EDGE_ADMIN_HOST },
     port: v.PORT,
   };
+}
+
+/** The relay to read, if one is configured; its token goes with it, and watch mode does not (yet) read a relay. */
+function relayOf(urls: string[] | undefined, token: string | undefined, watch: boolean | undefined): GatewayConfig['relay'] {
+  if (urls === undefined) {
+    if (token !== undefined) throw new ConfigError('ETCD_EDGE_RELAY_TOKEN', 'is set without ETCD_EDGE_RELAY_URL');
+    return undefined;
+  }
+  if (token === undefined) throw new ConfigError('ETCD_EDGE_RELAY_TOKEN', 'is required with ETCD_EDGE_RELAY_URL');
+  if (watch === true) throw new ConfigError('ETCD_EDGE_WATCH', 'watch mode reads etcd itself; with ETCD_EDGE_RELAY_URL the gateway refreshes from the relay (set ETCD_EDGE_CACHE_TTL_MS)');
+  return { urls, token };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { Balancer } from '../balance/index.js';
-import { Resolver } from '../discovery/index.js';
+import { RelaySource, Resolver } from '../discovery/index.js';
 import { EtcdClient, type FetchLike } from '../etcd/index.js';
 import { layoutByName } from '../registry/index.js';
 import { AddressPolicy } from './address-policy.js';
@@ -25,6 +25,8 @@ export interface GatewayOptions {
   hooks: RuntimeHooks;
   /** How etcd is reached (TLS agents, tests); default global fetch. */
   etcdFetch?: FetchLike;
+  /** How a snapshot relay is reached (`ETCD_EDGE_RELAY_URL`); default `etcdFetch`, so one TLS setup serves both. */
+  relayFetch?: FetchLike;
   /** Admin routes on an app of their own (`Gateway.admin`) for a listener of their own, none on `app` (Node's admin port). */
   adminApart?: boolean;
   /**
@@ -68,9 +70,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const now = options.now ?? Date.now;
   const metrics = new GatewayMetrics();
   const etcdFetch = countCalls(options.etcdFetch ?? ((input, init) => fetch(input, init)), metrics);
-  const etcd = new EtcdClient({ ...config.etcd, fetch: etcdFetch });
+  // With a relay, etcd is never called (it may be unreachable from here): the relay reads it.
+  const relay = config.relay ? new RelaySource({ ...config.relay, fetch: options.relayFetch ?? options.etcdFetch ?? ((input, init) => fetch(input, init)), now }) : undefined;
+  const etcd = relay ? undefined : new EtcdClient({ ...config.etcd, fetch: etcdFetch });
   const layouts = config.layouts.map((name) => layoutByName(name, { nativePrefix: config.prefix }));
-  const resolver = new Resolver({ etcd, layouts, cacheTtlMs: config.cacheTtlMs, watch: config.watch, now });
+  const resolver = new Resolver({ ...(relay ? { source: relay } : { etcd: etcd! }), layouts, cacheTtlMs: config.cacheTtlMs, watch: config.watch, now });
   const balancer = new Balancer({ strategy: config.strategy, ejection: config.ejection, now, onEject: () => metrics.ejection() });
   const routable = new RoutableCache(new AddressPolicy(config.addresses));
   const coldLookups = new ColdLookupLimiter(DEFAULT_COLD_LIMITS, now);
@@ -78,7 +82,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const app = edgeApp(options);
   let adminApp: Hono | undefined;
   if (config.adminToken !== undefined) {
-    const routes = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}), hooks: options.hooks });
+    const routes = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, relay, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}), hooks: options.hooks });
     // Node can serve them on a listener of their own, and then the main port has none.
     adminApp = options.adminApart ? edgeApp(options) : app;
     // `/svc/` requests are checked by the proxy itself; admin routes get the same limit on header fields.

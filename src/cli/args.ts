@@ -28,6 +28,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   ls: ['json', 'layout'],
   watch: ['layout'],
   serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain', 'admin-port', 'admin-host'],
+  relay: ['port', 'host', 'layout', 'drain'],
 };
 
 const OPTIONS: NonNullable<ParseArgsConfig['options']> = {

@@ -19,7 +19,7 @@ describe('etcd-edge CLI arguments', () => {
   });
 
   it.each([
-    [['frobnicate'], 'etcd-edge: unknown command "frobnicate"; commands: register, deregister, ls, watch, serve'],
+    [['frobnicate'], 'etcd-edge: unknown command "frobnicate"; commands: register, deregister, ls, watch, serve, relay'],
     [['register', 'orders'], 'etcd-edge: register takes <service> <url>'],
     [['register', 'orders', 'http://1.2.3.4', '--weight', '-1'], 'etcd-edge: --weight must be a number from 0 to 1000000, got "-1"'],
     [['register', 'orders', 'http://1.2.3.4', '--ttl', '-5'], 'etcd-edge: --ttl must be a whole number from 1 to 86400, got "-5"'],

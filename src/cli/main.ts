@@ -10,6 +10,7 @@ import { describeError, UsageError } from './errors.js';
 import { lsCommand } from './ls.js';
 import { safeLine } from './printable.js';
 import { registerCommand } from './register.js';
+import { relayCommand } from './relay.js';
 import { serveCommand } from './serve.js';
 import { USAGE } from './usage.js';
 import { watchCommand } from './watch.js';
@@ -17,7 +18,7 @@ import { watchCommand } from './watch.js';
 export type { CliContext, Output } from './context.js';
 export { watchParent } from './parent-watch.js';
 
-const RUN = { serve: serveCommand, register: registerCommand, deregister: deregisterCommand, ls: lsCommand, watch: watchCommand } as const;
+const RUN = { serve: serveCommand, relay: relayCommand, register: registerCommand, deregister: deregisterCommand, ls: lsCommand, watch: watchCommand } as const;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -15,6 +15,14 @@ Commands:
       --admin-port N                admin routes (/_edge/) on their own listener
                                     (env ETCD_EDGE_ADMIN_PORT; needs ADMIN_TOKEN)
       --admin-host H                its interface (env ETCD_EDGE_ADMIN_HOST, default 127.0.0.1)
+  relay                             run the snapshot relay: GET /v1/services/{name}
+                                    serves decoded snapshots to gateways (needs
+                                    ETCD_EDGE_RELAY_TOKENS; see README)
+      --port N                      port to listen on (default 8790)
+      --host H                      interface to listen on (default all)
+      --layout L,L                  layouts to read (env ETCD_EDGE_LAYOUTS, default native)
+      --drain MS                    on SIGINT/SIGTERM, wait this long for requests
+                                    (default 10000)
   register <service> <url>          register an instance and keep it registered until
                                     SIGINT/SIGTERM, then deregister it
       --weight N                    share of traffic (default 1; 0 = drained)

@@ -104,7 +104,7 @@ export const ENV_SCHEMA = z.object({
   /** Required unless ETCD_EDGE_RELAY_URL is set (checked in loadConfig). */
   ETCD_ENDPOINTS: z.optional(endpoints),
   ETCD_EDGE_RELAY_URL: z.optional(endpoints),
-  ETCD_EDGE_RELAY_TOKEN: z.optional(z.string().check(z.regex(/^[\x21-\x7e]{16,1024}$/, 'must be 16-1024 printable ASCII characters without spaces'))),
+  ETCD_EDGE_RELAY_TOKEN: z.optional(z.string().check(z.regex(/^[\x21-\x7e]{16,512}$/, 'must be 16-512 visible ASCII characters, as the relay takes them'))),
   ETCD_USERNAME: z.optional(z.string().check(z.maxLength(256, 'must be at most 256 characters'))),
   ETCD_PASSWORD: z.optional(z.string().check(z.maxLength(1024, 'must be at most 1024 characters'))),
   ETCD_EDGE_LAYOUTS: z._default(layouts, ['native']),

@@ -3,6 +3,7 @@ import { EtcdClient } from '../src/etcd/index.js';
 import { nativeLayout } from '../src/registry/index.js';
 import { cli, CliProcess } from './support/cli-process.js';
 import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
+import { startServeProcess } from './support/node-gateway.js';
 import { until } from './support/until.js';
 
 const TOKEN = 'relay-cli-test-token';
@@ -47,6 +48,18 @@ describe('etcd-edge relay', () => {
       expect(relay.stderr).not.toContain(TOKEN);
     } finally {
       await relay.kill('SIGKILL');
+    }
+  });
+
+  it('is mounted at /v1/ of serve with --relay, beside the gateway', async () => {
+    const gateway = await startServeProcess({ ETCD_ENDPOINTS: cluster.endpoints.join(','), ETCD_EDGE_RELAY_TOKENS: TOKEN }, ['--relay']);
+    try {
+      const response = await fetch(`${gateway.url}/v1/services/orders`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { instances: unknown[] }).instances).toHaveLength(1);
+      expect((await fetch(`${gateway.url}/v1/services/orders`)).status).toBe(401);
+    } finally {
+      await gateway.close();
     }
   });
 });

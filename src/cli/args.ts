@@ -15,6 +15,7 @@ export interface Flags extends ConnectionFlags {
   watch?: string;
   'cache-ttl'?: string;
   drain?: string;
+  relay?: boolean;
   'admin-port'?: string;
   'admin-host'?: string;
   help?: boolean;
@@ -27,7 +28,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   deregister: ['layout'],
   ls: ['json', 'layout'],
   watch: ['layout'],
-  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain', 'admin-port', 'admin-host'],
+  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain', 'admin-port', 'admin-host', 'relay'],
   relay: ['port', 'host', 'layout', 'drain'],
 };
 
@@ -47,6 +48,7 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   watch: { type: 'string' },
   'cache-ttl': { type: 'string' },
   drain: { type: 'string' },
+  relay: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 };

@@ -1,4 +1,7 @@
-import { startNodeRelay } from '../adapters/node/index.js';
+import { getRequestListener } from '@hono/node-server';
+import type { RequestListener } from 'node:http';
+import { nodeRelay, relayResolver, startNodeRelay } from '../adapters/node/index.js';
+import type { EtcdClient } from '../etcd/index.js';
 import { ConfigError } from '../gateway/index.js';
 import { relayConfig, type RelayConfig } from '../relay/index.js';
 import { expectArgs, numberFlag, type Flags } from './args.js';
@@ -39,4 +42,18 @@ function configOf(env: CliContext['env']): RelayConfig {
     if (error instanceof ConfigError) throw new Error(`relay not started: ${error.message}`);
     throw error;
   }
+}
+
+/** The relay for `serve --relay`: its own resolver over `etcd`, mounted at `/v1/` of the gateway's port. */
+export function relayMount(etcd: EtcdClient, flags: Flags, env: CliContext['env']): { mount: { prefix: string; listener: RequestListener }; release(): void; close(): void } {
+  const config = configOf(env);
+  const layouts = layoutsFrom(flags.layout, flags, env, ['native']);
+  const resolver = relayResolver(etcd, layouts, config);
+  const relay = nodeRelay(etcd, resolver, layouts, config);
+  const listener = getRequestListener(relay.app.fetch);
+  return {
+    mount: { prefix: '/v1/', listener: (incoming, outgoing) => void listener(incoming, outgoing) },
+    release: () => relay.release(),
+    close: () => resolver.close(),
+  };
 }

@@ -2,6 +2,7 @@ import { nodeConfig, startNodeGateway } from '../adapters/node/index.js';
 import { EtcdClient, EtcdError, sleep } from '../etcd/index.js';
 import { ConfigError, type GatewayConfig } from '../gateway/index.js';
 import { expectArgs, numberFlag, type Flags } from './args.js';
+import { relayMount } from './relay.js';
 import { tlsFetch } from './tls-fetch.js';
 import type { CliContext } from './context.js';
 import { describeError, UsageError } from './errors.js';
@@ -31,15 +32,20 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
   const drainMs = numberFlag(flags.drain, 'drain', 10_000, { min: 0, max: 600_000, integer: true });
   const config = configFrom(flags, ctx.env);
   const log = (text: string): void => void ctx.err.write(`${new Date().toISOString()} ${safeLine(text)}\n`);
+  if (flags.relay && config.relay) throw new UsageError('--relay serves what etcd holds; this gateway reads a relay (ETCD_EDGE_RELAY_URL), not etcd');
+  const relay = flags.relay ? relayMount(new EtcdClient({ ...config.etcd, ...(flags.cacert || flags.cert ? { fetch: tlsFetch(flags) } : {}) }), flags, ctx.env) : undefined;
   const node = await startNodeGateway({
     config,
+    ...(relay ? { mount: relay.mount } : {}),
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.cacert || flags.cert ? { etcdFetch: tlsFetch(flags) } : {}),
     onError: (error) => log(`request failed inside the gateway: ${error instanceof Error ? error.message : String(error)}`),
   }).catch((error: unknown) => {
+    relay?.close();
     throw listenFailure(error, config.port);
   });
   ctx.out.write(`${listeningLine(node.url)}\n`);
+  if (relay) log(`snapshot relay at ${node.url}/v1/services/{name}`);
   log(`${config.relay ? `relay ${config.relay.urls.join(', ')}` : `etcd ${config.etcd.endpoints.join(', ')}`}; layouts ${config.layouts.join(', ')}; ${config.watch ? 'watch mode' : `cache ${config.cacheTtlMs} ms`}; strategy ${config.strategy}${config.adminToken ? `; admin on ${node.adminUrl ?? node.url}/_edge/` : ''}`);
   // With a relay, etcd is not this process's to reach; /_edge/health reports the relay.
   if (!config.relay) void probe(config, flags, log);
@@ -48,7 +54,9 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
     ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   log(`shutting down: draining in-flight requests for up to ${drainMs} ms`);
+  relay?.release();
   await node.close(drainMs);
+  relay?.close();
   log('stopped');
   return 0;
 }

@@ -15,6 +15,8 @@ Commands:
       --admin-port N                admin routes (/_edge/) on their own listener
                                     (env ETCD_EDGE_ADMIN_PORT; needs ADMIN_TOKEN)
       --admin-host H                its interface (env ETCD_EDGE_ADMIN_HOST, default 127.0.0.1)
+      --relay                       also serve the snapshot relay at /v1/ on this port
+                                    (needs ETCD_EDGE_RELAY_TOKENS; see README)
   relay                             run the snapshot relay: GET /v1/services/{name}
                                     serves decoded snapshots to gateways (needs
                                     ETCD_EDGE_RELAY_TOKENS; see README)

@@ -36,6 +36,7 @@ export class SnapshotRelay {
   readonly #limiter: RateLimiter;
   readonly #slots: PollSlots;
   readonly #probe: EtcdProbe;
+  #released = false;
 
   constructor(options: RelayOptions) {
     if (options.tokens.length === 0 || options.tokens.some((t) => t === '')) throw new RangeError('the relay needs at least one token, none empty');
@@ -56,8 +57,9 @@ export class SnapshotRelay {
     return this.#waiters.size;
   }
 
-  /** Answers every held long-poll now (304), as on shutdown; later ones are still served. */
+  /** Answers every held long-poll now (304), as on shutdown; later requests are answered at once, never held. */
   release(): void {
+    this.#released = true;
     this.#waiters.close();
   }
 
@@ -84,7 +86,7 @@ export class SnapshotRelay {
     const held = revisionsOf(c.req.header('if-none-match'));
     let current = await this.#answerable(service);
     if (current instanceof Response) return current;
-    if (held.has(current.published.revision) && wait > 0) {
+    if (held.has(current.published.revision) && wait > 0 && !this.#released) {
       const release = this.#slots.acquire(this.#options.clientAddress?.(c) ?? '');
       if (!release) return errorResponse('RATE_LIMITED', 'too many long-polls held by this client or in all', { service, retryAfter: 1 });
       try {

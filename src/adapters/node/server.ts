@@ -17,6 +17,8 @@ export interface NodeGatewayOptions {
   /** How etcd is reached (TLS client certificates); default global fetch. */
   etcdFetch?: FetchLike;
   onError?: (error: unknown) => void;
+  /** Requests whose path starts with `prefix` go to `listener` instead (`serve --relay` mounts the snapshot relay at `/v1/`). */
+  mount?: { prefix: string; listener: RequestListener };
 }
 
 /** A listening Node gateway. */
@@ -66,7 +68,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
   let server: Server | undefined;
   let admin: Server | undefined;
   try {
-    server = await listen(gatewayListener(gateway, options.onError), config.port, options.host);
+    server = await listen(gatewayListener(gateway, options.onError, options.mount), config.port, options.host);
     if (gateway.admin && config.adminListener) {
       const adminApp = getRequestListener(gateway.admin.fetch);
       admin = await listen((incoming, outgoing) => void adminApp(incoming, outgoing), config.adminListener.port, config.adminListener.host);
@@ -97,12 +99,13 @@ function urlOf(address: AddressInfo): string {
   return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
-function gatewayListener(gateway: Gateway, onError: ((error: unknown) => void) | undefined): RequestListener {
+function gatewayListener(gateway: Gateway, onError: ((error: unknown) => void) | undefined, mount: NodeGatewayOptions['mount']): RequestListener {
   const proxy = nodeProxyListener(gateway.proxy, onError);
   const app = getRequestListener(gateway.app.fetch);
   // `/svc/` in origin form (what clients send) skips Hono; the rest (admin routes, absolute form) goes through it.
   return (incoming, outgoing) => {
     if (incoming.url?.startsWith('/svc/')) proxy(incoming, outgoing);
+    else if (mount && incoming.url?.startsWith(mount.prefix)) mount.listener(incoming, outgoing);
     else void app(incoming, outgoing);
   };
 }

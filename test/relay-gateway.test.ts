@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Instance } from '../src/index.js';
+import { EtcdClient, nativeLayout, type Instance } from '../src/index.js';
 import { Backend, type Echo } from './support/backend.js';
+import { CliProcess } from './support/cli-process.js';
+import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
 import { FakeRelayServer } from './support/fake-relay-server.js';
 import { startServeProcess } from './support/node-gateway.js';
 import { until } from './support/until.js';
@@ -99,6 +101,46 @@ describe('gateways reading a snapshot relay', () => {
       const health = await (await fetch(`${gateway.url}/_edge/health`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
       expect(JSON.parse(health)).toMatchObject({ status: 'degraded', relay: { reachable: false, error: 'RELAY_UNAUTHORIZED' } });
       expect(health + gateway.process.stderr + gateway.process.stdout).not.toContain('wrong-token');
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
+/** The real relay (`etcd-edge relay`) over a real etcd, with a gateway that can reach only the relay. */
+describe('a gateway reading the real relay', () => {
+  let cluster: EtcdCluster;
+  let backend: Backend;
+  let relay: CliProcess;
+  let relayUrl: string;
+
+  beforeAll(async () => {
+    [cluster, backend] = await Promise.all([startEtcd(), Backend.start('real')]);
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    const record = nativeLayout().encode({ service: SERVICE, url: backend.url });
+    await etcd.put(record.key, record.value);
+    relay = new CliProcess(['relay', '--port', '0', '--host', '127.0.0.1'], { ETCD_ENDPOINTS: cluster.endpoints.join(','), ETCD_EDGE_RELAY_TOKENS: TOKEN });
+    await until(() => /listening on http/.test(relay.stdout) || relay.child.exitCode !== null, 15_000);
+    const url = /listening on (http:\/\/\S+)/.exec(relay.stdout)?.[1];
+    if (!url) throw new Error(`etcd-edge relay did not start:\n${relay.stderr}`);
+    relayUrl = url;
+  }, 60_000);
+
+  afterAll(async () => {
+    await relay?.kill('SIGTERM');
+    await Promise.all([backend?.close(), cluster?.close()]);
+  });
+
+  it('etcd-edge serve configured with only the relay routes to the instance registered in etcd', async () => {
+    const gateway = await startServeProcess({ ETCD_ENDPOINTS: '', ETCD_EDGE_RELAY_URL: relayUrl, ETCD_EDGE_RELAY_TOKEN: TOKEN, ETCD_EDGE_ALLOW_LOOPBACK: 'true', ETCD_EDGE_CACHE_TTL_MS: '0', ADMIN_TOKEN: ADMIN });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(`${gateway.url}/svc/${SERVICE}/hello`);
+        expect(response.status).toBe(200);
+        expect(((await response.json()) as Echo).backend).toBe('real');
+      }
+      const health = await (await fetch(`${gateway.url}/_edge/health`, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
+      expect(health).toMatchObject({ status: 'ok', relay: { reachable: true }, services: [{ service: SERVICE, instances: 1 }] });
     } finally {
       await gateway.close();
     }

@@ -5,7 +5,7 @@ import { FakeRelay } from '../testing/index.js';
 import { RelayError } from './errors.js';
 import { RelaySource, type RelaySourceOptions } from './relay-source.js';
 import { Resolver } from './resolver.js';
-import type { ResolverOptions } from './resolver-options.js';
+import { resolveOptions, type ResolverOptions } from './resolver-options.js';
 
 const TOKEN = 'relay-token-0123456789';
 const resolvers: Resolver[] = [];
@@ -86,7 +86,10 @@ describe('RelaySource', () => {
     relay.set('orders', [instance('a', 8080)]);
     expect((await resolver.resolve('orders')).instances).toHaveLength(1);
     expect(calls.map((c) => new URL(c).host)).toEqual(['slow.test', 'limited.test', 'b.test']);
-    expect(new RelaySource({ urls: ['http://a.test', 'http://b.test', 'http://c.test'], token: TOKEN, timeoutMs: 1_000 }).callBoundMs).toBe(4_000);
+    const three = new RelaySource({ urls: ['http://a.test', 'http://b.test', 'http://c.test'], token: TOKEN, timeoutMs: 3_000 });
+    expect(three.callBoundMs).toBe(10_000);
+    // The shared read's default bound covers the relay's failover, not one request.
+    expect(resolveOptions({ source: three }).refreshTimeoutMs).toBe(10_000);
   });
 
   it('does not retry a refused token: RELAY_UNAUTHORIZED, not retryable', async () => {

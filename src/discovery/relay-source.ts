@@ -3,7 +3,9 @@ import { RelayError, RelayUnavailableError } from './errors.js';
 import { RelayUrls } from './relay-urls.js';
 import { decodeRelayBody } from './relay-wire.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
+import { RelayWatch } from './relay-watch.js';
 import type { SnapshotSource } from './source.js';
+import type { Tracker } from './tracker.js';
 
 export interface RelaySourceOptions {
   /** Relay base URLs (`http(s)://host:port[/path]`); one is read, the others take over when it fails. */
@@ -16,12 +18,22 @@ export interface RelaySourceOptions {
   timeoutMs?: number;
   /** How long a failed URL is tried only after the others (ms). Default 10,000. */
   cooldownMs?: number;
+  /** Watch mode: how long each long-poll asks the relay to hold it (ms). Default 30,000. */
+  watchWaitMs?: number;
+  /** Watch mode: the first pause after a failed long-poll (ms), doubled per failure up to 10 s. Default 250. */
+  watchBackoffMs?: number;
   now?: () => number;
   random?: () => number;
 }
 
-/** One request's outcome before it is turned into a snapshot. */
-type Answer = { changed: false } | { changed: true; body: unknown };
+/** One request's outcome before it is turned into a snapshot; `staleAgeMs` when the relay said it could not reach etcd. */
+type Answer = { changed: false; staleAgeMs: number | undefined } | { changed: true; body: unknown };
+
+/** A long-poll: held by the relay up to `waitMs` until the snapshot changes; cut short by `signal`. */
+export interface RelayReadOptions {
+  waitMs?: number;
+  signal?: AbortSignal;
+}
 
 /**
  * Reads services from a snapshot relay (`GET /v1/services/{name}`) instead of
@@ -40,8 +52,10 @@ export class RelaySource implements SnapshotSource {
   readonly #timeoutMs: number;
   readonly #cooldownMs: number;
   readonly #now: () => number;
+  readonly #watch: { waitMs?: number; backoffMs?: number };
 
   constructor(options: RelaySourceOptions) {
+    this.#watch = { ...(options.watchWaitMs === undefined ? {} : { waitMs: options.watchWaitMs }), ...(options.watchBackoffMs === undefined ? {} : { backoffMs: options.watchBackoffMs }) };
     this.#now = options.now ?? Date.now;
     this.#urls = new RelayUrls(options.urls, this.#now, options.random ?? Math.random);
     this.#token = options.token;
@@ -53,6 +67,11 @@ export class RelaySource implements SnapshotSource {
   /** Every URL tried (one URL twice) at the request deadline, and a margin. */
   get callBoundMs(): number {
     return this.#timeoutMs * Math.max(2, this.#urls.urls.length) + 1_000;
+  }
+
+  /** Watch mode: one long-poll loop per held service. */
+  tracker(options: { now: () => number }): Tracker {
+    return new RelayWatch(this, { ...this.#watch, ...options });
   }
 
   /** The relay URLs, normalized. */
@@ -69,19 +88,21 @@ export class RelaySource implements SnapshotSource {
    * The service as the relay holds it; `previous` itself when its revision is unchanged.
    * @throws {RelayError} `RELAY_UNAUTHORIZED` or `RELAY_BAD_REQUEST` at once; `RELAY_UNAVAILABLE` when every URL failed
    */
-  async read(service: string, previous: Snapshot | undefined): Promise<Snapshot> {
+  async read(service: string, previous: Snapshot | undefined, options: RelayReadOptions = {}): Promise<Snapshot> {
     let last: unknown;
     let attempts = 0;
     for (const index of this.#urls.order()) {
       attempts++;
+      if (options.signal?.aborted) break;
       try {
-        const answer = await this.#get(this.#urls.urls[index]!, service, previous?.revision);
+        const answer = await this.#get(this.#urls.urls[index]!, service, previous?.revision, options);
         const snapshot = this.#snapshotOf(service, answer, previous);
         this.#urls.answered(index);
         return snapshot;
       } catch (error) {
         if (error instanceof RelayError && !error.retryable) throw error;
         last = error;
+        if (options.signal?.aborted) break;
         const asked = error instanceof RelayError ? (error.retryAfterMs ?? 0) : 0;
         this.#urls.markDown(index, Math.max(this.#cooldownMs, asked));
       }
@@ -91,25 +112,30 @@ export class RelaySource implements SnapshotSource {
 
   #snapshotOf(service: string, answer: Answer, previous: Snapshot | undefined): Snapshot {
     if (!answer.changed) {
-      if (previous) return previous;
-      throw new RelayError('RELAY_PROTOCOL', 'snapshot relay answered 304 to a request without If-None-Match');
+      if (!previous) throw new RelayError('RELAY_PROTOCOL', 'snapshot relay answered 304 to a request without If-None-Match');
+      return withStaleness(previous, answer.staleAgeMs, this.#now());
     }
     const body = decodeRelayBody(service, answer.body);
-    return buildSnapshot(service, body.records, body.revision, this.#now());
+    return withStaleness(buildSnapshot(service, body.records, body.revision, this.#now()), body.stale ? body.ageMs : undefined, this.#now());
   }
 
   /** One request to one URL, within the deadline. */
-  async #get(base: string, service: string, held: number | undefined): Promise<Answer> {
+  async #get(base: string, service: string, held: number | undefined, options: RelayReadOptions): Promise<Answer> {
     const origin = new URL(base).origin;
     const headers: Record<string, string> = { authorization: `Bearer ${this.#token}`, accept: 'application/json' };
     if (held !== undefined) headers['if-none-match'] = `"${held}"`;
+    // A long-poll is only sent with a held revision: without one the relay answers at once anyway.
+    const waitMs = held !== undefined && options.waitMs ? Math.floor(options.waitMs) : 0;
     const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
+    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs + waitMs);
+    const stop = () => deadline.abort();
+    options.signal?.addEventListener('abort', stop, { once: true });
     try {
-      const response = await this.#fetch(`${base}/v1/services/${encodeURIComponent(service)}`, { headers, redirect: 'manual', signal: deadline.signal });
+      const query = waitMs > 0 ? `?wait=${waitMs}` : '';
+      const response = await this.#fetch(`${base}/v1/services/${encodeURIComponent(service)}${query}`, { headers, redirect: 'manual', signal: deadline.signal });
       if (response.status === 304) {
         await response.body?.cancel();
-        return { changed: false };
+        return { changed: false, staleAgeMs: staleAgeOf(response) };
       }
       if (response.status !== 200) throw await refusal(origin, response);
       const text = await response.text();
@@ -120,12 +146,34 @@ export class RelaySource implements SnapshotSource {
       }
     } catch (error) {
       if (error instanceof RelayError) throw error;
-      if (deadline.signal.aborted) throw new RelayError('RELAY_TIMEOUT', `snapshot relay ${origin} did not answer within ${this.#timeoutMs} ms`);
+      if (options.signal?.aborted) throw new RelayError('RELAY_UNAVAILABLE', `the read of snapshot relay ${origin} was stopped`, { cause: error });
+      if (deadline.signal.aborted) throw new RelayError('RELAY_TIMEOUT', `snapshot relay ${origin} did not answer within ${this.#timeoutMs + waitMs} ms`);
       throw new RelayError('RELAY_UNAVAILABLE', `snapshot relay ${origin} could not be reached`, { cause: error });
     } finally {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', stop);
     }
   }
+}
+
+/** A 304's `X-Relay-Stale-Age` (ms): the relay could not reach etcd and its snapshot is that old. */
+function staleAgeOf(response: Response): number | undefined {
+  const value = response.headers.get('x-relay-stale-age');
+  return value !== null && /^\d{1,16}$/.test(value) ? Number(value) : undefined;
+}
+
+/**
+ * The snapshot with `staleSince` set from a relay's age when it answered
+ * stale, and cleared when it answered current; the same object when that
+ * does not change it (its instance list is shared either way).
+ */
+function withStaleness(snapshot: Snapshot, staleAgeMs: number | undefined, now: number): Snapshot {
+  const staleSince = staleAgeMs === undefined ? undefined : now - staleAgeMs;
+  if (staleSince === undefined && snapshot.staleSince === undefined) return snapshot;
+  // While the relay stays stale, keep the first estimate: a later answer's age says the same within a round trip.
+  if (staleSince !== undefined && snapshot.staleSince !== undefined && Math.abs(snapshot.staleSince - staleSince) < 1_000) return snapshot;
+  const { staleSince: _dropped, ...rest } = snapshot;
+  return Object.freeze(staleSince === undefined ? rest : { ...rest, staleSince });
 }
 
 /** The error for a relay's answer other than 200 or 304. */

@@ -6,6 +6,7 @@ import { Lru } from './lru.js';
 import { resolveOptions, type ResolvedOptions, type ResolverOptions } from './resolver-options.js';
 import type { Snapshot } from './snapshot.js';
 import { etcdSource, type SnapshotSource } from './source.js';
+import type { Tracker } from './tracker.js';
 import { WatchHub } from './watch-hub.js';
 
 /** Watch mode: how long a snapshot that no watch keeps current counts as fresh. */
@@ -75,7 +76,7 @@ const MAX_REPORTED = 10_000;
 export class Resolver {
   readonly #o: ResolvedOptions;
   readonly #entries: Lru<string, Entry>;
-  readonly #hub: WatchHub | undefined;
+  readonly #hub: Tracker | undefined;
   readonly #source: SnapshotSource;
   readonly #stats: ResolverStats = { hits: 0, misses: 0, staleServes: 0, staleIfErrorServes: 0, refreshes: 0, refreshFailures: 0, skippedRecords: 0 };
   readonly #reported = new Set<string>();
@@ -85,16 +86,19 @@ export class Resolver {
     this.#o = resolveOptions(options);
     this.#entries = new Lru(this.#o.maxServices, (service) => this.#hub?.untrack(service));
     const { etcd, source } = this.#o;
-    if (this.#o.watch && !etcd) throw new TypeError('watch mode needs an etcd client');
+    if (this.#o.watch && !etcd && !source?.tracker) throw new TypeError('watch mode needs an etcd client or a source it can watch (a relay)');
     this.#source = source ?? etcdSource(etcd!, this.#o);
-    this.#hub = this.#o.watch
-      ? new WatchHub(etcd!, this.#o.layouts, {
+    // A source that can be watched (a relay's long-polls) keeps services current itself; else etcd watches do.
+    this.#hub = !this.#o.watch
+      ? undefined
+      : source?.tracker
+        ? source.tracker({ now: this.#o.now })
+        : new WatchHub(etcd!, this.#o.layouts, {
           pageSize: this.#o.pageSize,
           now: this.#o.now,
           silenceMs: this.#o.watchSilenceMs,
           onLost: (service) => this.#resync(service),
-        })
-      : undefined;
+        });
   }
 
   get stats(): Readonly<ResolverStats> {
@@ -145,6 +149,8 @@ export class Resolver {
       return this.#refresh(service, entry, now, waitUntil);
     }
     const age = now - entry.currentAt;
+    // Stale-if-error counts from when the data was last known current, which a stale relay puts before the read.
+    const knownAge = now - Math.min(entry.currentAt, snapshot.staleSince ?? entry.currentAt);
     // In watch mode a snapshot no watch keeps current (its read could not be tracked) is read again soon, whatever cacheTtl says.
     const ttl = snapshot.instances.length === 0 ? this.#o.negativeTtlMs : this.#hub ? Math.min(this.#o.cacheTtlMs, UNWATCHED_FRESH_MS) : this.#o.cacheTtlMs;
     // A failed read inside the TTL is a lost watch's resync: not fresh, whatever the TTL.
@@ -153,13 +159,13 @@ export class Resolver {
       return snapshot;
     }
     const failing = entry.failedAt !== undefined;
-    if (age < ttl + this.#o.staleWhileRevalidateMs || (failing && age < this.#o.staleIfErrorMs)) {
+    if ((age < ttl + this.#o.staleWhileRevalidateMs && knownAge < this.#o.staleIfErrorMs) || (failing && knownAge < this.#o.staleIfErrorMs)) {
       this.#stats[failing ? 'staleIfErrorServes' : 'staleServes']++;
       this.#background(service, entry, now, waitUntil);
       return snapshot;
     }
     return this.#refresh(service, entry, now, waitUntil).catch((error: unknown) => {
-      if (!(error instanceof EtcdError || error instanceof RelayError) || age >= this.#o.staleIfErrorMs) throw error;
+      if (!(error instanceof EtcdError || error instanceof RelayError) || knownAge >= this.#o.staleIfErrorMs) throw error;
       this.#stats.staleIfErrorServes++;
       return snapshot;
     });
@@ -186,7 +192,7 @@ export class Resolver {
       return { snapshot: live.snapshot(now), currentAt: broken ?? now, watched: true, ...(broken === undefined ? {} : { watchDownSince: broken }) };
     }
     const entry = this.#entries.peek(service);
-    return entry?.snapshot ? { snapshot: entry.snapshot, currentAt: entry.currentAt, watched: false } : undefined;
+    return entry?.snapshot ? { snapshot: entry.snapshot, currentAt: Math.min(entry.currentAt, entry.snapshot.staleSince ?? entry.currentAt), watched: false } : undefined;
   }
 
   /** The services held in memory, least recently used first. */
@@ -274,8 +280,13 @@ export class Resolver {
 
   async #read(service: string, previous: Snapshot | undefined): Promise<Snapshot> {
     this.#stats.refreshes++;
-    if (!this.#hub) return this.#source.read(service, previous);
-    const snapshot = await this.#hub.track(service);
+    const snapshot = this.#hub ? await this.#hub.track(service) : await this.#source.read(service, previous);
+    // A relay serving what it held since before stale-if-error: not served here either.
+    if (snapshot.staleSince !== undefined && this.#o.now() - snapshot.staleSince >= this.#o.staleIfErrorMs) {
+      this.#hub?.untrack(service);
+      throw new RelayError('RELAY_ETCD_UNAVAILABLE', `the relay's snapshot of ${service} is older than stale-if-error: it has not reached etcd since`);
+    }
+    if (!this.#hub) return snapshot;
     // Names nobody registered are remembered briefly instead of watched: a
     // stream of unknown names must not open a watch each.
     if (snapshot.instances.length === 0 && snapshot.skipped.length === 0) this.#hub.untrack(service);

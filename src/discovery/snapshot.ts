@@ -17,6 +17,12 @@ export interface Snapshot {
    * the last change. `Resolver.status()` tells when it was last known current.
    */
   readonly fetchedAt: number;
+  /**
+   * Set by a source that answered from data it could not confirm current (a
+   * snapshot relay cut off from etcd): when that data was last known to match
+   * etcd (ms since the epoch). The resolver counts stale-if-error from it.
+   */
+  readonly staleSince?: number;
 }
 
 /** Freezes decoded records into a snapshot, instances in key order. */

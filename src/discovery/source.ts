@@ -2,6 +2,7 @@ import type { EtcdClient } from '../etcd/index.js';
 import type { KeyLayout } from '../registry/index.js';
 import { loadService } from './load.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
+import type { Tracker } from './tracker.js';
 
 /**
  * Where the resolver reads a service's snapshot from: etcd itself (the
@@ -17,6 +18,8 @@ export interface SnapshotSource {
   read(service: string, previous: Snapshot | undefined): Promise<Snapshot>;
   /** The longest one read can take with its failover (ms): a shared read is given up after it. */
   readonly callBoundMs: number | undefined;
+  /** Watch mode over this source (a relay's long-polls); without it, watch mode reads etcd. */
+  tracker?(options: { now: () => number }): Tracker;
 }
 
 export interface EtcdSourceOptions {

@@ -88,7 +88,7 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   const parsed = ENV_SCHEMA.safeParse(input);
   if (!parsed.success) throw toConfigError(parsed.error.issues, input);
   const v = parsed.data;
-  const relay = relayOf(v.ETCD_EDGE_RELAY_URL, v.ETCD_EDGE_RELAY_TOKEN, v.ETCD_EDGE_WATCH);
+  const relay = relayOf(v.ETCD_EDGE_RELAY_URL, v.ETCD_EDGE_RELAY_TOKEN);
   if (!relay && v.ETCD_ENDPOINTS === undefined) throw new ConfigError('ETCD_ENDPOINTS', 'is required (or ETCD_EDGE_RELAY_URL, to read a snapshot relay instead)');
   if ((v.ETCD_USERNAME === undefined) !== (v.ETCD_PASSWORD === undefined)) {
     throw new ConfigError(v.ETCD_USERNAME === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD', 'ETCD_USERNAME and ETCD_PASSWORD go together');
@@ -109,7 +109,8 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
     services: v.ETCD_EDGE_SERVICES,
     prefix: v.ETCD_EDGE_PREFIX,
     cacheTtlMs: v.ETCD_EDGE_CACHE_TTL_MS,
-    watch: relay ? false : (v.ETCD_EDGE_WATCH ?? defaults.watch),
+    // With a relay, watch mode is a long-poll per held service (refused above where processes are short-lived).
+    watch: v.ETCD_EDGE_WATCH ?? defaults.watch,
     strategy: v.ETCD_EDGE_STRATEGY,
     hashKey: v.ETCD_EDGE_HASH_KEY,
     tags: v.ETCD_EDGE_TAGS,
@@ -148,14 +149,13 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   };
 }
 
-/** The relay to read, if one is configured; its token goes with it, and watch mode does not (yet) read a relay. */
-function relayOf(urls: string[] | undefined, token: string | undefined, watch: boolean | undefined): GatewayConfig['relay'] {
+/** The relay to read, if one is configured; its token goes with it. */
+function relayOf(urls: string[] | undefined, token: string | undefined): GatewayConfig['relay'] {
   if (urls === undefined) {
     if (token !== undefined) throw new ConfigError('ETCD_EDGE_RELAY_TOKEN', 'is set without ETCD_EDGE_RELAY_URL');
     return undefined;
   }
   if (token === undefined) throw new ConfigError('ETCD_EDGE_RELAY_TOKEN', 'is required with ETCD_EDGE_RELAY_URL');
-  if (watch === true) throw new ConfigError('ETCD_EDGE_WATCH', 'watch mode reads etcd itself; with ETCD_EDGE_RELAY_URL the gateway refreshes from the relay (set ETCD_EDGE_CACHE_TTL_MS)');
   return { urls, token };
 }
 

@@ -31,18 +31,19 @@ describe('relay configuration', () => {
     const config = loadConfig({ ETCD_EDGE_RELAY_URL: 'https://relay-a.example:8790, http://relay-b.example:8790/', ETCD_EDGE_RELAY_TOKEN: TOKEN }, NODE);
     expect(config.relay).toEqual({ urls: ['https://relay-a.example:8790', 'http://relay-b.example:8790/'], token: TOKEN });
     expect(config.etcd.endpoints).toEqual([]);
-    expect(config.watch).toBe(false);
+    // Node's default: watch mode, a long-poll per held service.
+    expect(config.watch).toBe(true);
     expect(loadConfig({ ETCD_ENDPOINTS: 'http://etcd:2379' }, NODE).relay).toBeUndefined();
   });
 
-  it('refuses a relay without its token, a token without a relay, userinfo in a URL, and watch mode', () => {
+  it('refuses a relay without its token, a token without a relay, userinfo in a URL, and watch mode where processes are short-lived', () => {
     expect(configError({ ETCD_EDGE_RELAY_URL: 'http://relay:8790' }).message).toBe('ETCD_EDGE_RELAY_TOKEN: is required with ETCD_EDGE_RELAY_URL');
     expect(configError({ ETCD_ENDPOINTS: 'http://etcd:2379', ETCD_EDGE_RELAY_TOKEN: TOKEN }).variable).toBe('ETCD_EDGE_RELAY_TOKEN');
     const userinfo = configError({ ETCD_EDGE_RELAY_URL: 'http://user:hunter2@relay:8790', ETCD_EDGE_RELAY_TOKEN: TOKEN });
     expect(userinfo.variable).toBe('ETCD_EDGE_RELAY_URL');
     expect(userinfo.message).not.toContain('hunter2');
     expect(configError({ ETCD_EDGE_RELAY_URL: 'http://relay:8790', ETCD_EDGE_RELAY_TOKEN: TOKEN, ETCD_EDGE_WATCH: 'on' }, WORKER).variable).toBe('ETCD_EDGE_WATCH');
-    expect(configError({ ETCD_EDGE_RELAY_URL: 'http://relay:8790', ETCD_EDGE_RELAY_TOKEN: TOKEN, ETCD_EDGE_WATCH: 'on' }).variable).toBe('ETCD_EDGE_WATCH');
+    expect(loadConfig({ ETCD_EDGE_RELAY_URL: 'http://relay:8790', ETCD_EDGE_RELAY_TOKEN: TOKEN, ETCD_EDGE_WATCH: 'on' }, NODE).watch).toBe(true);
     expect(configError({}, WORKER).message).toMatch(/^ETCD_ENDPOINTS: is required/);
   });
 

@@ -97,7 +97,9 @@ export class SnapshotRelay {
       if (current instanceof Response) return current;
     }
     const etag = `"${current.published.revision}"`;
-    if (held.has(current.published.revision)) return c.body(null, 304, { etag, 'cache-control': 'no-cache' });
+    // A 304 has no body: a stale relay says how old its snapshot is in a header, so a gateway holding it learns that too.
+    const staleAge: Record<string, string> = current.stale ? { 'x-relay-stale-age': String(current.ageMs) } : {};
+    if (held.has(current.published.revision)) return c.body(null, 304, { etag, 'cache-control': 'no-cache', ...staleAge });
     return c.body(bodyOf(current.published, current.ageMs, current.stale), 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache', etag });
   }
 

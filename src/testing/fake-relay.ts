@@ -28,6 +28,8 @@ export class FakeRelay {
   down = false;
   /** Set to answer every request with this status and an error body. */
   failWith: number | undefined;
+  /** Set to answer as a relay cut off from etcd: `stale: true` with this age, and on a 304 in `X-Relay-Stale-Age`. */
+  staleAgeMs: number | undefined;
   readonly #services = new Map<string, Held>();
   #revision = 1;
 
@@ -71,8 +73,9 @@ export class FakeRelay {
       await Promise.race([held.changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, wait)))]);
       clearTimeout(timer);
     }
-    if (etag === `"${held.revision}"`) return new Response(null, { status: 304, headers: { etag: `"${held.revision}"` } });
-    const body = { service, revision: held.revision, instances: held.instances, skipped: [], ageMs: 0, stale: false };
+    const stale = this.staleAgeMs === undefined ? {} : { 'x-relay-stale-age': String(this.staleAgeMs) };
+    if (etag === `"${held.revision}"`) return new Response(null, { status: 304, headers: { etag: `"${held.revision}"`, ...stale } });
+    const body = { service, revision: held.revision, instances: held.instances, skipped: [], ageMs: this.staleAgeMs ?? 0, stale: this.staleAgeMs !== undefined };
     return Response.json(body, { headers: { etag: `"${held.revision}"` } });
   }
 

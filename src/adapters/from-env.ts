@@ -1,4 +1,4 @@
-import { createGateway, ENV_SCHEMA, errorResponse, FetchUpstream, loadConfig, type Env, type Gateway, type GatewayConfig, type RuntimeDefaults, type RuntimeHooks, type Upstream } from '../gateway/index.js';
+import { createGateway, ENV_SCHEMA, errorResponse, FetchUpstream, loadConfig, type Env, type Gateway, type GatewayConfig, type GatewayOptions, type RuntimeDefaults, type RuntimeHooks, type Upstream } from '../gateway/index.js';
 
 /**
  * One gateway per isolate (Worker) or warm container (Lambda), built from the
@@ -10,11 +10,13 @@ export class EnvGateway {
   readonly #defaults: (env: Env) => RuntimeDefaults;
   readonly #hooks: RuntimeHooks;
   readonly #upstream: (config: GatewayConfig) => Upstream;
+  readonly #extra: (env: Env, config: GatewayConfig) => Pick<GatewayOptions, 'source'>;
   #built: { key: string; env: Env; gateway: Gateway } | undefined;
   #failed: { key: string; response: () => Response } | undefined;
 
-  constructor(defaults: (env: Env) => RuntimeDefaults, hooks: RuntimeHooks, upstream: (config: GatewayConfig) => Upstream = () => new FetchUpstream()) {
+  constructor(defaults: (env: Env) => RuntimeDefaults, hooks: RuntimeHooks, upstream: (config: GatewayConfig) => Upstream = () => new FetchUpstream(), extra: (env: Env, config: GatewayConfig) => Pick<GatewayOptions, 'source'> = () => ({})) {
     this.#defaults = defaults;
+    this.#extra = extra;
     this.#hooks = hooks;
     this.#upstream = upstream;
   }
@@ -34,6 +36,7 @@ export class EnvGateway {
         config,
         upstream: this.#upstream(config),
         hooks: this.#hooks,
+        ...this.#extra(env, config),
         onError: (error) => console.error('etcd-edge: request failed inside the gateway', error),
       });
       this.#built?.gateway.close().catch(() => undefined);

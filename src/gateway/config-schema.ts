@@ -112,6 +112,13 @@ export const ENV_SCHEMA = z.object({
   ETCD_EDGE_PREFIX: z._default(z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/, 'expected printable ASCII without spaces')), 'services/'),
   ETCD_EDGE_CACHE_TTL_MS: int(0, 3_600_000, 2_000),
   ETCD_EDGE_WATCH: z.optional(flag),
+  /** Workers: read snapshots through the SnapshotHub Durable Object (default on when ETCD_EDGE_HUB is bound). */
+  ETCD_EDGE_USE_HUB: z.optional(flag),
+  ETCD_EDGE_HUB_FALLBACK: z._default(flag, true),
+  /** Workers: how long the hub serves a snapshot before reading again (ms); default ETCD_EDGE_CACHE_TTL_MS. */
+  ETCD_EDGE_HUB_CACHE_TTL_MS: z.optional(wholeNumber(0, 3_600_000)),
+  /** Workers: a Durable Object locationHint; one hub per hint instead of one for the whole Worker. */
+  ETCD_EDGE_HUB_LOCATION: z.optional(oneOf(['wnam', 'enam', 'sam', 'weur', 'eeur', 'apac', 'oc', 'afr', 'me'] as const)),
   ETCD_EDGE_STRATEGY: z._default(oneOf<StrategyName>(STRATEGY_NAMES), 'weighted-random'),
   ETCD_EDGE_HASH_KEY: z._default(hashKey, { from: 'ip' }),
   ETCD_EDGE_TAGS: z._default(tags, {}),

@@ -14,6 +14,8 @@ export interface GatewayConfig {
   etcd: { endpoints: string[]; username?: string; password?: string };
   /** A snapshot relay read instead of etcd (`ETCD_EDGE_RELAY_URL`), and its bearer token. */
   relay: { urls: string[]; token: string } | undefined;
+  /** Workers: snapshots read through the SnapshotHub Durable Object; `fallback` reads directly when it fails. */
+  hub: { fallback: boolean; locationHint: string | undefined } | undefined;
   layouts: LayoutName[];
   /** Names and `prefix*` patterns of the services routed; all when undefined. */
   services: string[] | undefined;
@@ -62,6 +64,8 @@ export interface RuntimeDefaults {
   endpoints?: string;
   /** False where no stream may outlive a request (Workers, Lambda): `ETCD_EDGE_WATCH=on` is then an error. */
   watchable?: boolean;
+  /** A snapshot hub is bound (Workers' `ETCD_EDGE_HUB`): it is used unless `ETCD_EDGE_USE_HUB=off`, and watch mode means "through the hub". */
+  hub?: boolean;
 }
 
 export type Env = Readonly<Record<string, unknown>>;
@@ -93,7 +97,9 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   if ((v.ETCD_USERNAME === undefined) !== (v.ETCD_PASSWORD === undefined)) {
     throw new ConfigError(v.ETCD_USERNAME === undefined ? 'ETCD_USERNAME' : 'ETCD_PASSWORD', 'ETCD_USERNAME and ETCD_PASSWORD go together');
   }
-  if (v.ETCD_EDGE_WATCH === true && defaults.watchable === false) {
+  const hub = defaults.hub === true && v.ETCD_EDGE_USE_HUB !== false ? { fallback: v.ETCD_EDGE_HUB_FALLBACK, locationHint: v.ETCD_EDGE_HUB_LOCATION } : undefined;
+  if (v.ETCD_EDGE_USE_HUB === true && defaults.hub !== true) throw new ConfigError('ETCD_EDGE_USE_HUB', 'needs the ETCD_EDGE_HUB Durable Object binding (Workers)');
+  if (v.ETCD_EDGE_WATCH === true && defaults.watchable === false && !hub) {
     throw new ConfigError('ETCD_EDGE_WATCH', 'watch mode needs a long-lived process (Node); this runtime ends streams with each request');
   }
   if (v.ETCD_EDGE_ADMIN_PORT !== undefined && v.ADMIN_TOKEN === undefined) {
@@ -105,12 +111,14 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
   return {
     etcd: { endpoints: v.ETCD_ENDPOINTS ?? [], ...(v.ETCD_USERNAME === undefined ? {} : { username: v.ETCD_USERNAME, password: v.ETCD_PASSWORD! }) },
     relay,
+    hub,
     layouts: v.ETCD_EDGE_LAYOUTS,
     services: v.ETCD_EDGE_SERVICES,
     prefix: v.ETCD_EDGE_PREFIX,
     cacheTtlMs: v.ETCD_EDGE_CACHE_TTL_MS,
     // With a relay, watch mode is a long-poll per held service (refused above where processes are short-lived).
-    watch: v.ETCD_EDGE_WATCH ?? defaults.watch,
+    // Through the hub, the hub is the one long-lived reader; the isolate keeps a cache on top.
+    watch: hub ? false : (v.ETCD_EDGE_WATCH ?? defaults.watch),
     strategy: v.ETCD_EDGE_STRATEGY,
     hashKey: v.ETCD_EDGE_HASH_KEY,
     tags: v.ETCD_EDGE_TAGS,

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { Balancer } from '../balance/index.js';
-import { RelaySource, Resolver } from '../discovery/index.js';
+import { etcdSource, RelaySource, Resolver, type SnapshotSource } from '../discovery/index.js';
 import { EtcdClient, type FetchLike } from '../etcd/index.js';
 import { layoutByName } from '../registry/index.js';
 import { AddressPolicy } from './address-policy.js';
@@ -27,6 +27,8 @@ export interface GatewayOptions {
   etcdFetch?: FetchLike;
   /** How a snapshot relay is reached (`ETCD_EDGE_RELAY_URL`); default `etcdFetch`, so one TLS setup serves both. */
   relayFetch?: FetchLike;
+  /** Puts another source in front of the configured one (etcd or the relay, given as `direct`): the Workers snapshot hub. */
+  source?: (direct: SnapshotSource) => SnapshotSource;
   /** Admin routes on an app of their own (`Gateway.admin`) for a listener of their own, none on `app` (Node's admin port). */
   adminApart?: boolean;
   /**
@@ -74,7 +76,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const relay = config.relay ? new RelaySource({ ...config.relay, fetch: options.relayFetch ?? options.etcdFetch ?? ((input, init) => fetch(input, init)), now }) : undefined;
   const etcd = relay ? undefined : new EtcdClient({ ...config.etcd, fetch: etcdFetch });
   const layouts = config.layouts.map((name) => layoutByName(name, { nativePrefix: config.prefix }));
-  const resolver = new Resolver({ ...(relay ? { source: relay } : { etcd: etcd! }), layouts, cacheTtlMs: config.cacheTtlMs, watch: config.watch, now });
+  const direct = relay ?? etcdSource(etcd!, { layouts, pageSize: 1_000, now });
+  const resolver = new Resolver({ ...(options.source ? { source: options.source(direct) } : relay ? { source: relay } : { etcd: etcd! }), layouts, cacheTtlMs: config.cacheTtlMs, watch: config.watch, now });
   const balancer = new Balancer({ strategy: config.strategy, ejection: config.ejection, now, onEject: () => metrics.ejection() });
   const routable = new RoutableCache(new AddressPolicy(config.addresses));
   const coldLookups = new ColdLookupLimiter(DEFAULT_COLD_LIMITS, now);

@@ -1,10 +1,15 @@
 import type { Context, ExecutionContext } from 'hono';
 import type { Env } from '../../gateway/index.js';
 import { EnvGateway } from '../from-env.js';
+import { HubSource } from './hub-source.js';
+import { hubBinding } from './hub-wire.js';
+
+export { SnapshotHub } from './hub.js';
 
 const gateways = new EnvGateway(
   // Workers cannot fetch raw IP addresses in production; `wrangler dev` can reach loopback.
-  () => ({ watch: false, watchable: false, ipLiterals: 'loopback-only' }),
+  // With the ETCD_EDGE_HUB binding, isolates read through the SnapshotHub Durable Object.
+  (env) => ({ watch: false, watchable: false, ipLiterals: 'loopback-only', hub: hubBinding(env) !== undefined }),
   {
     // Set by Cloudflare's edge for every request; a client cannot forge it there.
     clientIp: (c: Context) => c.req.header('cf-connecting-ip'),
@@ -20,6 +25,21 @@ const gateways = new EnvGateway(
         return undefined;
       }
     },
+  },
+  undefined,
+  (env, config) => {
+    const hub = hubBinding(env);
+    if (!hub || !config.hub) return {};
+    const { fallback, locationHint } = config.hub;
+    return {
+      source: (direct) =>
+        new HubSource({
+          hub,
+          locationHint,
+          fallback: fallback ? direct : undefined,
+          onHubFailure: (error) => console.error(`etcd-edge: the snapshot hub failed${fallback ? '; reading directly until it answers' : ''}:`, error),
+        }),
+    };
   },
 );
 

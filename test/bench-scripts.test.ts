@@ -13,6 +13,8 @@ describe('bench/', () => {
   it('has scripts and proxies that parse', () => {
     const files = [...scripts('.'), ...scripts('proxies'), ...scripts('lib')];
     expect(files.length).toBeGreaterThan(10);
+    // Named so that removing or renaming one fails here, not at the next run.
+    for (const name of ['compare.mjs', 'scale.mjs']) expect(files, name).toContain(join(BENCH, '.', name));
     for (const file of files) {
       const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
       expect(check.status, `${file}: ${check.stderr}`).toBe(0);

@@ -125,7 +125,7 @@ export class SnapshotHub extends DurableObject<Env> implements HubStub {
     const layouts = config.layouts.map((name) => layoutByName(name, { nativePrefix: config.prefix }));
     const from = config.relay ? { source: new RelaySource({ ...config.relay, fetch: counted }) } : { etcd: new EtcdClient({ ...config.etcd, fetch: counted }) };
     const hubTtl = Number(env.ETCD_EDGE_HUB_CACHE_TTL_MS ?? config.cacheTtlMs);
-    return new Resolver({ ...from, layouts, cacheTtlMs: hubTtl, watch: false });
+    return new Resolver({ ...from, layouts, cacheTtlMs: hubTtl, watch: config.watch && !config.relay });
   }
 }
 

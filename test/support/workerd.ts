@@ -10,7 +10,7 @@ export function startTestWorker(name: string, entrypoint: URL, vars: Record<stri
     name,
     entrypoint: entrypoint.pathname,
     compatibilityDate: '2026-04-01',
-    bindings: Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text', value }])),
+    bindings: Object.fromEntries(Object.entries({ ETCD_EDGE_USE_HUB: 'off', ...vars }).map(([k, value]) => [k, { type: 'plain_text', value }])),
     dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, logLevel: 'error' },
   });
 }

@@ -2,12 +2,16 @@ import { unstable_startWorker } from 'wrangler';
 
 export type Worker = Awaited<ReturnType<typeof unstable_startWorker>>;
 
+/** A configuration with no bindings: wrangler would otherwise read the project's wrangler.toml. */
+export const TEST_WORKER_CONFIG = new URL('../workerd/wrangler.toml', import.meta.url).pathname;
+
 /** Runs a test Worker in workerd (wrangler's local runtime) on a free loopback port. */
 export function startTestWorker(name: string, entrypoint: URL, vars: Record<string, string>): Promise<Worker> {
   // wrangler would otherwise try to download request.cf data; the machine is offline.
   process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
   return unstable_startWorker({
     name,
+    config: TEST_WORKER_CONFIG,
     entrypoint: entrypoint.pathname,
     compatibilityDate: '2026-04-01',
     bindings: Object.fromEntries(Object.entries({ ETCD_EDGE_USE_HUB: 'off', ...vars }).map(([k, value]) => [k, { type: 'plain_text', value }])),

@@ -7,7 +7,7 @@ import { EtcdClient, nativeLayout } from '../../src/index.js';
 import { Backend } from '../support/backend.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd-server.js';
 import { until } from '../support/until.js';
-import type { Worker } from '../support/workerd.js';
+import { TEST_WORKER_CONFIG, type Worker } from '../support/workerd.js';
 
 const ENTRY = new URL('../../src/adapters/worker/index.ts', import.meta.url);
 
@@ -16,6 +16,7 @@ function startHubWorker(persist: string, vars: Record<string, string>): Promise<
   process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
   return unstable_startWorker({
     name: 'etcd-edge-hub',
+    config: TEST_WORKER_CONFIG,
     entrypoint: ENTRY.pathname,
     compatibilityDate: '2026-04-01',
     bindings: {

@@ -31,7 +31,7 @@ async function resolve(service: string, query = ''): Promise<Answer> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe.skip('resolver inside workerd', () => {
+describe('resolver inside workerd', () => {
   it('caches per isolate, merges layouts and refreshes in the background through waitUntil', async () => {
     const client = new EtcdClient({ endpoints: etcd.endpoints });
     const put = async (layout: ReturnType<typeof nativeLayout>, url: string, weight: number): Promise<void> => {

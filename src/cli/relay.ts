@@ -1,9 +1,9 @@
 import { getRequestListener } from '@hono/node-server';
-import type { RequestListener } from 'node:http';
-import { nodeRelay, relayResolver, startNodeRelay } from '../adapters/node/index.js';
+import { nodeRelay, relayResolver, startNodeRelay, type NodeMount } from '../adapters/node/index.js';
+import type { Resolver } from '../discovery/index.js';
 import type { EtcdClient } from '../etcd/index.js';
 import { ConfigError } from '../gateway/index.js';
-import { relayConfig, type RelayConfig } from '../relay/index.js';
+import { relayConfig, type RelayConfig, type SnapshotRelay } from '../relay/index.js';
 import { expectArgs, numberFlag, type Flags } from './args.js';
 import { connect, endpointsFrom, layoutsFrom } from './connect.js';
 import type { CliContext } from './context.js';
@@ -44,16 +44,30 @@ function configOf(env: CliContext['env']): RelayConfig {
   }
 }
 
-/** The relay for `serve --relay`: its own resolver over `etcd`, mounted at `/v1/` of the gateway's port. */
-export function relayMount(etcd: EtcdClient, flags: Flags, env: CliContext['env']): { mount: { prefix: string; listener: RequestListener }; release(): void; close(): void } {
+/** `serve --relay`: the snapshot relay mounted at `/v1/` of the gateway's port. */
+export interface RelayMount {
+  /** The relay over its own watch-mode resolver, reading etcd through `etcd`: the gateway's client, so the process logs in once. */
+  mount(etcd: EtcdClient): NodeMount;
+  /** Answers held long-polls (304), as on shutdown. */
+  release(): void;
+  /** Stops the relay's watches. */
+  close(): void;
+}
+
+/** The relay for `serve --relay`; its settings are read now, so a bad one stops `serve` before it listens. */
+export function relayMount(flags: Flags, env: CliContext['env']): RelayMount {
   const config = configOf(env);
   const layouts = layoutsFrom(flags.layout, flags, env, ['native']);
-  const resolver = relayResolver(etcd, layouts, config);
-  const relay = nodeRelay(etcd, resolver, layouts, config);
-  const listener = getRequestListener(relay.app.fetch);
+  let built: { relay: SnapshotRelay; resolver: Resolver } | undefined;
   return {
-    mount: { prefix: '/v1/', listener: (incoming, outgoing) => void listener(incoming, outgoing) },
-    release: () => relay.release(),
-    close: () => resolver.close(),
+    mount: (etcd) => {
+      const resolver = relayResolver(etcd, layouts, config);
+      const relay = nodeRelay(etcd, resolver, layouts, config);
+      built = { relay, resolver };
+      const listener = getRequestListener(relay.app.fetch);
+      return { prefix: '/v1/', listener: (incoming, outgoing) => void listener(incoming, outgoing) };
+    },
+    release: () => built?.relay.release(),
+    close: () => built?.resolver.close(),
   };
 }

@@ -1,6 +1,6 @@
 import { nodeConfig, startNodeGateway } from '../adapters/node/index.js';
-import { EtcdClient, EtcdError, sleep } from '../etcd/index.js';
-import { ConfigError, type GatewayConfig } from '../gateway/index.js';
+import { EtcdError, sleep, type EtcdClient } from '../etcd/index.js';
+import { ConfigError, type Gateway, type GatewayConfig } from '../gateway/index.js';
 import { expectArgs, numberFlag, type Flags } from './args.js';
 import { relayMount } from './relay.js';
 import { tlsFetch } from './tls-fetch.js';
@@ -33,10 +33,10 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
   const config = configFrom(flags, ctx.env);
   const log = (text: string): void => void ctx.err.write(`${new Date().toISOString()} ${safeLine(text)}\n`);
   if (flags.relay && config.relay) throw new UsageError('--relay serves what etcd holds; this gateway reads a relay (ETCD_EDGE_RELAY_URL), not etcd');
-  const relay = flags.relay ? relayMount(new EtcdClient({ ...config.etcd, ...(flags.cacert || flags.cert ? { fetch: tlsFetch(flags) } : {}) }), flags, ctx.env) : undefined;
+  const relay = flags.relay ? relayMount(flags, ctx.env) : undefined;
   const node = await startNodeGateway({
     config,
-    ...(relay ? { mount: relay.mount } : {}),
+    ...(relay ? { mount: (gateway: Gateway) => relay.mount(gateway.etcd!) } : {}),
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.cacert || flags.cert ? { etcdFetch: tlsFetch(flags) } : {}),
     onError: (error) => log(`request failed inside the gateway: ${error instanceof Error ? error.message : String(error)}`),
@@ -48,7 +48,7 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
   if (relay) log(`snapshot relay at ${node.url}/v1/services/{name}`);
   log(`${config.relay ? `relay ${config.relay.urls.join(', ')}` : `etcd ${config.etcd.endpoints.join(', ')}`}; layouts ${config.layouts.join(', ')}; ${config.watch ? 'watch mode' : `cache ${config.cacheTtlMs} ms`}; strategy ${config.strategy}${config.adminToken ? `; admin on ${node.adminUrl ?? node.url}/_edge/` : ''}`);
   // With a relay, etcd is not this process's to reach; /_edge/health reports the relay.
-  if (!config.relay) void probe(config, flags, log);
+  if (node.gateway.etcd) void probe(node.gateway.etcd, config, log);
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     ctx.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -77,9 +77,13 @@ function configFrom(flags: Flags, env: CliContext['env']): GatewayConfig {
   }
 }
 
-/** Says at start-up whether etcd answers; the gateway runs either way and serves what it can. */
-async function probe(config: GatewayConfig, flags: Flags, log: (text: string) => void): Promise<void> {
-  const etcd = new EtcdClient({ ...config.etcd, ...(flags.cacert || flags.cert ? { fetch: tlsFetch(flags) } : {}) });
+/**
+ * Says at start-up whether etcd answers; the gateway runs either way and
+ * serves what it can. It reads through the gateway's own client: a client of
+ * its own would log in a second time, which a fleet starting at once pays for
+ * in etcd's bcrypt queue.
+ */
+async function probe(etcd: EtcdClient, config: GatewayConfig, log: (text: string) => void): Promise<void> {
   try {
     await Promise.race([etcd.range(config.prefix, { limit: 1, keysOnly: true }), sleep(PROBE_TIMEOUT_MS).then(() => Promise.reject(new Error('no answer')))]);
   } catch (error) {

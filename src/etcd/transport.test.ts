@@ -246,6 +246,23 @@ describe('auth', () => {
     expect(fake.auth!.logins).toBe(2);
   });
 
+  it('waits the write deadline for a slow login and never sends it again to the same member (etcd still hashes the first copy)', async () => {
+    const fake = new FakeEtcd({ auth: { users } });
+    let logins = 0;
+    const fetch: FetchLike = (url, init) => {
+      if (!url.endsWith('/v3/auth/authenticate')) return fake.fetch(url, init);
+      logins++;
+      // A member busy hashing a storm of logins: nothing comes back before the deadline.
+      return new Promise((_, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true }));
+    };
+    const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch, username: 'edge', password: users.edge, timeoutMs: 20, writeTimeoutMs: 120 });
+    const started = Date.now();
+    const error = await etcd.range('k').catch((e: unknown) => e);
+    expect((error as EtcdError).code).toBe('ETCD_UNAVAILABLE');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(110);
+    expect(logins).toBe(1);
+  });
+
   it('never puts the password in a message when etcd is down during login', async () => {
     const fake = new FakeEtcd({ auth: { users } });
     fake.faults().failNext = { status: 500, times: 10 };

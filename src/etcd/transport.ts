@@ -131,10 +131,24 @@ export class Transport {
     }
   }
 
-  /** The shared login takes no caller's signal: one caller giving up must not fail the others. */
+  /**
+   * The shared login takes no caller's signal: one caller giving up must not
+   * fail the others. A login costs etcd a bcrypt hash, and when many clients
+   * start at once (a scale-out, a fleet of cold Lambdas) those hashes queue on
+   * etcd's CPU: the login gets the write deadline, and one that timed out is
+   * not sent to the same member again, since etcd still hashes the abandoned
+   * copy and a second one only lengthens the queue for every client.
+   */
   async #login(credentials: { name: string; password: string }): Promise<string> {
-    const attempt = { body: credentials, signal: undefined, token: undefined, timeoutMs: this.#timeoutMs };
-    const answer = await this.pool.run((url) => this.#unary(`${url}/v3/auth/authenticate`, attempt, authenticateResponse));
+    const attempt = { body: credentials, signal: undefined, token: undefined, timeoutMs: this.#writeTimeoutMs };
+    const answer = await this.pool.run(async (url) => {
+      try {
+        return await this.#unary(`${url}/v3/auth/authenticate`, attempt, authenticateResponse);
+      } catch (error) {
+        if (error instanceof EndpointFailure && isTimeout(error.cause)) throw new EndpointFailure(error.cause, error.maybeSent, false);
+        throw error;
+      }
+    });
     return answer.token;
   }
 
@@ -206,6 +220,10 @@ export class Transport {
     if (redirected) throw redirected;
     return response;
   }
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof EtcdError && error.code === 'ETCD_TIMEOUT';
 }
 
 function isStaleToken(error: unknown): boolean {

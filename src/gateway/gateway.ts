@@ -55,6 +55,12 @@ export interface Gateway {
   readonly resolver: Resolver;
   readonly balancer: Balancer;
   readonly metrics: GatewayMetrics;
+  /**
+   * The client the gateway reads etcd with (undefined when it reads a relay).
+   * Whatever else in the process talks to etcd (a start-up probe, a mounted
+   * relay) goes through it: each client logs in on its own.
+   */
+  readonly etcd: EtcdClient | undefined;
   /** Stops watches and releases upstream connections. */
   close(): Promise<void>;
 }
@@ -107,6 +113,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     resolver,
     balancer,
     metrics,
+    etcd,
     close: async () => {
       resolver.close();
       await options.upstream.close?.();

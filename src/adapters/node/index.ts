@@ -1,4 +1,4 @@
 export { nodeHooks } from './hooks.js';
-export { nodeConfig, startNodeGateway, type NodeGateway, type NodeGatewayOptions } from './server.js';
+export { nodeConfig, startNodeGateway, type NodeGateway, type NodeGatewayOptions, type NodeMount } from './server.js';
 export { UndiciUpstream, type UndiciUpstreamOptions } from './undici-upstream.js';
 export { nodeRelay, relayResolver, startNodeRelay, type NodeRelay, type NodeRelayOptions } from './relay-server.js';

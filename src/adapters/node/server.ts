@@ -17,8 +17,17 @@ export interface NodeGatewayOptions {
   /** How etcd is reached (TLS client certificates); default global fetch. */
   etcdFetch?: FetchLike;
   onError?: (error: unknown) => void;
-  /** Requests whose path starts with `prefix` go to `listener` instead (`serve --relay` mounts the snapshot relay at `/v1/`). */
-  mount?: { prefix: string; listener: RequestListener };
+  /**
+   * Requests whose path starts with `prefix` go to `listener` instead (`serve
+   * --relay` mounts the snapshot relay at `/v1/`); made from the gateway
+   * before it listens, so the mount can share what the gateway holds (its etcd client).
+   */
+  mount?: (gateway: Gateway) => NodeMount;
+}
+
+export interface NodeMount {
+  prefix: string;
+  listener: RequestListener;
 }
 
 /** A listening Node gateway. */
@@ -68,7 +77,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
   let server: Server | undefined;
   let admin: Server | undefined;
   try {
-    server = await listen(gatewayListener(gateway, options.onError, options.mount), config.port, options.host);
+    server = await listen(gatewayListener(gateway, options.onError, options.mount?.(gateway)), config.port, options.host);
     if (gateway.admin && config.adminListener) {
       const adminApp = getRequestListener(gateway.admin.fetch);
       admin = await listen((incoming, outgoing) => void adminApp(incoming, outgoing), config.adminListener.port, config.adminListener.host);
@@ -99,7 +108,7 @@ function urlOf(address: AddressInfo): string {
   return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
-function gatewayListener(gateway: Gateway, onError: ((error: unknown) => void) | undefined, mount: NodeGatewayOptions['mount']): RequestListener {
+function gatewayListener(gateway: Gateway, onError: ((error: unknown) => void) | undefined, mount: NodeMount | undefined): RequestListener {
   const proxy = nodeProxyListener(gateway.proxy, onError);
   const app = getRequestListener(gateway.app.fetch);
   // `/svc/` in origin form (what clients send) skips Hono; the rest (admin routes, absolute form) goes through it.

@@ -7,4 +7,4 @@ export type { LossReason, RegisteredInstance, RegisterOptions, RegistrarEvent, R
 export { Resolver, type ResolveOptions, type ResolverStats, type ServiceStatus } from './resolver.js';
 export type { ResolverOptions } from './resolver-options.js';
 export { buildSnapshot, type Snapshot } from './snapshot.js';
-export { etcdSource, type EtcdSourceOptions, type SnapshotSource } from './source.js';
+export { etcdSource, type EtcdSourceOptions, type SnapshotSource, type SourceHealth } from './source.js';

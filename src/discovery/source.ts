@@ -20,6 +20,15 @@ export interface SnapshotSource {
   readonly callBoundMs: number | undefined;
   /** Watch mode over this source (a relay's long-polls); without it, watch mode reads etcd. */
   tracker?(options: { now: () => number }): Tracker;
+  /** What `/_edge/health` shows of a source in front of etcd or the relay (the Workers snapshot hub). */
+  health?(): SourceHealth;
+}
+
+/** A source's own part of `/_edge/health`: shown under `section`; `ok: false` makes the status `degraded`. */
+export interface SourceHealth {
+  section: string;
+  ok: boolean;
+  fields: Readonly<Record<string, unknown>>;
 }
 
 export interface EtcdSourceOptions {

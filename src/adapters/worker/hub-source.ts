@@ -1,4 +1,5 @@
-import type { Snapshot, SnapshotSource } from '../../discovery/index.js';
+import type { Snapshot, SnapshotSource, SourceHealth } from '../../discovery/index.js';
+import { within } from '../../etcd/index.js';
 import { HUB_NAME, type HubNamespace } from './hub-wire.js';
 
 export interface HubSourceOptions {
@@ -11,9 +12,11 @@ export interface HubSourceOptions {
   /** Told about the hub's first failure (then silent until it answers again). */
   onHubFailure?: (error: unknown) => void;
   now?: () => number;
+  /** How long a hub call may take before it counts as failed (ms). Default 10,000. */
+  callTimeoutMs?: number;
 }
 
-/** A hub call's own bound (ms), before any fallback read. */
+/** A hub call's own bound (ms), before any fallback read: a hub that does not answer counts as failed. */
 const HUB_CALL_BOUND_MS = 10_000;
 
 /**
@@ -32,6 +35,7 @@ export class HubSource implements SnapshotSource {
   readonly #fallback: SnapshotSource | undefined;
   readonly #onHubFailure: (error: unknown) => void;
   readonly #now: () => number;
+  readonly #callTimeoutMs: number;
   #failing = false;
 
   constructor(options: HubSourceOptions) {
@@ -41,10 +45,21 @@ export class HubSource implements SnapshotSource {
     this.#fallback = options.fallback;
     this.#onHubFailure = options.onHubFailure ?? (() => undefined);
     this.#now = options.now ?? Date.now;
+    this.#callTimeoutMs = options.callTimeoutMs ?? HUB_CALL_BOUND_MS;
   }
 
   get callBoundMs(): number {
-    return HUB_CALL_BOUND_MS + (this.#fallback?.callBoundMs ?? 0);
+    return this.#callTimeoutMs + (this.#fallback?.callBoundMs ?? 0);
+  }
+
+  /** `/_edge/health`'s `hub`: which hub, and whether its last call failed (and reads went direct). No error text. */
+  health(): SourceHealth {
+    const onFallback = this.#failing && this.#fallback !== undefined;
+    return {
+      section: 'hub',
+      ok: !this.#failing,
+      fields: { name: this.#name, ...(this.#locationHint ? { locationHint: this.#locationHint } : {}), fallback: this.#fallback !== undefined, lastCallFailed: this.#failing, onFallback },
+    };
   }
 
   /** The service as the hub holds it; `previous` itself when the hub says it is unchanged. */
@@ -63,7 +78,7 @@ export class HubSource implements SnapshotSource {
 
   async #ask(service: string, previous: Snapshot | undefined): Promise<Snapshot> {
     const stub = this.#hub.get(this.#hub.idFromName(this.#name), this.#locationHint ? { locationHint: this.#locationHint } : undefined);
-    const answer = await stub.snapshot(service, previous?.revision);
+    const answer = await within(stub.snapshot(service, previous?.revision), this.#callTimeoutMs, () => new Error(`the snapshot hub did not answer within ${this.#callTimeoutMs} ms`));
     if (answer.unchanged) {
       if (previous) return previous;
       throw new TypeError('the snapshot hub answered "unchanged" to an isolate holding nothing');

@@ -198,8 +198,9 @@ describe('etcd-edge command end to end', () => {
 
   it('says in one line that etcd is unreachable', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
-    const r = cli(['register', 'web', 'http://127.0.0.1:8083'], { ETCD_ENDPOINTS: url });
-    expect(r).toMatchObject({ code: 1, stderr: `etcd-edge: cannot reach etcd at ${url} (connection refused)\n` });
+    const line = `etcd-edge: cannot reach etcd at ${url} (connection refused)\n`;
+    expect(cli(['register', 'web', 'http://127.0.0.1:8083'], { ETCD_ENDPOINTS: url })).toMatchObject({ code: 1, stderr: line });
+    expect(cli(['ls', 'web'], { ETCD_ENDPOINTS: url })).toMatchObject({ code: 1, stderr: line });
   });
 
   it('authenticates from the environment, and a wrong password is one line that does not repeat it', async () => {

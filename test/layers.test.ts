@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
@@ -7,8 +7,11 @@ const SRC = join(import.meta.dirname, '..', 'src');
 const PORTABLE = ['etcd', 'testing', 'registry', 'balance', 'discovery', 'gateway', 'relay'];
 /** Layers from the bottom up; a layer may import only from layers below it. */
 const ORDER = ['etcd', 'registry', 'balance', 'discovery', 'gateway', 'relay', 'adapters', 'cli'];
+/** Support shared by unit tests: neither built nor exported (tsconfig.build.json excludes it). */
+const INTERNAL = join(SRC, 'testing', 'internal');
 
-function sources(dir: string): string[] {
+/** The .ts files under `dir`, tests too when asked. */
+function sources(dir: string, withTests = false): string[] {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -16,9 +19,21 @@ function sources(dir: string): string[] {
     return [];
   }
   return entries.flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [join(dir, e.name)] : [],
+    e.isDirectory()
+      ? sources(join(dir, e.name), withTests)
+      : e.name.endsWith('.ts') && (withTests || !e.name.endsWith('.test.ts'))
+        ? [join(dir, e.name)]
+        : [],
   );
 }
+
+/** The files `file` imports or re-exports by relative path, resolved. */
+function relativeImports(file: string): string[] {
+  const specifiers = readFileSync(file, 'utf8').matchAll(/(?:\bfrom|\bimport\(?)\s*'(\.{1,2}\/[^']*)'/g);
+  return Array.from(specifiers, ([, specifier]) => resolve(dirname(file), specifier!));
+}
+
+const inside = (dir: string, path: string): boolean => path.startsWith(dir + sep);
 
 describe('layers', () => {
   it('portable layers use no Node APIs', () => {
@@ -38,6 +53,26 @@ describe('layers', () => {
         }
       }
     }
+    expect(offenders).toEqual([]);
+  });
+
+  it('src/ imports nothing outside src/: unit tests take their support from src/testing/internal, not test/', () => {
+    const offenders = sources(SRC, true).flatMap((file) =>
+      relativeImports(file)
+        .filter((target) => !inside(SRC, target))
+        .map((target) => `${relative(SRC, file)} -> ${relative(SRC, target)}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('only tests and test support import src/testing/internal: not the code that ships, nor the public etcd-edge/testing', () => {
+    const offenders = sources(SRC)
+      .filter((file) => !inside(INTERNAL, file) && !file.endsWith(`${sep}fixtures.ts`))
+      .flatMap((file) =>
+        relativeImports(file)
+          .filter((target) => inside(INTERNAL, target))
+          .map((target) => `${relative(SRC, file)} -> ${relative(SRC, target)}`),
+      );
     expect(offenders).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Balancer } from './balancer.js';
-import { CHI2_DF2_P001, chiSquare, instance, mulberry32, tally } from './fixtures.js';
+import { CHI2_DF2_P001, chiSquare, instance, mulberry32, tally } from '../testing/internal/balance.js';
 import { poolFor } from './pool.js';
 import { SmoothRoundRobin } from './round-robin.js';
 import type { StrategyName } from './types.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Instance } from '../registry/index.js';
 import { Balancer } from './balancer.js';
-import { instance, mulberry32 } from './fixtures.js';
+import { instance, mulberry32 } from '../testing/internal/balance.js';
 import type { BalancerOptions } from './types.js';
 
 const BASE = 30_000;

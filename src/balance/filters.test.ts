@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Balancer } from './balancer.js';
-import { instance, mulberry32 } from './fixtures.js';
+import { instance, mulberry32 } from '../testing/internal/balance.js';
 import { MAX_FILTERS, poolFor } from './pool.js';
 import { STRATEGY_NAMES } from './types.js';
 

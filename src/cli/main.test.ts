@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../test/support/ports.js';
 import { main } from './main.js';
 
 async function run(argv: string[], env: Record<string, string> = {}) {
@@ -49,13 +48,10 @@ describe('etcd-edge CLI arguments', () => {
     );
   });
 
-  it('exits 1 with one clear line when etcd is unreachable, and quietly when interrupted', async () => {
-    const url = `http://127.0.0.1:${await freePort()}`;
-    const down = await run(['ls', 'orders'], { ETCD_ENDPOINTS: url });
-    expect(down.code).toBe(1);
-    expect(down.err).toBe(`etcd-edge: cannot reach etcd at ${url} (connection refused)\n`);
+  it('exits 130 and says nothing when interrupted', async () => {
+    // An interrupted run failed because the user stopped it: nothing to explain. (An unreachable etcd is test/cli.test.ts's.)
     let err = '';
-    const code = await main(['ls', 'orders'], { err: { write: (s: string) => (err += s) }, env: { ETCD_ENDPOINTS: url }, signal: AbortSignal.abort() });
+    const code = await main(['ls', 'orders'], { err: { write: (s: string) => (err += s) }, env: { ETCD_ENDPOINTS: 'http://127.0.0.1:9' }, signal: AbortSignal.abort() });
     expect({ code, err }).toEqual({ code: 130, err: '' });
   });
 });

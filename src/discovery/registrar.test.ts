@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { until } from '../../test/support/until.js';
+import { until } from '../testing/internal/until.js';
 import { EtcdClient, utf8 } from '../etcd/index.js';
 import { FakeEtcd } from '../testing/index.js';
 import { RegistrationConflictError } from './errors.js';

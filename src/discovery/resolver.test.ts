@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { until } from '../../test/support/until.js';
+import { until } from '../testing/internal/until.js';
 import { EtcdClient, EtcdUnavailableError, type FetchLike } from '../etcd/index.js';
 import { grpcNamingLayout, kitexLayout, nativeLayout, type Registration, type SkippedRecord } from '../registry/index.js';
 import { FakeEtcd } from '../testing/index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Balancer } from '../balance/index.js';
-import { instance } from '../balance/fixtures.js';
+import { instance } from '../testing/internal/balance.js';
 import { OutgoingBody } from './body.js';
 import { forward, type ForwardDeps, type Forwarded, type Forwarding } from './forward.js';
 import type { ClientLink } from './inbound.js';

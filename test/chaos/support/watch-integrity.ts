@@ -1,4 +1,4 @@
-import { mulberry32 as prng } from '../../../src/balance/fixtures.js';
+import { mulberry32 as prng } from '../../../src/testing/internal/balance.js';
 import { compare, decodeRecord, nativeLayout, op, type EtcdClient, type TxnOp } from '../../../src/index.js';
 
 const native = nativeLayout();

@@ -1,6 +1,6 @@
-import type { Instance } from '../registry/index.js';
+import type { Instance } from '../../registry/index.js';
 
-/** Test support for this folder's tests: deterministic randomness and small instance lists. */
+/** Support for the balancer's tests: deterministic randomness, small instance lists and a chi-square check. */
 
 /** mulberry32: a seeded PRNG in [0, 1), so statistical tests give the same answer every run. */
 export function mulberry32(seed: number): () => number {

@@ -40,6 +40,7 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.cacert || flags.cert ? { etcdFetch: tlsFetch(flags) } : {}),
     onError: (error) => log(`request failed inside the gateway: ${error instanceof Error ? error.message : String(error)}`),
+    onWarning: (text) => log(`warning: ${text}`),
   }).catch((error: unknown) => {
     relay?.close();
     throw listenFailure(error, config.port);

@@ -20,8 +20,16 @@ export interface RelaySourceOptions {
   cooldownMs?: number;
   /** Watch mode: how long each long-poll asks the relay to hold it (ms). Default 30,000. */
   watchWaitMs?: number;
-  /** Watch mode: the first pause after a failed long-poll (ms), doubled per failure up to 10 s. Default 250. */
+  /** Watch mode: the first pause after a failed long-poll (ms), doubled per failure up to `watchMaxBackoffMs`. Default 250. */
   watchBackoffMs?: number;
+  /** Watch mode: the longest pause between failed long-polls, and the pause after a refused token (ms). Default 10,000. */
+  watchMaxBackoffMs?: number;
+  /**
+   * Told when the relay refuses the token (401, 403): once, and again only
+   * after a read has succeeded since. The token will not fix itself; an
+   * operator must (or the relay must accept it again).
+   */
+  onRefused?: (error: RelayError) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -52,10 +60,17 @@ export class RelaySource implements SnapshotSource {
   readonly #timeoutMs: number;
   readonly #cooldownMs: number;
   readonly #now: () => number;
-  readonly #watch: { waitMs?: number; backoffMs?: number };
+  readonly #watch: { waitMs?: number; backoffMs?: number; maxBackoffMs?: number };
+  readonly #onRefused: ((error: RelayError) => void) | undefined;
+  #refused = false;
 
   constructor(options: RelaySourceOptions) {
-    this.#watch = { ...(options.watchWaitMs === undefined ? {} : { waitMs: options.watchWaitMs }), ...(options.watchBackoffMs === undefined ? {} : { backoffMs: options.watchBackoffMs }) };
+    this.#watch = {
+      ...(options.watchWaitMs === undefined ? {} : { waitMs: options.watchWaitMs }),
+      ...(options.watchBackoffMs === undefined ? {} : { backoffMs: options.watchBackoffMs }),
+      ...(options.watchMaxBackoffMs === undefined ? {} : { maxBackoffMs: options.watchMaxBackoffMs }),
+    };
+    this.#onRefused = options.onRefused;
     this.#now = options.now ?? Date.now;
     this.#urls = new RelayUrls(options.urls, this.#now, options.random ?? Math.random);
     this.#token = options.token;
@@ -98,9 +113,10 @@ export class RelaySource implements SnapshotSource {
         const answer = await this.#get(this.#urls.urls[index]!, service, previous?.revision, options);
         const snapshot = this.#snapshotOf(service, answer, previous);
         this.#urls.answered(index);
+        this.#refused = false;
         return snapshot;
       } catch (error) {
-        if (error instanceof RelayError && !error.retryable) throw error;
+        if (error instanceof RelayError && !error.retryable) throw this.#told(error);
         last = error;
         if (options.signal?.aborted) break;
         const asked = error instanceof RelayError ? (error.retryAfterMs ?? 0) : 0;
@@ -108,6 +124,19 @@ export class RelaySource implements SnapshotSource {
       }
     }
     throw new RelayUnavailableError(attempts, last);
+  }
+
+  /** `error`, after telling `onRefused` of the first refused token since the last good read. */
+  #told(error: RelayError): RelayError {
+    if (error.code === 'RELAY_UNAUTHORIZED' && !this.#refused) {
+      this.#refused = true;
+      try {
+        this.#onRefused?.(error);
+      } catch {
+        // A logging hook's failure must not change the read's outcome.
+      }
+    }
+    return error;
   }
 
   #snapshotOf(service: string, answer: Answer, previous: Snapshot | undefined): Snapshot {
@@ -181,7 +210,7 @@ async function refusal(origin: string, response: Response): Promise<RelayError> 
   await response.body?.cancel();
   const status = response.status;
   const at = `snapshot relay ${origin}`;
-  if (status === 401) return new RelayError('RELAY_UNAUTHORIZED', `${at} refused the token (401): check ETCD_EDGE_RELAY_TOKEN`, { status, retryable: false });
+  if (status === 401 || status === 403) return new RelayError('RELAY_UNAUTHORIZED', `${at} refused the token (${status}): check ETCD_EDGE_RELAY_TOKEN`, { status, retryable: false });
   if (status === 400) return new RelayError('RELAY_BAD_REQUEST', `${at} refused the request (400)`, { status, retryable: false });
   if (status === 429) return new RelayError('RELAY_RATE_LIMITED', `${at} is rate limiting this gateway (429)`, { status, ...retryAfter(response) });
   if (status === 503) return new RelayError('RELAY_ETCD_UNAVAILABLE', `${at} has no snapshot to serve: etcd is unavailable to it (503)`, { status });

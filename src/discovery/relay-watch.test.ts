@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FetchLike } from '../etcd/index.js';
 import type { Instance } from '../registry/index.js';
 import { FakeRelay } from '../testing/index.js';
+import type { RelayError } from './errors.js';
 import { RelaySource } from './relay-source.js';
 import { Resolver } from './resolver.js';
 
@@ -107,6 +108,49 @@ describe('watch mode over a relay', () => {
     expect(Date.now() - status.currentAt).toBeGreaterThanOrEqual(5_000);
     expect((await resolver.resolve('orders')).instances[0]?.id).toBe('b');
     expect(resolver.stats.staleIfErrorServes).toBeGreaterThan(0);
+  });
+});
+
+describe('a relay refusing the token in watch mode', () => {
+  it('asks again only at the longest pause, tells once, reports the service broken, and resumes once the relay accepts the token again', async () => {
+    const relay = new FakeRelay({ token: TOKEN });
+    const calls: string[] = [];
+    const fetch: FetchLike = (input, init) => {
+      calls.push(input);
+      return relay.fetch(input, init);
+    };
+    const refusals: RelayError[] = [];
+    const source = new RelaySource({ urls: ['http://relay-a.test'], token: TOKEN, fetch, random: () => 0, watchBackoffMs: 5, watchMaxBackoffMs: 400, onRefused: (e) => refusals.push(e) });
+    const resolver = new Resolver({ source, watch: true });
+    resolvers.push(resolver);
+    relay.set('orders', [instance('a', 8080)]);
+    await resolver.resolve('orders');
+    await until(() => calls.length === 2);
+    // Tokens rotated on the relay side without this gateway's: the held long-poll (let in before) answers, the next one is refused.
+    relay.token = 'rotated-token-9876543210';
+    relay.set('orders', [instance('b', 8081)]);
+    await until(() => resolver.status('orders')?.watchDownSince !== undefined);
+    relay.set('orders', [instance('c', 8082)]);
+    const refusedAt = calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // A transient failure would have been asked again within 5-40 ms, many times over: a refused token waits (200-400 ms here).
+    expect(calls.length).toBe(refusedAt);
+    expect(refusals.map((e) => e.code)).toEqual(['RELAY_UNAUTHORIZED']);
+    expect((await resolver.resolve('orders')).instances[0]?.id).toBe('b');
+    await until(() => calls.length > refusedAt, 1_000);
+    // Refused again: still told only once.
+    expect(refusals).toHaveLength(1);
+    relay.token = TOKEN;
+    await until(() => resolver.peek('orders')?.instances[0]?.id === 'c', 2_000);
+    expect(resolver.status('orders')?.watchDownSince).toBeUndefined();
+  });
+
+  it('takes a 403 as a refused token too', async () => {
+    const relay = new FakeRelay({ token: TOKEN });
+    relay.failWith = 403;
+    const source = new RelaySource({ urls: ['http://relay-a.test', 'http://relay-b.test'], token: TOKEN, fetch: relay.fetch });
+    await expect(source.read('orders', undefined)).rejects.toMatchObject({ code: 'RELAY_UNAUTHORIZED', status: 403 });
+    expect(relay.answers.get(403)).toBe(1);
   });
 });
 

@@ -1,3 +1,4 @@
+import { RelayError } from './errors.js';
 import type { RelaySource } from './relay-source.js';
 import type { Snapshot } from './snapshot.js';
 import type { Tracked, Tracker } from './tracker.js';
@@ -18,7 +19,8 @@ export interface RelayWatchOptions {
  * (`?wait=` with the held revision), shared by every lookup, so a change is
  * seen within one round trip and steady state makes no other request. A
  * failing loop backs off (the relay source fails over across URLs) and keeps
- * its last snapshot, reported broken since the failure.
+ * its last snapshot, reported broken since the failure; a refused token
+ * (401, 403) is asked again only every `maxBackoffMs`.
  *
  * @example
  * const watch = new RelayWatch(new RelaySource({ urls, token }), { now: Date.now });
@@ -128,11 +130,13 @@ class PollLoop implements Tracked {
         this.current = await this.#source.read(this.service, this.current, { waitMs: this.#options.waitMs, signal });
         this.#failingSince = undefined;
         failures = 0;
-      } catch {
+      } catch (error) {
         if (signal.aborted) return;
         this.#failingSince ??= this.#options.now();
         failures++;
-        await pause(this.#backoff(failures), signal);
+        // A refused token waits for an operator (or the relay accepting it again), not for milliseconds: ask again only at the longest pause.
+        const refused = error instanceof RelayError && error.code === 'RELAY_UNAUTHORIZED';
+        await pause(this.#backoff(refused ? Infinity : failures), signal);
       }
     }
   }

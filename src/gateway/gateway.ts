@@ -42,6 +42,8 @@ export interface GatewayOptions {
   runtimeMetrics?: () => string;
   /** Told about failures the gateway answered for but could not pin on a request (never shown to clients). */
   onError?: (error: unknown) => void;
+  /** Told once about a condition only an operator can fix: the relay refusing the token (again after it was accepted since). */
+  onWarning?: (text: string) => void;
   now?: () => number;
 }
 
@@ -79,7 +81,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const metrics = new GatewayMetrics();
   const etcdFetch = countCalls(options.etcdFetch ?? ((input, init) => fetch(input, init)), metrics);
   // With a relay, etcd is never called (it may be unreachable from here): the relay reads it.
-  const relay = config.relay ? new RelaySource({ ...config.relay, fetch: options.relayFetch ?? options.etcdFetch ?? ((input, init) => fetch(input, init)), now }) : undefined;
+  const relay = config.relay ? new RelaySource({ ...config.relay, fetch: options.relayFetch ?? options.etcdFetch ?? ((input, init) => fetch(input, init)), now, onRefused: (error) => options.onWarning?.(error.message) }) : undefined;
   const etcd = relay ? undefined : new EtcdClient({ ...config.etcd, fetch: etcdFetch });
   const layouts = config.layouts.map((name) => layoutByName(name, { nativePrefix: config.prefix }));
   const direct = relay ?? etcdSource(etcd!, { layouts, pageSize: 1_000, now });

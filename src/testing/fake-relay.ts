@@ -21,7 +21,8 @@ interface Held {
  * const source = new RelaySource({ urls: ['http://relay.test'], token: 'secret', fetch: relay.fetch });
  */
 export class FakeRelay {
-  readonly token: string;
+  /** The token accepted; change it to play a relay whose tokens were rotated. */
+  token: string;
   /** Requests by status answered. */
   readonly answers = new Map<number, number>();
   /** Set to make every request fail at the network level. */

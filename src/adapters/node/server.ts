@@ -17,6 +17,8 @@ export interface NodeGatewayOptions {
   /** How etcd is reached (TLS client certificates); default global fetch. */
   etcdFetch?: FetchLike;
   onError?: (error: unknown) => void;
+  /** Conditions an operator must fix (a refused relay token), told once. */
+  onWarning?: (text: string) => void;
   /**
    * Requests whose path starts with `prefix` go to `listener` instead (`serve
    * --relay` mounts the snapshot relay at `/v1/`); made from the gateway
@@ -73,6 +75,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     runtimeMetrics: processMetrics,
     ...(options.etcdFetch ? { etcdFetch: options.etcdFetch } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   });
   let server: Server | undefined;
   let admin: Server | undefined;

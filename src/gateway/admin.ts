@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { Balancer } from '../balance/index.js';
-import { leaseIdHex, RelayError, type RelaySource, type Resolver } from '../discovery/index.js';
+import { leaseIdHex, RelayError, type RelaySource, type Resolver, type SnapshotSource } from '../discovery/index.js';
 import { EtcdError, failureReason, within, type EtcdClient } from '../etcd/index.js';
 import { isServiceName } from '../registry/index.js';
 import type { RuntimeHooks } from './client-side.js';
@@ -17,6 +17,8 @@ export interface AdminDeps {
   etcd: EtcdClient | undefined;
   /** The snapshot relay read instead of etcd: `/health` reports it in etcd's place. */
   relay: RelaySource | undefined;
+  /** A source read in front of etcd or the relay (the Workers snapshot hub): `/health` shows its state. */
+  front?: SnapshotSource | undefined;
   /** Where the etcd probe reads (one key at most). */
   probeKey: string;
   /** Served as `/_edge/metrics` when given (Node). */
@@ -68,7 +70,9 @@ function authorized(c: Context, token: string): boolean {
 async function health(deps: AdminDeps): Promise<object> {
   const source = deps.relay ? { relay: await relayHealth(deps, deps.relay) } : { etcd: await etcdHealth(deps, deps.etcd!) };
   const reachable = (source.relay ?? source.etcd)!.reachable;
-  return { status: reachable ? 'ok' : 'degraded', ...source, ...servicesHealth(deps) };
+  const front = deps.front?.health?.();
+  const ok = reachable && front?.ok !== false;
+  return { status: ok ? 'ok' : 'degraded', ...source, ...(front ? { [front.section]: front.fields } : {}), ...servicesHealth(deps) };
 }
 
 type Reachability = { reachable: boolean; latencyMs?: number; error?: string; reason?: string };

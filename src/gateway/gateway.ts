@@ -85,7 +85,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const etcd = relay ? undefined : new EtcdClient({ ...config.etcd, fetch: etcdFetch });
   const layouts = config.layouts.map((name) => layoutByName(name, { nativePrefix: config.prefix }));
   const direct = relay ?? etcdSource(etcd!, { layouts, pageSize: 1_000, now });
-  const resolver = new Resolver({ ...(options.source ? { source: options.source(direct) } : relay ? { source: relay } : { etcd: etcd! }), layouts, cacheTtlMs: config.cacheTtlMs, watch: config.watch, now });
+  const front = options.source?.(direct);
+  const resolver = new Resolver({ ...(front ? { source: front } : relay ? { source: relay } : { etcd: etcd! }), layouts, cacheTtlMs: config.cacheTtlMs, watch: config.watch, now });
   const balancer = new Balancer({ strategy: config.strategy, ejection: config.ejection, now, onEject: () => metrics.ejection() });
   const routable = new RoutableCache(new AddressPolicy(config.addresses));
   const coldLookups = new ColdLookupLimiter(DEFAULT_COLD_LIMITS, now);
@@ -93,7 +94,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const app = edgeApp(options);
   let adminApp: Hono | undefined;
   if (config.adminToken !== undefined) {
-    const routes = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, relay, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}), hooks: options.hooks });
+    const routes = adminRoutes({ token: config.adminToken, resolver, balancer, routable, etcd, relay, front, probeKey: config.prefix, metrics: options.exposeMetrics ? metrics : undefined, now, ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}), hooks: options.hooks });
     // Node can serve them on a listener of their own, and then the main port has none.
     adminApp = options.adminApart ? edgeApp(options) : app;
     // `/svc/` requests are checked by the proxy itself; admin routes get the same limit on header fields.

@@ -18,3 +18,21 @@ export function startTestWorker(name: string, entrypoint: URL, vars: Record<stri
     dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, logLevel: 'error' },
   });
 }
+
+/** The gateway Worker with a snapshot hub class bound as ETCD_EDGE_HUB, its Durable Object storage kept in `persist`. */
+export function startHubWorker(persist: string, vars: Record<string, string>, options: { entry?: URL; hubClass?: string } = {}): Promise<Worker> {
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+  const hubClass = options.hubClass ?? 'SnapshotHub';
+  return unstable_startWorker({
+    name: 'etcd-edge-hub',
+    config: TEST_WORKER_CONFIG,
+    entrypoint: (options.entry ?? new URL('../../src/adapters/worker/index.ts', import.meta.url)).pathname,
+    compatibilityDate: '2026-04-01',
+    bindings: {
+      ...Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),
+      ETCD_EDGE_HUB: { type: 'durable_object_namespace', class_name: hubClass },
+    },
+    migrations: [{ tag: 'v1', new_sqlite_classes: [hubClass] }],
+    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, logLevel: 'error', persist },
+  });
+}

@@ -1,32 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { unstable_startWorker } from 'wrangler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, nativeLayout } from '../../src/index.js';
 import { Backend } from '../support/backend.js';
 import { startEtcd, type EtcdCluster } from '../support/etcd-server.js';
 import { until } from '../support/until.js';
-import { TEST_WORKER_CONFIG, type Worker } from '../support/workerd.js';
-
-const ENTRY = new URL('../../src/adapters/worker/index.ts', import.meta.url);
-
-/** The Worker with the SnapshotHub bound as ETCD_EDGE_HUB, its storage kept in `persist`. */
-function startHubWorker(persist: string, vars: Record<string, string>): Promise<Worker> {
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
-  return unstable_startWorker({
-    name: 'etcd-edge-hub',
-    config: TEST_WORKER_CONFIG,
-    entrypoint: ENTRY.pathname,
-    compatibilityDate: '2026-04-01',
-    bindings: {
-      ...Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),
-      ETCD_EDGE_HUB: { type: 'durable_object_namespace', class_name: 'SnapshotHub' },
-    },
-    migrations: [{ tag: 'v1', new_sqlite_classes: ['SnapshotHub'] }],
-    dev: { server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, logLevel: 'error', persist },
-  });
-}
+import { startHubWorker, type Worker } from '../support/workerd.js';
 
 /** Ranges etcd has served, from its own metrics. */
 async function etcdRanges(endpoint: string): Promise<number> {

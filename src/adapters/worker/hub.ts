@@ -116,8 +116,8 @@ export class SnapshotHub extends DurableObject<Env> implements HubStub {
   }
 
   #build(env: Env): Resolver {
-    // The hub is a long-lived reader for the isolates; it reads in cache mode whatever ETCD_EDGE_WATCH says.
-    const config = loadConfig(env, { watch: false, watchable: true, ipLiterals: 'loopback-only' });
+    // ETCD_EDGE_USE_HUB says whether isolates ask the hub; the hub itself reads whatever it says.
+    const config = loadConfig({ ...env, ETCD_EDGE_USE_HUB: undefined }, { watch: false, watchable: true, ipLiterals: 'loopback-only' });
     const counted: FetchLike = (input, init) => {
       this.#stats.etcdCalls++;
       return fetch(input, init);
@@ -125,7 +125,8 @@ export class SnapshotHub extends DurableObject<Env> implements HubStub {
     const layouts = config.layouts.map((name) => layoutByName(name, { nativePrefix: config.prefix }));
     const from = config.relay ? { source: new RelaySource({ ...config.relay, fetch: counted }) } : { etcd: new EtcdClient({ ...config.etcd, fetch: counted }) };
     const hubTtl = Number(env.ETCD_EDGE_HUB_CACHE_TTL_MS ?? config.cacheTtlMs);
-    return new Resolver({ ...from, layouts, cacheTtlMs: hubTtl, watch: config.watch && !config.relay });
+    // ETCD_EDGE_WATCH=on: an etcd watch, or over a relay one long-poll per service; otherwise cache mode with the hub's TTL.
+    return new Resolver({ ...from, layouts, cacheTtlMs: hubTtl, watch: config.watch });
   }
 }
 

@@ -19,10 +19,13 @@
 // service has not answered), for SCALE_WINDOW_S seconds (default 20), scaled to
 // a minute.
 //
-// Settings (environment): SCALE_GATEWAYS=1,10,50  SCALE_KINDS=serve,lambda
+// Settings (environment): SCALE_GATEWAYS=1,10,50  SCALE_KINDS=serve,lambda,worker
 // SCALE_WINDOW_S=20  SCALE_COLD_RUNS=5  ETCD_BIN=etcd. `serve` is
 // `etcd-edge serve`; `lambda` is the built Lambda handler behind
 // test/lambda/bridge.mjs (API Gateway v2 events), one process per "environment".
+// `worker` is the Worker in workerd (bench/lib/workers.mjs), cold starts only:
+// direct, relay, and through the SnapshotHub, where a second Worker bound to
+// the same hub is then asked once (a cold isolate meeting a warm hub).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, Agent } from 'node:http';
@@ -31,10 +34,11 @@ import { Pool } from 'undici';
 import { registerInstances, startEtcd } from './lib/etcd.mjs';
 import { gatewayEnv } from './lib/etcd-edge.mjs';
 import { freePort, sleep, spawnChild, waitFor } from './lib/processes.mjs';
+import { bundleWorker, startWorkers } from './lib/workers.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const COUNTS = (process.env.SCALE_GATEWAYS ?? '1,10,50').split(',').map(Number);
-const KINDS = (process.env.SCALE_KINDS ?? 'serve,lambda').split(',');
+const KINDS = (process.env.SCALE_KINDS ?? 'serve,lambda,worker').split(',');
 const WINDOW_S = Number(process.env.SCALE_WINDOW_S ?? 20);
 const COLD_RUNS = Number(process.env.SCALE_COLD_RUNS ?? 5);
 const INTERVAL_MS = 100;
@@ -344,6 +348,52 @@ async function coldStarts({ kind, mode, etcd, proxy }) {
   return result;
 }
 
+/**
+ * A cold Worker's first request, in a fresh workerd process per run: direct,
+ * relay, or through a cold SnapshotHub ("hub"); in hub mode a second Worker
+ * bound to the same, now warm, hub is then asked once ("hub, warm").
+ */
+async function workerColdStarts({ mode, proxy, bundle }) {
+  const relay = mode === 'relay' ? await startRelay(proxy.url) : undefined;
+  if (relay) {
+    await fetch(`${relay.url}/v1/services/alpha`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.arrayBuffer());
+    await waitFor(async () => proxy.snapshot().openWatches > 0, 'relay watch');
+    await sleep(500);
+  }
+  const { NODE_OPTIONS: _, ...vars } = gatewayVariables(mode === 'relay' ? 'relay' : 'direct', proxy.url, relay?.url);
+  const hub = mode === 'hub';
+  const runs = [];
+  for (let i = 0; i < COLD_RUNS; i++) {
+    const c0 = proxy.snapshot();
+    const t0 = performance.now();
+    const workers = await startWorkers({ bundle, names: hub ? ['first', 'second'] : ['first'], vars: { ...vars, ETCD_EDGE_USE_HUB: hub ? 'on' : 'off' }, hub });
+    const tListen = performance.now();
+    const first = await (await workers.fetch('first', 'http://gateway.test/svc/alpha/')).text().then(() => performance.now());
+    const calls = diff(proxy.snapshot(), c0);
+    const status = (await workers.fetch('first', 'http://gateway.test/svc/alpha/')).status;
+    const tSecond = performance.now() - first;
+    const run = { status, firstMs: first - tListen, secondMs: tSecond, spawnToFirstMs: first - t0, calls, etcdCalls: etcdCalls(calls) };
+    if (hub) {
+      const c1 = proxy.snapshot();
+      const t1 = performance.now();
+      const res = await workers.fetch('second', 'http://gateway.test/svc/alpha/');
+      await res.text();
+      const warmCalls = diff(proxy.snapshot(), c1);
+      run.warm = { status: res.status, firstMs: performance.now() - t1, calls: warmCalls, etcdCalls: etcdCalls(warmCalls) };
+    }
+    await workers.dispose();
+    runs.push(run);
+  }
+  await relay?.child.stop();
+  const med = (f) => runs.map(f).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+  const results = [{ kind: 'worker', mode, runs: runs.length, firstMs: med((r) => r.firstMs), secondMs: med((r) => r.secondMs), spawnToFirstMs: med((r) => r.spawnToFirstMs), etcdCalls: med((r) => r.etcdCalls), calls: runs[0].calls, statuses: runs.map((r) => r.status).join(' ') }];
+  if (hub) {
+    results.push({ kind: 'worker', mode: 'hub, warm (2nd Worker)', runs: runs.length, firstMs: med((r) => r.warm.firstMs), secondMs: NaN, spawnToFirstMs: NaN, etcdCalls: med((r) => r.warm.etcdCalls), calls: runs[0].warm.calls, statuses: runs.map((r) => r.warm.status).join(' ') });
+  }
+  for (const r of results) log(JSON.stringify(r));
+  return results;
+}
+
 // ---------------------------------------------------------------- report
 
 const f0 = (x) => (x === undefined || Number.isNaN(x) ? 'n/a' : Math.round(x).toLocaleString('en-US'));
@@ -352,6 +402,7 @@ const parts = (d) => `${d.range ?? 0} / ${d.watch ?? 0} / ${d.auth ?? 0}`;
 
 function report(phases, colds) {
   const lines = [];
+  if (phases.length === 0) return coldTable(colds).join('\n');
   lines.push(`etcd calls counted by the proxy in front of etcd (ranges / watch creates / authentications); window ${WINDOW_S} s, load ${1000 / INTERVAL_MS} GET/s to each of ${SERVICES.length} services per gateway, cache TTL ${TTL_MS} ms`);
   lines.push('');
   lines.push('| gateways | kind | reads | start + warm-up: calls (r/w/a) | window: calls (r/w/a) | etcd calls/min (window) | etcd gRPC counters/min | gateway req/s (ok, failed, skipped) | RSS/gateway |');
@@ -364,7 +415,7 @@ function report(phases, colds) {
     if (failed.length) lines.push(`\nwarm-up of ${p.n} ${p.kind} ${p.mode}: ${failed.map(([k, v]) => `${v}× ${k}`).join(', ')} before every gateway answered 200 for both services`);
   }
   lines.push('');
-  for (const kind of KINDS) {
+  for (const kind of KINDS.filter((k) => k !== 'worker')) {
     for (const mode of ['direct', 'relay']) {
       const mine = phases.filter((p) => p.kind === kind && p.mode === mode);
       const one = mine.find((p) => p.n === Math.min(...COUNTS));
@@ -379,10 +430,14 @@ function report(phases, colds) {
     }
   }
   lines.push('');
-  lines.push('| cold gateway | reads | first request (after listen), median | second request | spawn → first answer | etcd calls until first answer (r/w/a) | statuses |');
-  lines.push('|---|---|---|---|---|---|---|');
+  return [...lines, ...coldTable(colds)].join('\n');
+}
+
+/** Spawn is the process (serve, Lambda bridge) or the workerd process (worker); "after listen" starts once it answers. */
+function coldTable(colds) {
+  const lines = ['| cold gateway | reads | first request (after listen), median | second request | spawn → first answer | etcd calls until first answer (r/w/a) | statuses |', '|---|---|---|---|---|---|---|'];
   for (const c of colds) lines.push(`| ${c.kind} | ${c.mode} | ${f1(c.firstMs)} ms | ${f1(c.secondMs)} ms | ${f0(c.spawnToFirstMs)} ms | ${c.etcdCalls} (${parts(c.calls)}) | ${c.statuses} |`);
-  return lines.join('\n');
+  return lines;
 }
 
 // ---------------------------------------------------------------- main
@@ -397,6 +452,15 @@ const phases = [];
 const colds = [];
 try {
   for (const kind of KINDS) {
+    if (kind === 'worker') {
+      const bundle = await bundleWorker();
+      try {
+        for (const mode of ['direct', 'relay', 'hub']) colds.push(...await workerColdStarts({ mode, proxy, bundle }));
+      } finally {
+        await bundle.remove();
+      }
+      continue;
+    }
     for (const mode of ['direct', 'relay']) {
       for (const n of COUNTS) phases.push(await phase({ kind, mode, n, etcd, proxy }));
       colds.push(await coldStarts({ kind, mode, etcd, proxy }));

@@ -58,6 +58,14 @@ describe('etcd-edge relay', () => {
       expect(response.status).toBe(200);
       expect(((await response.json()) as { instances: unknown[] }).instances).toHaveLength(1);
       expect((await fetch(`${gateway.url}/v1/services/orders`)).status).toBe(401);
+      // Its health and metrics are mounted with it, behind the relay's token.
+      const health = await fetch(`${gateway.url}/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(await health.json()).toMatchObject({ status: 'ok', etcd: { reachable: true } });
+      const metrics = await (await fetch(`${gateway.url}/v1/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      expect(metrics).toContain('etcd_edge_relay_requests_total{route="service",status="200"} 1\n');
+      expect(metrics).toContain('etcd_edge_relay_etcd_up 1\n');
+      expect(metrics).toContain('process_resident_memory_bytes ');
+      expect((await fetch(`${gateway.url}/v1/metrics`)).status).toBe(401);
     } finally {
       await gateway.close();
     }

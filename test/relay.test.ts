@@ -154,7 +154,7 @@ describe('snapshot relay', () => {
 
   it('wants a valid bearer token on every route', async () => {
     for (const headers of [{ authorization: '' }, { authorization: 'Bearer wrong' }, { authorization: `Basic ${TOKEN}` }]) {
-      for (const path of ['/v1/services/x', '/health']) {
+      for (const path of ['/v1/services/x', '/health', '/metrics', '/v1/health', '/v1/metrics']) {
         const response = await get(path, headers);
         expect(response.status).toBe(401);
         expect(response.headers.get('www-authenticate')).toBe('Bearer');
@@ -184,6 +184,49 @@ describe('snapshot relay', () => {
     }
   });
 
+  it('counts in /metrics: requests by route and status (200 and 304 apart), 429s by reason, held long-polls, services, watches, etcd', async () => {
+    const counted = makeRelay({ limits: { ratePerSecond: 1, burst: 5, maxWaitsPerClient: 1 }, clientAddress: (c) => c.req.header('x-client') });
+    let scrapes = 0;
+    const metric = async (line: string): Promise<number | undefined> => {
+      // Each scrape from an address of its own: the scraper is rate limited too.
+      const text = await (await get('/metrics', { 'x-client': `scraper-${++scrapes}` }, undefined, counted.relay)).text();
+      const found = text.split('\n').find((l) => l.startsWith(`${line} `));
+      return found === undefined ? undefined : Number(found.slice(line.length + 1));
+    };
+    try {
+      const service = name();
+      await put(service, '1');
+      const client = { 'x-client': '203.0.113.9' };
+      const etag = (await get(`/v1/services/${service}`, client, undefined, counted.relay)).headers.get('etag')!;
+      expect((await get(`/v1/services/${service}`, { ...client, 'if-none-match': etag }, undefined, counted.relay)).status).toBe(304);
+      const poll = get(`/v1/services/${service}?wait=5000`, { ...client, 'if-none-match': etag }, undefined, counted.relay);
+      await until(() => counted.relay.waiting === 1);
+      expect((await get(`/v1/services/${service}?wait=5000`, { ...client, 'if-none-match': etag }, undefined, counted.relay)).status).toBe(429);
+      expect((await get(`/v1/services/${service}`, { authorization: 'Bearer wrong', ...client }, undefined, counted.relay)).status).toBe(401);
+      expect((await get(`/v1/services/${service}`, client, undefined, counted.relay)).status).toBe(429);
+      expect(await metric('etcd_edge_relay_long_polls')).toBe(1);
+      expect(await metric('etcd_edge_relay_requests_total{route="service",status="200"}')).toBe(1);
+      expect(await metric('etcd_edge_relay_requests_total{route="service",status="304"}')).toBe(1);
+      expect(await metric('etcd_edge_relay_requests_total{route="service",status="429"}')).toBe(2);
+      expect(await metric('etcd_edge_relay_requests_total{route="service",status="401"}')).toBe(1);
+      expect(await metric('etcd_edge_relay_rate_limited_total{reason="long_polls"}')).toBe(1);
+      expect(await metric('etcd_edge_relay_rate_limited_total{reason="rate"}')).toBe(1);
+      expect(await metric('etcd_edge_relay_services')).toBe(1);
+      expect(await metric('etcd_edge_relay_watches')).toBe(1);
+      expect(await metric('etcd_edge_relay_etcd_up')).toBe(1);
+      expect(await metric('etcd_edge_relay_stale_services')).toBe(0);
+      // The scrapes before this one are counted too.
+      expect(await metric('etcd_edge_relay_requests_total{route="metrics",status="200"}')).toBe(11);
+      await put(service, '2');
+      expect((await poll).status).toBe(200);
+      expect(await metric('etcd_edge_relay_long_polls')).toBe(0);
+      expect(await metric('etcd_edge_relay_requests_total{route="service",status="200"}')).toBe(2);
+    } finally {
+      counted.relay.release();
+      counted.resolver.close();
+    }
+  });
+
   it('serves what it holds, stale and aging, while etcd is down; health says degraded; nothing held is 503', async () => {
     const service = name();
     await put(service, '1');
@@ -200,6 +243,10 @@ describe('snapshot relay', () => {
     await until(async () => ((await (await get('/health')).json()) as { status: string }).status === 'degraded', 5_000);
     const text = await (await get('/health')).text();
     expect(text).not.toContain('127.0.0.1');
+    const metrics = await (await get('/metrics')).text();
+    expect(metrics).toContain('etcd_edge_relay_etcd_up 0\n');
+    expect(Number(/^etcd_edge_relay_stale_services (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^etcd_edge_relay_stale_seconds ([\d.]+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     const missing = await get(`/v1/services/${name()}`);
     expect(missing.status).toBe(503);
     expect(missing.headers.get('retry-after')).not.toBeNull();

@@ -7,6 +7,7 @@ export { errorParts, errorResponse, type ErrorParts, type GatewayErrorCode } fro
 export { FetchUpstream } from './fetch-upstream.js';
 export { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
 export { GatewayMetrics } from './metrics.js';
+export { EXPOSITION_TYPE, Exposition } from './exposition.js';
 export { parseTarget, pathOf } from './target.js';
 export { AttemptCancel, discardBody, sendAwaiting, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 export { fieldsOf, fieldsOfRaw, fieldValue, headersOf, type FieldList } from './fields.js';

@@ -1,4 +1,5 @@
 import type { ResolverStats } from '../discovery/index.js';
+import { Exposition } from './exposition.js';
 
 /** Upper bounds of the upstream latency histogram, in seconds. */
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -51,26 +52,23 @@ export class GatewayMetrics {
 
   /** The exposition text, with the resolver's counters and open watches. */
   render(resolver: Readonly<ResolverStats>, watches: number): string {
-    const out: string[] = [];
-    const family = (name: string, type: string, help: string): void => void out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    family('etcd_edge_requests_total', 'counter', 'Requests under /svc/ by service and response status.');
+    const out = new Exposition();
+    out.family('etcd_edge_requests_total', 'counter', 'Requests under /svc/ by service and response status.');
     for (const [service, byStatus] of this.#requests) {
-      for (const [status, count] of byStatus) out.push(`etcd_edge_requests_total{service="${service}",status="${status}"} ${count}`);
+      for (const [status, count] of byStatus) out.sample('etcd_edge_requests_total', count, { service, status: String(status) });
     }
-    family('etcd_edge_upstream_duration_seconds', 'histogram', 'Time from the first attempt to the response headers sent on.');
+    out.family('etcd_edge_upstream_duration_seconds', 'histogram', 'Time from the first attempt to the response headers sent on.');
     let cumulative = 0;
     BUCKETS.forEach((le, i) => {
       cumulative += this.#buckets[i]!;
-      out.push(`etcd_edge_upstream_duration_seconds_bucket{le="${le}"} ${cumulative}`);
+      out.sample('etcd_edge_upstream_duration_seconds_bucket', cumulative, { le: String(le) });
     });
-    out.push(`etcd_edge_upstream_duration_seconds_bucket{le="+Inf"} ${this.#latencyCount}`);
-    out.push(`etcd_edge_upstream_duration_seconds_sum ${this.#latencySum}`, `etcd_edge_upstream_duration_seconds_count ${this.#latencyCount}`);
-    family('etcd_edge_upstream_retries_total', 'counter', 'Attempts sent to another instance after one failed.');
-    out.push(`etcd_edge_upstream_retries_total ${this.#retries}`);
-    family('etcd_edge_ejections_total', 'counter', 'Instances ejected after failing in a row.');
-    out.push(`etcd_edge_ejections_total ${this.#ejections}`);
-    family('etcd_edge_etcd_calls_total', 'counter', 'HTTP calls to etcd (a watch stream counts once).');
-    out.push(`etcd_edge_etcd_calls_total{outcome="ok"} ${this.#etcdCalls.ok}`, `etcd_edge_etcd_calls_total{outcome="error"} ${this.#etcdCalls.error}`);
+    out.sample('etcd_edge_upstream_duration_seconds_bucket', this.#latencyCount, { le: '+Inf' });
+    out.sample('etcd_edge_upstream_duration_seconds_sum', this.#latencySum).sample('etcd_edge_upstream_duration_seconds_count', this.#latencyCount);
+    out.family('etcd_edge_upstream_retries_total', 'counter', 'Attempts sent to another instance after one failed.').sample('etcd_edge_upstream_retries_total', this.#retries);
+    out.family('etcd_edge_ejections_total', 'counter', 'Instances ejected after failing in a row.').sample('etcd_edge_ejections_total', this.#ejections);
+    out.family('etcd_edge_etcd_calls_total', 'counter', 'HTTP calls to etcd (a watch stream counts once).');
+    out.sample('etcd_edge_etcd_calls_total', this.#etcdCalls.ok, { outcome: 'ok' }).sample('etcd_edge_etcd_calls_total', this.#etcdCalls.error, { outcome: 'error' });
     const cache: [string, number, string][] = [
       ['hits', resolver.hits, 'Lookups served from a fresh snapshot.'],
       ['misses', resolver.misses, 'Lookups that waited for etcd.'],
@@ -80,12 +78,8 @@ export class GatewayMetrics {
       ['refresh_failures', resolver.refreshFailures, 'Reads of a service that failed.'],
       ['skipped_records', resolver.skippedRecords, 'Registry records that did not decode.'],
     ];
-    for (const [name, value, help] of cache) {
-      family(`etcd_edge_cache_${name}_total`, 'counter', help);
-      out.push(`etcd_edge_cache_${name}_total ${value}`);
-    }
-    family('etcd_edge_watches', 'gauge', 'Open etcd watch streams.');
-    out.push(`etcd_edge_watches ${watches}`);
-    return out.join('\n') + '\n';
+    for (const [name, value, help] of cache) out.family(`etcd_edge_cache_${name}_total`, 'counter', help).sample(`etcd_edge_cache_${name}_total`, value);
+    out.family('etcd_edge_watches', 'gauge', 'Open etcd watch streams.').sample('etcd_edge_watches', watches);
+    return out.text();
   }
 }

@@ -1,4 +1,5 @@
 export { EtcdProbe, type EtcdHealth } from './health.js';
+export { RelayMetrics, type RateLimitReason, type RelayRoute, type RelayState } from './metrics.js';
 export { PollSlots, RateLimiter, type RateLimitOptions } from './limiter.js';
 export { DEFAULT_LIMITS, MAX_WAIT_MS, type RelayLimits, type RelayOptions } from './options.js';
 export { bodyOf, Publications, type Published } from './published.js';

@@ -36,6 +36,8 @@ export interface RelayOptions {
    * Default 3,000.
    */
   staleAfterMs?: number;
+  /** More Prometheus text for `/metrics`: the runtime's process figures. */
+  runtimeMetrics?: () => string;
   now?: () => number;
 }
 

@@ -1,10 +1,11 @@
 import { Hono, type Context } from 'hono';
 import type { Resolver } from '../discovery/index.js';
 import { EtcdError } from '../etcd/index.js';
-import { errorResponse } from '../gateway/index.js';
+import { errorResponse, EXPOSITION_TYPE } from '../gateway/index.js';
 import { isServiceName, RegistryError } from '../registry/index.js';
 import { EtcdProbe } from './health.js';
 import { PollSlots, RateLimiter } from './limiter.js';
+import { RelayMetrics, type RelayRoute, type RelayState } from './metrics.js';
 import { DEFAULT_LIMITS, MAX_WAIT_MS, type RelayOptions } from './options.js';
 import { bodyOf, Publications, type Published } from './published.js';
 import { bearerAllowed } from './tokens.js';
@@ -20,7 +21,9 @@ interface Current {
  * The snapshot relay: `GET /v1/services/{name}` serves a service's decoded
  * snapshot from one resolver in watch mode, with `ETag` = revision,
  * `If-None-Match` → 304, and `?wait=` long-polls; `GET /health` says whether
- * etcd answers. Every route needs a bearer token; every client is rate limited.
+ * etcd answers and `GET /metrics` counts in Prometheus text (both also under
+ * `/v1/`, where `serve --relay` mounts the relay). Every route needs a bearer
+ * token; every client is rate limited.
  *
  * @example
  * const relay = new SnapshotRelay({ resolver, etcd, probeKey: 'services/', tokens: ['s3cret'] });
@@ -36,6 +39,7 @@ export class SnapshotRelay {
   readonly #limiter: RateLimiter;
   readonly #slots: PollSlots;
   readonly #probe: EtcdProbe;
+  readonly #metrics = new RelayMetrics();
   #released = false;
 
   constructor(options: RelayOptions) {
@@ -65,15 +69,25 @@ export class SnapshotRelay {
 
   #routes(): void {
     this.app.use('*', async (c, next) => {
+      await next();
+      this.#metrics.request(routeOf(c.req.path), c.res.status);
+    });
+    this.app.use('*', async (c, next) => {
       const retryAfter = this.#limiter.take(this.#options.clientAddress?.(c) ?? '', this.#now());
-      if (retryAfter > 0) return errorResponse('RATE_LIMITED', 'too many requests from this client', { retryAfter });
+      if (retryAfter > 0) {
+        this.#metrics.rateLimited('rate');
+        return errorResponse('RATE_LIMITED', 'too many requests from this client', { retryAfter });
+      }
       if (!bearerAllowed(c.req.header('authorization'), this.#options.tokens)) {
         return errorResponse('UNAUTHORIZED', 'a valid bearer token is required', { headers: { 'www-authenticate': 'Bearer' } });
       }
       await next();
     });
     this.app.get('/v1/services/:service', (c) => this.#service(c));
-    this.app.get('/health', async (c) => c.json(await this.#health(), 200, { 'cache-control': 'no-store' }));
+    for (const at of ['', '/v1']) {
+      this.app.get(`${at}/health`, async (c) => c.json(await this.#health(), 200, { 'cache-control': 'no-store' }));
+      this.app.get(`${at}/metrics`, async (c) => c.body(this.#metrics.render(await this.#state()) + (this.#options.runtimeMetrics?.() ?? ''), 200, { 'content-type': EXPOSITION_TYPE, 'cache-control': 'no-store' }));
+    }
     this.app.all('*', () => errorResponse('NOT_FOUND', 'no such relay route'));
     this.app.onError(() => errorResponse('INTERNAL', 'the relay failed to answer'));
   }
@@ -88,7 +102,10 @@ export class SnapshotRelay {
     if (current instanceof Response) return current;
     if (held.has(current.published.revision) && wait > 0 && !this.#released) {
       const release = this.#slots.acquire(this.#options.clientAddress?.(c) ?? '');
-      if (!release) return errorResponse('RATE_LIMITED', 'too many long-polls held by this client or in all', { service, retryAfter: 1 });
+      if (!release) {
+        this.#metrics.rateLimited('long_polls');
+        return errorResponse('RATE_LIMITED', 'too many long-polls held by this client or in all', { service, retryAfter: 1 });
+      }
       try {
         if (await this.#waiters.wait(service, current.published.revision, wait, c.req.raw.signal)) current = await this.#answerable(service);
       } finally {
@@ -121,15 +138,42 @@ export class SnapshotRelay {
     const now = this.#now();
     const currentAt = status?.snapshot === snapshot ? status.currentAt : snapshot.fetchedAt;
     const ageMs = Math.max(0, now - currentAt);
-    const stale = status?.watchDownSince !== undefined || (!status?.watched && ageMs > (this.#options.staleAfterMs ?? 3_000));
+    const stale = this.#isStale(status, ageMs);
     this.#waiters.notify(service, published.revision);
     return { published, ageMs, stale };
+  }
+
+  #isStale(status: ReturnType<Resolver['status']>, ageMs: number): boolean {
+    return status?.watchDownSince !== undefined || (!status?.watched && ageMs > (this.#options.staleAfterMs ?? 3_000));
+  }
+
+  async #state(): Promise<RelayState> {
+    let staleServices = 0;
+    let oldest = 0;
+    for (const service of this.#resolver.services()) {
+      const status = this.#resolver.status(service);
+      if (!status) continue;
+      const ageMs = Math.max(0, this.#now() - status.currentAt);
+      if (!this.#isStale(status, ageMs)) continue;
+      staleServices++;
+      oldest = Math.max(oldest, ageMs);
+    }
+    const etcd = await this.#probe.check();
+    return { waiting: this.#waiters.size, services: this.#resolver.services().length, watches: this.#resolver.watchCount, etcd, staleServices, oldestStaleSeconds: oldest / 1000 };
   }
 
   async #health(): Promise<object> {
     const etcd = await this.#probe.check();
     return { status: etcd.reachable ? 'ok' : 'degraded', etcd, services: this.#resolver.services().length, watches: this.#resolver.watchCount, waiting: this.#waiters.size };
   }
+}
+
+/** The route a path is counted under; the service name stays out (hostile names must not grow the label set). */
+function routeOf(path: string): RelayRoute {
+  if (path.startsWith('/v1/services/')) return 'service';
+  if (path === '/health' || path === '/v1/health') return 'health';
+  if (path === '/metrics' || path === '/v1/metrics') return 'metrics';
+  return 'other';
 }
 
 /** `?wait=` as ms (cut to the longest allowed); 0 when absent; undefined when not a whole number. */

@@ -6,6 +6,7 @@ import { Resolver } from '../../discovery/index.js';
 import type { EtcdClient } from '../../etcd/index.js';
 import type { KeyLayout } from '../../registry/index.js';
 import { SnapshotRelay, type RelayConfig } from '../../relay/index.js';
+import { processMetrics } from './process-metrics.js';
 
 export interface NodeRelayOptions {
   etcd: EtcdClient;
@@ -43,6 +44,7 @@ export function nodeRelay(etcd: EtcdClient, resolver: Resolver, layouts: readonl
     tokens: config.tokens,
     limits: config.limits,
     clientAddress: (c) => getConnInfo(c).remote.address,
+    runtimeMetrics: processMetrics,
   });
 }
 

@@ -1,6 +1,6 @@
-import type { FetchLike } from '../etcd/index.js';
+import { Rotation, type FetchLike } from '../etcd/index.js';
 import { RelayError, RelayUnavailableError } from './errors.js';
-import { RelayUrls } from './relay-urls.js';
+import { normalizeRelayUrl } from './relay-urls.js';
 import { decodeRelayBody } from './relay-wire.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
 import { RelayWatch } from './relay-watch.js';
@@ -54,11 +54,11 @@ export interface RelayReadOptions {
  * const resolver = new Resolver({ source });
  */
 export class RelaySource implements SnapshotSource {
-  readonly #urls: RelayUrls;
+  readonly #urls: readonly string[];
+  readonly #rotation: Rotation;
   readonly #token: string;
   readonly #fetch: FetchLike;
   readonly #timeoutMs: number;
-  readonly #cooldownMs: number;
   readonly #now: () => number;
   readonly #watch: { waitMs?: number; backoffMs?: number; maxBackoffMs?: number };
   readonly #onRefused: ((error: RelayError) => void) | undefined;
@@ -72,16 +72,17 @@ export class RelaySource implements SnapshotSource {
     };
     this.#onRefused = options.onRefused;
     this.#now = options.now ?? Date.now;
-    this.#urls = new RelayUrls(options.urls, this.#now, options.random ?? Math.random);
+    if (options.urls.length === 0) throw new TypeError('at least one relay URL is required');
+    this.#urls = options.urls.map(normalizeRelayUrl);
     this.#token = options.token;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#timeoutMs = options.timeoutMs ?? 5_000;
-    this.#cooldownMs = options.cooldownMs ?? 10_000;
+    this.#rotation = new Rotation(this.#urls.length, { cooldownMs: options.cooldownMs ?? 10_000, now: this.#now, ...(options.random ? { random: options.random } : {}) });
   }
 
   /** Every URL tried (one URL twice) at the request deadline, and a margin. */
   get callBoundMs(): number {
-    return this.#timeoutMs * Math.max(2, this.#urls.urls.length) + 1_000;
+    return this.#timeoutMs * Math.max(2, this.#urls.length) + 1_000;
   }
 
   /** Watch mode: one long-poll loop per held service. */
@@ -91,12 +92,12 @@ export class RelaySource implements SnapshotSource {
 
   /** The relay URLs, normalized. */
   get urls(): readonly string[] {
-    return this.#urls.urls;
+    return this.#urls;
   }
 
   /** How many relay URLs are set aside after failing. */
   get downCount(): number {
-    return this.#urls.downCount;
+    return this.#rotation.asideCount;
   }
 
   /**
@@ -106,21 +107,21 @@ export class RelaySource implements SnapshotSource {
   async read(service: string, previous: Snapshot | undefined, options: RelayReadOptions = {}): Promise<Snapshot> {
     let last: unknown;
     let attempts = 0;
-    for (const index of this.#urls.order()) {
+    for (const index of this.#rotation.order()) {
       attempts++;
       if (options.signal?.aborted) break;
       try {
-        const answer = await this.#get(this.#urls.urls[index]!, service, previous?.revision, options);
+        const answer = await this.#get(this.#urls[index]!, service, previous?.revision, options);
         const snapshot = this.#snapshotOf(service, answer, previous);
-        this.#urls.answered(index);
+        this.#rotation.answered(index);
         this.#refused = false;
         return snapshot;
       } catch (error) {
         if (error instanceof RelayError && !error.retryable) throw this.#told(error);
         last = error;
         if (options.signal?.aborted) break;
-        const asked = error instanceof RelayError ? (error.retryAfterMs ?? 0) : 0;
-        this.#urls.markDown(index, Math.max(this.#cooldownMs, asked));
+        // Set aside for the cooldown, or as long as the relay asked (`Retry-After`) when longer.
+        this.#rotation.setAside(index, error instanceof RelayError ? error.retryAfterMs : undefined);
       }
     }
     throw new RelayUnavailableError(attempts, last);

@@ -1,4 +1,5 @@
 import { EtcdUnavailableError } from './errors.js';
+import { Rotation } from './rotation.js';
 
 /** Raised inside an attempt when the endpoint, not the request, is at fault. */
 export class EndpointFailure extends Error {
@@ -47,18 +48,12 @@ export interface EndpointPoolOptions {
  */
 export class EndpointPool {
   readonly urls: readonly string[];
-  #current: number;
-  #downUntil: number[];
-  #cooldownMs: number;
-  #now: () => number;
+  readonly #rotation: Rotation;
 
   constructor(urls: readonly string[], options: EndpointPoolOptions) {
     if (urls.length === 0) throw new TypeError('at least one etcd endpoint is required');
     this.urls = urls.map(normalizeEndpoint);
-    this.#current = Math.floor((options.random ?? Math.random)() * this.urls.length);
-    this.#downUntil = this.urls.map(() => 0);
-    this.#cooldownMs = options.cooldownMs;
-    this.#now = options.now ?? Date.now;
+    this.#rotation = new Rotation(this.urls.length, options);
   }
 
   /**
@@ -69,7 +64,7 @@ export class EndpointPool {
   async run<T>(attempt: (url: string) => Promise<T>, options: RunOptions = {}): Promise<T> {
     const { signal } = options;
     let lastCause: unknown;
-    const order = this.#order();
+    const order = this.#rotation.order();
     const settled = new Set<number>();
     let attempts = 0;
     for (const index of order) {
@@ -78,8 +73,7 @@ export class EndpointPool {
       attempts += 1;
       try {
         const result = await attempt(this.urls[index]!);
-        this.#current = index;
-        this.#downUntil[index] = 0;
+        this.#rotation.answered(index);
         return result;
       } catch (error) {
         if (!(error instanceof EndpointFailure)) throw error;
@@ -98,24 +92,7 @@ export class EndpointPool {
   /** Sets an endpoint aside for the cooldown (a watch stream on it failed). */
   markDown(url: string): void {
     const index = this.urls.indexOf(url);
-    if (index >= 0) this.#downUntil[index] = this.#now() + this.#cooldownMs;
-  }
-
-  /**
-   * Healthy endpoints from the current one on, then those set aside. A single
-   * endpoint is tried twice: a pooled keep-alive connection the server already
-   * closed fails the first attempt without saying anything about the server.
-   */
-  #order(): number[] {
-    const now = this.#now();
-    const healthy: number[] = [];
-    const down: number[] = [];
-    for (let i = 0; i < this.urls.length; i++) {
-      const index = (this.#current + i) % this.urls.length;
-      (this.#downUntil[index]! > now ? down : healthy).push(index);
-    }
-    const order = healthy.concat(down);
-    return order.length === 1 ? [order[0]!, order[0]!] : order;
+    if (index >= 0) this.#rotation.setAside(index);
   }
 }
 

@@ -31,3 +31,4 @@ export type { FetchLike } from './transport.js';
 export type * from './types.js';
 export type { WatchBatch, WatchEvent, WatchOptions } from './watch.js';
 export { sleep } from './sleep.js';
+export { Rotation } from './rotation.js';

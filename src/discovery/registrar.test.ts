@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { until } from '../testing/internal/until.js';
 import { EtcdClient, utf8 } from '../etcd/index.js';
 import { FakeEtcd } from '../testing/index.js';
@@ -10,6 +10,7 @@ const fakes: FakeEtcd[] = [];
 const instances: RegisteredInstance[] = [];
 
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(instances.splice(0).map((i) => i.close().catch(() => undefined)));
   fakes.splice(0).forEach((f) => f.close());
 });
@@ -27,9 +28,20 @@ function setup() {
   return { fake, etcd, events, start };
 }
 
+/** Keepalives, retries, request deadlines and the fake's lease expiry all run on timers: drive them without waiting. */
+const fakeTimers = (): void => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+
+/** Moves the fake clock on in 10 ms steps until `check` holds; fails after `ms`. */
+async function advanceUntil(check: () => boolean, ms: number): Promise<void> {
+  for (let waited = 0; !check(); waited += 10) {
+    if (waited >= ms) throw new Error(`condition not met within ${ms} ms`);
+    await vi.advanceTimersByTimeAsync(10);
+  }
+}
 
 describe('register', () => {
   it('writes the key under a new lease and keeps the lease alive past its TTL', async () => {
+    fakeTimers();
     const { etcd, events, start } = setup();
     const instance = await start({ weight: 5, tags: { zone: 'fra' } });
     expect(instance.key).toBe('services/orders/10.0.0.5:8080');
@@ -37,8 +49,11 @@ describe('register', () => {
     expect(kvs[0]!.lease).toBe(instance.leaseId);
     expect(utf8(kvs[0]!.value)).toBe('{"Op":0,"Addr":"http://10.0.0.5:8080","Metadata":{"tags":{"zone":"fra"},"weight":5}}');
     expect(events[0]).toMatchObject({ type: 'registered', key: instance.key, leaseId: instance.leaseId });
-    await new Promise((r) => setTimeout(r, 3_000));
-    expect((await etcd.range(instance.key)).kvs).toHaveLength(1);
+    // Three TTLs. The same lease, never lost: a registrar that let it expire would have registered again under a new one.
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect((await etcd.range(instance.key)).kvs.map((kv) => kv.lease)).toEqual([kvs[0]!.lease]);
+    expect(instance.leaseId).toBe(kvs[0]!.lease);
+    expect(events.map((e) => e.type)).toEqual(['registered']);
     expect(instance.state).toBe('registered');
   });
 
@@ -86,17 +101,22 @@ describe('register', () => {
   });
 
   it('gives up after maxAttempts failures in a row while etcd is unreachable', async () => {
+    fakeTimers();
     const { fake, events, start } = setup();
     const instance = await start({ retry: { retryDelayMs: 100, maxAttempts: 2 } });
     fake.faults().down = true;
-    await expect(instance.done).rejects.toThrow();
+    const gaveUp = expect(instance.done).rejects.toThrow();
+    // The TTL without a beat, then two retries.
+    await vi.advanceTimersByTimeAsync(5_000);
     expect(events.map((e) => e.type)).toEqual(['registered', 'keepalive-failed', 'lost', 'retry-failed', 'retry-failed', 'gave-up']);
+    await gaveUp;
     // The fake's open watch stream may still report the key expiring first.
     expect(events.find((e) => e.type === 'lost')).toMatchObject({ reason: expect.stringMatching(/^(unreachable|key-deleted)$/) });
     expect(instance.state).toBe('gave-up');
   });
 
   it('notices a stalled etcd within the TTL and registers again soon after the stall ends', async () => {
+    fakeTimers();
     const fake = new FakeEtcd();
     fakes.push(fake);
     // The client's own deadlines (5 s, writes 10 s) exceed the TTL: the registrar's must apply.
@@ -112,14 +132,14 @@ describe('register', () => {
     instances.push(instance);
     const stalled = Date.now();
     fake.faults().delayMs = 60_000;
-    await until(() => events.some((e) => e.type === 'retry-failed'), 5_000);
+    await advanceUntil(() => events.some((e) => e.type === 'retry-failed'), 5_000);
     const failed = events.find((e) => e.type === 'keepalive-failed');
     expect(failed, events.map((e) => e.type).join(', ')).toBeDefined();
     // A beat is sent every TTL/3 and tried twice on the one endpoint: 2 × 500 ms.
     expect(failed!.at - stalled).toBeLessThan(2_000);
     fake.faults().delayMs = 0;
     const ended = Date.now();
-    await until(() => events.some((e) => e.type === 're-registered'), 5_000);
+    await advanceUntil(() => events.some((e) => e.type === 're-registered'), 5_000);
     // At worst one attempt was waiting out its deadline, then one retry delay.
     expect(events.find((e) => e.type === 're-registered')!.at - ended).toBeLessThan(1_500);
     expect((await etcd.range(instance.key)).kvs[0]!.lease).toBe(instance.leaseId);
@@ -175,13 +195,18 @@ describe('register', () => {
   });
 
   it('aborts the first registration with its signal and leaves no lease behind', async () => {
+    fakeTimers();
     const { fake, etcd, start } = setup();
     fake.faults().delayMs = 200;
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
-    await expect(start({ signal: controller.signal })).rejects.toThrow();
+    const registering = start({ signal: controller.signal });
+    await vi.advanceTimersByTimeAsync(50);
+    controller.abort();
     fake.faults().delayMs = 0;
-    await new Promise((r) => setTimeout(r, 300));
+    const aborted = expect(registering).rejects.toThrow();
+    // Past the moment a grant that ignored the abort would have landed.
+    await vi.advanceTimersByTimeAsync(300);
+    await aborted;
     expect((await etcd.leaseList()).ids).toEqual([]);
   });
 

@@ -344,13 +344,49 @@ describe('Resolver (watch mode)', () => {
   });
 
   it('reopens a watch that went silent, and treats it as down until it is back', async () => {
-    const { fake, resolver, add } = setup({ watch: true, watchSilenceMs: 100 });
-    await add({ service: 'orders', url: '10.0.0.1:80' });
+    const fake = new FakeEtcd();
+    fakes.push(fake);
+    // Watch requests wait at `gate` while it is shut: a silent stream can then be dropped but not replaced.
+    let watchAttempts = 0;
+    let gate = Promise.resolve();
+    const fetch: FetchLike = async (url, init) => {
+      if (url.endsWith('/v3/watch')) {
+        watchAttempts++;
+        await gate;
+      }
+      return fake.fetch(url, init);
+    };
+    const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch, timeoutMs: 300, endpointCooldownMs: 0 });
+    const resolver = new Resolver({ etcd, watch: true, watchSilenceMs: 100 });
+    resolvers.push(resolver);
+    const add = async (url: string): Promise<void> => {
+      const record = native.encode({ service: 'orders', url });
+      await etcd.put(record.key, record.value);
+    };
+    await add('10.0.0.1:80');
     await resolver.resolve('orders');
-    const opened = fake.calls.get('/v3/watch') ?? 0;
-    await until(() => (fake.calls.get('/v3/watch') ?? 0) >= opened + 2);
-    await add({ service: 'orders', url: '10.0.0.2:80' });
-    await until(async () => (await resolver.resolve('orders')).instances.length === 2);
+    await until(() => (fake.calls.get('/v3/watch') ?? 0) > 0);
+    expect(resolver.status('orders')).toMatchObject({ watched: true });
+    expect(resolver.status('orders')?.watchDownSince).toBeUndefined();
+    let open = (): void => undefined;
+    gate = new Promise((resolve) => (open = resolve));
+    const opened = watchAttempts;
+    await until(() => watchAttempts > opened, 3_000);
+    // Down from the moment the silent stream was dropped: no longer current, served as stale-if-error.
+    const down = resolver.status('orders');
+    expect(down?.watchDownSince).toBeDefined();
+    expect(down?.currentAt).toBe(down?.watchDownSince);
+    const served = resolver.stats.staleIfErrorServes;
+    expect((await resolver.resolve('orders')).instances).toHaveLength(1);
+    expect(resolver.stats.staleIfErrorServes).toBe(served + 1);
+    gate = Promise.resolve();
+    open();
+    await until(() => resolver.status('orders')?.watchDownSince === undefined, 3_000);
+    const hits = resolver.stats.hits;
+    await add('10.0.0.2:80');
+    await until(async () => (await resolver.resolve('orders')).instances.length === 2, 3_000);
+    expect(resolver.stats.staleIfErrorServes).toBe(served + 1);
+    expect(resolver.stats.hits).toBeGreaterThan(hits);
   });
 
   it('does not read another layout\'s tree as a grpc-naming service', async () => {

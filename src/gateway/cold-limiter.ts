@@ -1,3 +1,5 @@
+import { parseIp } from './ip.js';
+
 export interface ColdLookupLimits {
   /** Lookups of never-seen names per second for one client address, after a burst. */
   perClient: { perSecond: number; burst: number };
@@ -36,9 +38,10 @@ export class ColdLookupLimiter {
     this.#overall = { tokens: limits.overall.burst, at: now() };
   }
 
-  /** Takes a token for this client (and one overall) if both have one left. */
-  take(client: string | undefined): boolean {
+  /** Takes a token for this client (its address; IPv6 by /64) and one overall, if both have one left. */
+  take(clientIp: string | undefined): boolean {
     const now = this.#now();
+    const client = clientKey(clientIp);
     const own = client === undefined ? undefined : this.#client(client, now);
     if (own && !refill(own, this.#limits.perClient, now)) return false;
     if (!refill(this.#overall, this.#limits.overall, now)) return false;
@@ -65,4 +68,11 @@ function refill(bucket: Bucket, rate: { perSecond: number; burst: number }, now:
   bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.at) * rate.perSecond) / 1000);
   bucket.at = now;
   return bucket.tokens >= 1;
+}
+
+/** A client's bucket key: its address, or its /64 for IPv6, where one host can rotate through many. */
+function clientKey(ip: string | undefined): string | undefined {
+  if (ip === undefined || !ip.includes(':')) return ip;
+  const bits = parseIp(ip);
+  return bits === undefined ? ip : `${(bits >> 64n).toString(16)}::/64`;
 }

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLIENT_IP, closeAll, errorOf, setup } from './fixtures.js';
 import { signalLink } from './inbound.js';
-import { proxyOutcome, type Outcome, type ProxyHandler } from './proxy.js';
+import type { Outcome } from './outcome.js';
+import type { ProxyHandler } from './proxy.js';
+import { proxyOutcome } from './proxy-route.js';
 
 afterEach(closeAll);
 

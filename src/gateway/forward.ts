@@ -15,21 +15,22 @@ export interface RetryPolicy {
   upstreamTimeoutMs: number;
 }
 
-/** One request on its way to a service. */
+/** One request on its way to a service, as forwarding reads it: plain data, made by the request (proxy.ts) once its body is known. */
 export interface Forwarding {
-  instances: readonly Instance[];
-  pick: PickRequest;
-  /** The instance already chosen for the first attempt (undefined: none eligible), so its choice is timed with discovery. */
-  first?: Instance | undefined;
-  method: string;
-  path: string;
+  readonly instances: readonly Instance[];
+  readonly pick: PickRequest;
+  /** The instance already chosen for the first attempt (null: none eligible), so its choice is timed with discovery. */
+  readonly first: Instance | null;
+  readonly method: string;
+  /** Path and query, as sent to the instance. */
+  readonly path: string;
   /** Flat name/value list (see `FieldList`). */
-  headers: readonly string[];
-  body: OutgoingBody;
+  readonly headers: readonly string[];
+  readonly body: OutgoingBody;
   /** Tells when the client goes away. */
-  client: ClientLink;
+  readonly client: ClientLink;
   /** When the request arrived (ms, the `now` clock): the deadline counts from here. */
-  startedAt: number;
+  readonly startedAt: number;
 }
 
 export type Forwarded =
@@ -47,10 +48,15 @@ export interface ForwardDeps {
 const TIMEOUT = Symbol('timeout');
 const CLIENT_GONE = Symbol('client gone');
 
-/** Where a forwarding's result goes: one of the two, once. */
+/**
+ * Where forwarding reports: the request (proxy.ts), whose one guard decides
+ * when it is over. Forwarding tells `forwarded` once when its attempts end;
+ * `broke` when a step called back by the upstream threw (a bug), which may
+ * come after: the guard keeps the first.
+ */
 export interface ForwardDone {
   forwarded(result: Forwarded): void;
-  /** A step called back by the upstream threw (a bug): nobody else would hear of it, and the request must not hang. */
+  /** Nobody else would hear of the bug, and the request must not hang. */
   broke(error: unknown): void;
 }
 
@@ -62,11 +68,15 @@ export interface ForwardDone {
  * goes to `done`, possibly before this returns.
  */
 export function forward(deps: ForwardDeps, request: Forwarding, done: ForwardDone): void {
-  const run = new ForwardRun(deps, request, done);
-  run.next('first' in request ? request.first : deps.balancer.pick(request.instances, request.pick));
+  new ForwardRun(deps, request, done).next(request.first);
 }
 
-/** One request's way through its attempts: a class whose methods are the steps, so no closure or promise is made per request. */
+/**
+ * One request's way through its attempts: a class whose methods are the
+ * steps, so no closure or promise is made per request. It keeps the attempts'
+ * state (count, tried instances, the last failure) and reports to `done`; it
+ * does not decide that the request is over.
+ */
 class ForwardRun {
   readonly #deps: ForwardDeps;
   readonly #request: Forwarding;
@@ -76,7 +86,6 @@ class ForwardRun {
   #retries: Retries | undefined;
   #failure: 'none-eligible' | 'unreachable' | 'timeout' = 'none-eligible';
   #attempt = 0;
-  #over = false;
 
   constructor(deps: ForwardDeps, request: Forwarding, done: ForwardDone) {
     this.#deps = deps;
@@ -86,7 +95,7 @@ class ForwardRun {
   }
 
   /** Tries `instance`, or ends when there is none. */
-  next(instance: Instance | undefined): void {
+  next(instance: Instance | null): void {
     const request = this.#request;
     if (!instance) {
       if (this.#failure === 'none-eligible') request.body.discard();
@@ -104,16 +113,7 @@ class ForwardRun {
     }
   }
 
-  /** A step called back by the upstream threw (a bug): the request ends with it rather than hang. */
-  broke(error: unknown): void {
-    if (this.#over) return;
-    this.#over = true;
-    this.#done.broke(error);
-  }
-
   #end(result: Forwarded): void {
-    if (this.#over) return;
-    this.#over = true;
     this.#done.forwarded(result);
   }
 
@@ -142,6 +142,10 @@ class ForwardRun {
     this.next(next);
   }
 
+  get done(): ForwardDone {
+    return this.#done;
+  }
+
   get deps(): ForwardDeps {
     return this.#deps;
   }
@@ -154,8 +158,8 @@ class ForwardRun {
     return this.#deadline;
   }
 
-  #another(failed: Instance): Instance | undefined {
-    return (this.#retries ??= new Retries(this.#deps.balancer, this.#request)).another(failed);
+  #another(failed: Instance): Instance | null {
+    return (this.#retries ??= new Retries(this.#deps.balancer, this.#request)).another(failed) ?? null;
   }
 }
 
@@ -243,7 +247,7 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
     this.#headersArrived = true;
   }
 
-  // The upstream calls these from its own callbacks, where a throw (a bug) would reach no one: the run ends with it instead.
+  // The upstream calls these from its own callbacks, where a throw (a bug) would reach no one: the request's error route takes it.
   answered(response: UpstreamResponse): void {
     try {
       if (!this.#end()) return;
@@ -252,7 +256,7 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
     } catch (error) {
       // Nobody will read it: an unread stream would hold its connection.
       discardBody(response.body);
-      this.#run.broke(error);
+      this.#run.done.broke(error);
     }
   }
 
@@ -261,7 +265,7 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
       if (!this.#end()) return;
       this.#run.failed(this.#instance, this.#failure(error));
     } catch (bug) {
-      this.#run.broke(bug);
+      this.#run.done.broke(bug);
     }
   }
 
@@ -278,7 +282,7 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
     return this.cancel.reason === TIMEOUT ? 'timeout' : error instanceof UpstreamError ? error.failure : 'failed';
   }
 
-  /** Stops the timer and the client watch; false when the attempt had already ended. */
+  /** The attempt's own end (its timer, its client watch), not the request's; false when it had already ended. */
   #end(): boolean {
     if (this.#ended) return false;
     this.#ended = true;

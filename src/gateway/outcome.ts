@@ -1,6 +1,7 @@
 import type { AccessRecord } from './access-log.js';
 import { errorParts, statusOf, type ErrorParts, type GatewayErrorCode } from './errors.js';
 import type { FieldList } from './fields.js';
+import { downstreamResponseHeaders } from './headers.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { UpstreamResponse } from './upstream.js';
 
@@ -26,6 +27,18 @@ export interface Responder {
   broke(error: unknown): void;
 }
 
+/** Statuses whose responses never carry a body. */
+const NO_BODY = new Set([204, 205, 304]);
+
+/** An instance's answer as the runtime sends it: the gateway's fields added (`timing` is its `Server-Timing`), the body left out where none may go. */
+export function answerOf(response: UpstreamResponse, requestId: string, timing: string, via: string, head: boolean): Outcome {
+  const bodyless = head || NO_BODY.has(response.status);
+  return { kind: 'answer', response, headers: downstreamResponseHeaders(response.headers, requestId, timing, via), bodyless };
+}
+
+/** Why a request got no instance's answer to pass on: its lookup's failures, its body's, then forwarding's (`bad-answer`: a status out of range). */
+export type NoAnswer = 'invalid' | 'deferred' | 'unavailable' | 'body-unread' | 'none-eligible' | 'unreachable' | 'timeout' | 'bad-answer' | 'client-gone';
+
 /**
  * The gateway's own error answer, counted. `counted` is the service label for metrics: only a service
  * known to have instances, so made-up names cannot crowd the labels.
@@ -33,6 +46,33 @@ export interface Responder {
 export function fail(metrics: GatewayMetrics, requestId: string, code: GatewayErrorCode, message: string, service?: string, retryAfter?: number, counted?: string): Outcome {
   metrics.request(counted, statusOf(code));
   return { kind: 'error', error: errorParts(code, message, { service, requestId, ...(retryAfter === undefined ? {} : { retryAfter }) }) };
+}
+
+/**
+ * The answer to a request that got no instance's answer; `attempts` are forwarding's. `counted` (see `fail`)
+ * labels forwarding's failures and a client gone, never a lookup's or an unread body's.
+ */
+export function failureOf(metrics: GatewayMetrics, requestId: string, service: string, counted: string | undefined, why: NoAnswer, attempts: number): Outcome {
+  switch (why) {
+    case 'invalid':
+      return fail(metrics, requestId, 'BAD_REQUEST', 'this service name cannot be looked up', service);
+    case 'deferred':
+      return fail(metrics, requestId, 'NO_INSTANCES', 'too many lookups of new service names; try again shortly', service, 1);
+    case 'unavailable':
+      return fail(metrics, requestId, 'ETCD_UNAVAILABLE', 'the registry cannot be reached and nothing is cached for this service', service, 1);
+    case 'none-eligible':
+      return fail(metrics, requestId, 'NO_INSTANCES', 'no instance of this service can take the request', service, 1, counted);
+    case 'timeout':
+      return fail(metrics, requestId, 'UPSTREAM_TIMEOUT', 'no instance answered in time', service, undefined, counted);
+    case 'unreachable':
+      return fail(metrics, requestId, 'UPSTREAM_UNREACHABLE', attempts > 1 ? `no instance could be reached (${attempts} tried)` : 'the instance could not be reached', service, undefined, counted);
+    case 'bad-answer':
+      return fail(metrics, requestId, 'UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on', service, undefined, counted);
+    case 'body-unread':
+      return fail(metrics, requestId, 'BAD_REQUEST', 'the request body could not be read', service);
+    case 'client-gone':
+      return clientGone(metrics, counted);
+  }
 }
 
 /** The client went away: nobody reads this answer; it is counted as nginx counts it (499). */

@@ -4,7 +4,8 @@ import { clientIpOf, type RuntimeHooks } from './client-side.js';
 import { responseOfError, errorResponse } from './errors.js';
 import { fieldsOf, fieldValue, headersOf } from './fields.js';
 import { signalLink, type Inbound } from './inbound.js';
-import { proxyOutcome, type Outcome, type ProxyHandler } from './proxy.js';
+import type { Outcome } from './outcome.js';
+import type { ProxyHandler } from './proxy.js';
 import { pathOf } from './target.js';
 import { discardBody, type UpstreamResponse } from './upstream.js';
 
@@ -20,6 +21,16 @@ export function proxyRoute(proxy: ProxyHandler, hooks: RuntimeHooks): (c: Contex
     records.set(response, record);
     return response;
   };
+}
+
+/**
+ * The promise form of a `ProxyHandler`, for runtimes that answer with a promise (Hono's routes).
+ *
+ * @example
+ * const outcome = await proxyOutcome(gateway.proxy, inbound);
+ */
+export function proxyOutcome(proxy: ProxyHandler, request: Inbound): Promise<Outcome> {
+  return new Promise((resolve, reject) => proxy(request, { answer: resolve, broke: reject }));
 }
 
 /** Access log lines a runtime writes itself (`RuntimeHooks.logsAnswers`), by the response they describe. */

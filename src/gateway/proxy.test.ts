@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Registration } from '../registry/index.js';
 import { CLIENT_IP, closeAll, errorOf, setup, type Step } from './fixtures.js';
-import { millis } from './proxy.js';
+import { millis } from './outcome.js';
 
 afterEach(closeAll);
 

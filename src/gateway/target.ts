@@ -1,4 +1,11 @@
+import { parseTags, type PickRequest } from '../balance/index.js';
 import { isServiceName } from '../registry/index.js';
+import { hashKeyOf } from './client-side.js';
+import type { GatewayConfig } from './config.js';
+import type { GatewayErrorCode } from './errors.js';
+import { fieldValue } from './fields.js';
+import { passesThrough } from './headers.js';
+import type { Inbound } from './inbound.js';
 
 export const SERVICE_PREFIX = '/svc/';
 
@@ -43,4 +50,72 @@ export function pathOf(target: string): string {
   const hash = target.indexOf('#', start);
   const end = Math.min(query === -1 ? target.length : query, hash === -1 ? target.length : hash);
   return target.slice(start, end);
+}
+
+/** A `/svc/` request checked at the edge: where it goes, or why the gateway refuses it (`service` once known). */
+export type Route =
+  | { readonly ok: true; readonly service: string; readonly path: string; readonly pick: PickRequest }
+  | { readonly ok: false; readonly code: GatewayErrorCode; readonly message: string; readonly service: string | undefined; readonly retryAfter?: number };
+
+/** What the edge holds every request to besides the config; built once per proxy. */
+export interface EdgeRules {
+  exposed: (service: string) => boolean;
+  /** This deployment's `Via` entry. */
+  via: string;
+  /** The pick of a request that brings no tags, zone or hash key of its own (most). */
+  plainPick: PickRequest;
+}
+
+/**
+ * Checks a request before any lookup, in this order: the number of header
+ * fields, the target, TRACE, loops through this deployment, a body declared
+ * too large, the service's exposure, the request's tags. Then its pick: the
+ * required tags narrowed by the request's, the zone and the hash key.
+ */
+export function routeOf(request: Inbound, config: GatewayConfig, rules: EdgeRules, clientIp: string | undefined): Route {
+  const { fields } = request;
+  const { limits } = config;
+  // Refused, never truncated: the fields the gateway adds must reach the instance within its own limits.
+  if (fields.length > limits.maxHeaders * 2) return refused('TOO_MANY_HEADERS', `a request may carry at most ${limits.maxHeaders} header fields`, undefined);
+  const target = parseTarget(request.path);
+  if (!target.ok) return refused('BAD_REQUEST', target.message, undefined);
+  const { service } = target;
+  if (request.method === 'TRACE' && !limits.allowTrace) return refused('METHOD_NOT_ALLOWED', 'TRACE is not forwarded', service);
+  const via = fieldValue(fields, 'via');
+  if (via !== undefined && passesThrough(via, rules.via) >= limits.maxHops) {
+    return refused('LOOP_DETECTED', `the request has passed through this gateway ${limits.maxHops} times already`, service);
+  }
+  if (limits.maxBodyBytes !== undefined && request.hasBody && Number(fieldValue(fields, 'content-length')) > limits.maxBodyBytes) {
+    return refused('PAYLOAD_TOO_LARGE', bodyTooLarge(limits.maxBodyBytes), service);
+  }
+  if (!rules.exposed(service)) return refused('NOT_FOUND', 'this gateway does not route to that service', service);
+  const tagHeader = fieldValue(fields, 'x-edge-tags');
+  const requestTags = tagHeader === undefined ? undefined : parseTags(tagHeader);
+  if (requestTags === undefined && tagHeader !== undefined) return refused('BAD_REQUEST', 'x-edge-tags must be key=value pairs, comma-separated', service);
+  // ETCD_EDGE_TAGS are required of every routed instance: a request may narrow them, never override them.
+  const required = config.tags;
+  if (requestTags && Object.keys(requestTags).some((key) => Object.hasOwn(required, key) && required[key] !== requestTags[key])) {
+    return { ok: false, code: 'NO_INSTANCES', message: 'no instance of this service can take the request', service, retryAfter: 1 };
+  }
+  const zone = request.zone ?? config.zone;
+  const hashKey = hashKeyOf(config.hashKey, fields, clientIp);
+  const plain = requestTags === undefined && zone === undefined && hashKey === undefined;
+  return { ok: true, service, path: target.path + request.query, pick: plain ? rules.plainPick : pickRequest(required, requestTags, zone, hashKey) };
+}
+
+/** Why a body is refused (413): declared too large, or found so while it streamed. */
+export function bodyTooLarge(maxBodyBytes: number | undefined): string {
+  return `the request body may be at most ${maxBodyBytes} bytes`;
+}
+
+function refused(code: GatewayErrorCode, message: string, service: string | undefined): Route {
+  return { ok: false, code, message, service };
+}
+
+/** What selection needs of a request that brings tags, a zone or a hash key. */
+function pickRequest(required: Readonly<Record<string, string>>, requestTags: Readonly<Record<string, string>> | undefined, zone: string | undefined, hashKey: string | undefined): PickRequest {
+  const pick: PickRequest = { tags: requestTags ? { ...required, ...requestTags } : required };
+  if (zone !== undefined) pick.zone = zone;
+  if (hashKey !== undefined) pick.hashKey = hashKey;
+  return pick;
 }

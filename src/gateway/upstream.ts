@@ -30,12 +30,20 @@ export interface UpstreamReply {
   failed(error: UpstreamError): void;
 }
 
+/** An instance's answer, as an upstream hands it to the gateway. */
 export interface UpstreamResponse {
   status: number;
   /** Flat name/value list, names lower case (see `FieldList`). */
   headers: FieldList;
   /** A stream, or the whole body when an upstream chose to read a small one at once. */
   body: ReadableStream<Uint8Array> | Uint8Array | null;
+  /**
+   * The body in the runtime's own form, when the upstream has one its runtime
+   * writes without a Web stream in between (undici's `Readable` on Node; then
+   * `body` is made from it only if asked for). Opaque to the core, which never
+   * reads it: the runtime's adapter that wrote it narrows it back.
+   */
+  readonly native?: unknown;
 }
 
 /** What a cancel stops: an upstream's attempt in flight. */

@@ -1,12 +1,19 @@
-import type { ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { validIp, type ClientLink, type GoneWatcher } from '../../gateway/index.js';
+import { validIp } from '../../gateway/index.js';
 
 const isIpLiteral = (text: string): boolean => isIP(text) !== 0;
 
 const CONNECTION = Symbol('etcd-edge client connection');
 type KnownSocket = Socket & { [CONNECTION]?: ClientConnection };
+
+/** A request on a connection, told when the connection closes. */
+export interface ConnectionRequest {
+  /** Whether its answer was sent whole. */
+  readonly finished: boolean;
+  /** The connection closed. */
+  closed(): void;
+}
 
 /**
  * What the gateway knows of one client connection, worked out on its first
@@ -20,13 +27,13 @@ export class ClientConnection {
   /** The peer's address, an IP literal Node vouches for. */
   readonly ip: string | undefined;
   readonly proto: 'http' | 'https';
-  readonly #links: ResponseLink[] = [];
+  readonly #requests: ConnectionRequest[] = [];
 
   private constructor(socket: Socket) {
     this.ip = validIp(socket.remoteAddress, isIpLiteral);
     this.proto = (socket as TLSSocket).encrypted ? 'https' : 'http';
     socket.once('close', () => {
-      for (const link of this.#links) link.closed();
+      for (const request of this.#requests) request.closed();
     });
   }
 
@@ -34,47 +41,13 @@ export class ClientConnection {
     return ((socket as KnownSocket)[CONNECTION] ??= new ClientConnection(socket));
   }
 
-  /** The client link of a request on this connection, answered through `outgoing`. */
-  link(outgoing: ServerResponse): ResponseLink {
-    const links = this.#links;
+  /** Tells `request` when this connection closes. */
+  track(request: ConnectionRequest): void {
+    const requests = this.#requests;
     // Answers on one connection finish in order: those done are at the head (usually all of them), and the scan stops at the first still under way.
     let done = 0;
-    while (done < links.length && links[done]!.finished) done++;
-    if (done > 0) links.splice(0, done);
-    const link = new ResponseLink(outgoing);
-    links.push(link);
-    return link;
-  }
-}
-
-/** The client is gone when its connection closes before the answer was finished. */
-class ResponseLink implements ClientLink {
-  readonly #outgoing: ServerResponse;
-  #gone = false;
-  #watcher: GoneWatcher | undefined;
-
-  constructor(outgoing: ServerResponse) {
-    this.#outgoing = outgoing;
-  }
-
-  get gone(): boolean {
-    return this.#gone;
-  }
-
-  get finished(): boolean {
-    return this.#outgoing.writableFinished;
-  }
-
-  watch(watcher: GoneWatcher | undefined): void {
-    this.#watcher = watcher;
-  }
-
-  /** The connection closed. */
-  closed(): void {
-    if (this.finished) return;
-    this.#gone = true;
-    const watcher = this.#watcher;
-    this.#watcher = undefined;
-    watcher?.clientGone();
+    while (done < requests.length && requests[done]!.finished) done++;
+    if (done > 0) requests.splice(0, done);
+    requests.push(request);
   }
 }

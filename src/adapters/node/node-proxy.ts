@@ -1,7 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorParts, fieldsOfRaw, fieldValue, type AccessRecord, type ClientLink, type Inbound, type Outcome, type ProxyHandler, type Responder } from '../../gateway/index.js';
-import { ClientConnection } from './client-connection.js';
-import { nativeBodyOf, writeAnswer, writeError } from './direct-response.js';
+import { Readable, pipeline } from 'node:stream';
+import type { ReadableStream as NodeWebStream } from 'node:stream/web';
+import {
+  discardBody,
+  errorParts,
+  fieldsOfRaw,
+  fieldValue,
+  type AccessRecord,
+  type ClientLink,
+  type ErrorParts,
+  type FieldList,
+  type GoneWatcher,
+  type Inbound,
+  type Outcome,
+  type ProxyHandler,
+  type Responder,
+  type UpstreamResponse,
+} from '../../gateway/index.js';
+import { ClientConnection, type ConnectionRequest } from './client-connection.js';
 import { pullStream } from './streams.js';
 
 /** A Host field as a client may send it: a name, IPv4 or bracketed IPv6 literal, and a port. */
@@ -11,7 +27,8 @@ const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
  * Serves `/svc/…` straight from Node's request and response: no Web
  * `Request`, `Headers` or `AbortSignal` per request, which is most of what
  * Hono's Node adapter costs a proxy. The proxy's decisions are the same as on
- * every runtime (`createProxy`); only the reading and writing are Node's.
+ * every runtime (`createProxy`, gateway/proxy.ts); only the reading
+ * (`NodeExchange`) and the writing (`writeOutcome`) are Node's.
  */
 export function nodeProxyListener(proxy: ProxyHandler, onError?: (error: unknown) => void): (incoming: IncomingMessage, outgoing: ServerResponse) => void {
   return (incoming, outgoing) => {
@@ -28,17 +45,6 @@ export function nodeProxyListener(proxy: ProxyHandler, onError?: (error: unknown
   };
 }
 
-function writeOutcome(outgoing: ServerResponse, outcome: Outcome): void {
-  switch (outcome.kind) {
-    case 'answer':
-      return writeAnswer(outgoing, outcome.response, outcome.headers, outcome.bodyless);
-    case 'error':
-      return writeError(outgoing, outcome.error);
-    case 'gone':
-      outgoing.destroy();
-  }
-}
-
 /** The request as the proxy sees it, or why it cannot be served. */
 function inboundOf(incoming: IncomingMessage, outgoing: ServerResponse, onError: ((error: unknown) => void) | undefined): NodeExchange | string {
   const target = incoming.url ?? '/';
@@ -51,10 +57,12 @@ function inboundOf(incoming: IncomingMessage, outgoing: ServerResponse, onError:
 }
 
 /**
- * A Node request as the proxy sees it, and where its outcome is written: a
- * class, so its methods are not closures made per request.
+ * A Node request as the proxy sees it (`Inbound`), where its outcome is
+ * written (`Responder`), and its client's side (`ClientLink`: gone when the
+ * connection closes before the answer was finished): one object per request,
+ * a class, so its methods are not closures made per request.
  */
-class NodeExchange implements Inbound, Responder {
+class NodeExchange implements Inbound, Responder, ClientLink, ConnectionRequest {
   readonly method: string;
   readonly path: string;
   readonly query: string;
@@ -64,11 +72,13 @@ class NodeExchange implements Inbound, Responder {
   readonly host: string;
   readonly zone = undefined;
   readonly hasBody: boolean;
-  readonly client: ClientLink;
+  readonly client: ClientLink = this;
   readonly waitUntil = undefined;
   readonly #incoming: IncomingMessage;
   readonly #outgoing: ServerResponse;
   readonly #onError: ((error: unknown) => void) | undefined;
+  #gone = false;
+  #watcher: GoneWatcher | undefined;
 
   constructor(incoming: IncomingMessage, outgoing: ServerResponse, target: string, q: number, fields: string[], host: string, onError: ((error: unknown) => void) | undefined) {
     const connection = ClientConnection.of(incoming.socket);
@@ -81,10 +91,30 @@ class NodeExchange implements Inbound, Responder {
     this.proto = connection.proto;
     this.host = host;
     this.hasBody = (length !== undefined && length !== '0') || fieldValue(fields, 'transfer-encoding') !== undefined;
-    this.client = connection.link(outgoing);
     this.#incoming = incoming;
     this.#outgoing = outgoing;
     this.#onError = onError;
+    connection.track(this);
+  }
+
+  get gone(): boolean {
+    return this.#gone;
+  }
+
+  get finished(): boolean {
+    return this.#outgoing.writableFinished;
+  }
+
+  watch(watcher: GoneWatcher | undefined): void {
+    this.#watcher = watcher;
+  }
+
+  closed(): void {
+    if (this.finished) return;
+    this.#gone = true;
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    watcher?.clientGone();
   }
 
   answer(outcome: Outcome): void {
@@ -174,4 +204,63 @@ function readAll(incoming: IncomingMessage): Promise<Uint8Array> {
     };
     incoming.on('data', data).on('end', end).on('error', settle).on('close', close);
   });
+}
+
+/** Writes what the proxy decided to Node's response. */
+function writeOutcome(outgoing: ServerResponse, outcome: Outcome): void {
+  switch (outcome.kind) {
+    case 'answer':
+      return writeAnswer(outgoing, outcome.response, outcome.headers, outcome.bodyless);
+    case 'error':
+      return writeError(outgoing, outcome.error);
+    case 'gone':
+      outgoing.destroy();
+  }
+}
+
+/** undici's own body of an instance's answer, when it came from `UndiciUpstream` (its `native`). */
+function nativeBodyOf(response: UpstreamResponse): Readable | undefined {
+  return response.native instanceof Readable ? response.native : undefined;
+}
+
+/**
+ * Writes an instance's answer: undici's body straight to the socket with
+ * backpressure, no Web stream in between. Client gone or instance broken
+ * off: both sides are torn down.
+ */
+function writeAnswer(outgoing: ServerResponse, upstream: UpstreamResponse, headers: FieldList, bodyless: boolean): void {
+  const native = nativeBodyOf(upstream);
+  try {
+    outgoing.writeHead(upstream.status, headers);
+  } catch {
+    // A field Node refuses to send (a character it does not allow): nothing was written yet.
+    if (native) native.destroy();
+    else discardBody(upstream.body);
+    writeError(outgoing, errorParts('UPSTREAM_UNREACHABLE', 'the instance gave an answer that cannot be passed on'));
+    return;
+  }
+  if (bodyless) {
+    if (native) native.destroy();
+    else discardBody(upstream.body);
+    outgoing.end();
+    return;
+  }
+  const body = native ?? upstream.body;
+  if (body === null || body instanceof Uint8Array) {
+    outgoing.end(body ?? undefined);
+    return;
+  }
+  const source = body instanceof ReadableStream ? Readable.fromWeb(body as NodeWebStream) : body;
+  pipeline(source, outgoing, (error) => {
+    if (error) outgoing.destroy();
+  });
+}
+
+/** The gateway's own error answer; a response already under way is cut off instead. */
+function writeError(outgoing: ServerResponse, error: ErrorParts): void {
+  if (outgoing.headersSent) {
+    outgoing.destroy();
+    return;
+  }
+  outgoing.writeHead(error.status, error.fields).end(error.body);
 }

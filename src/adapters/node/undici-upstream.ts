@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
-import { lazyBody } from './direct-response.js';
 import { ADDRESS_DENIED, type LookupFunction } from './guarded-lookup.js';
 import { pullStream } from './streams.js';
 import { UpstreamError, type FieldList, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
@@ -111,7 +110,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     stream.once('close', () => {
       if (!stream.readableEnded) controller.abort(new Error('answer dropped'));
     });
-    this.#settle(lazyBody(statusCode, this.#headers, stream, () => pullStream(stream, () => stream.destroy())));
+    this.#settle(streamedResponse(statusCode, this.#headers, stream));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -149,6 +148,27 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.#reply.failed(new UpstreamError(failure, message, { cause }));
   }
 }
+
+/**
+ * An answer whose body streams: undici's `Readable` as the response's
+ * `native` body, which Node's side writes straight to the client; the Web
+ * `body` is made only if someone asks for it (a retry discarding it, Hono's route).
+ */
+function streamedResponse(status: number, headers: FieldList, stream: Readable): UpstreamResponse {
+  let web: ReadableStream<Uint8Array> | undefined;
+  // Destroying an undici body emits 'error'; whoever tears it down has already decided.
+  stream.on('error', ignore);
+  return {
+    status,
+    headers,
+    native: stream,
+    get body() {
+      return (web ??= pullStream(stream, () => stream.destroy()));
+    },
+  };
+}
+
+function ignore(): void {}
 
 function classify(error: unknown): UpstreamFailure {
   for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {

@@ -99,22 +99,20 @@ class ForwardRun {
     const request = this.#request;
     if (!instance) {
       if (this.#failure === 'none-eligible') request.body.discard();
-      return this.#end({ ok: false, failure: this.#failure, attempts: this.#attempt });
+      return this.#done.forwarded({ ok: false, failure: this.#failure, attempts: this.#attempt });
     }
     const attempt = ++this.#attempt;
     const remaining = this.#deadline - this.#deps.now();
-    if (remaining <= 0) return this.#end({ ok: false, failure: 'timeout', attempts: attempt - 1 });
-    if (request.client.gone) return this.#end({ ok: false, failure: 'client-gone', attempts: attempt });
+    if (remaining <= 0) return this.#done.forwarded({ ok: false, failure: 'timeout', attempts: attempt - 1 });
+    if (request.client.gone) return this.#done.forwarded({ ok: false, failure: 'client-gone', attempts: attempt });
     const live = new LiveAttempt(this, instance, Math.min(this.#deps.retry.upstreamTimeoutMs, remaining));
+    // The upstream is `UndiciUpstream` (adapters/node/undici-upstream.ts) on Node and Lambda, `FetchUpstream` on
+    // Workers; it calls the attempt back (`LiveAttempt.answered` or `failed`, below), which calls this run back.
     try {
       this.#deps.upstream.send(live, live);
     } catch (error) {
       live.failed(error);
     }
-  }
-
-  #end(result: Forwarded): void {
-    this.#done.forwarded(result);
   }
 
   /** An attempt ended with an answer. */
@@ -123,7 +121,7 @@ class ForwardRun {
     const attempt = this.#attempt;
     const retry = RETRY_STATUS.has(response.status) && !isLast(deps, attempt, this.#deadline) && mayResend(this.#request, 'failed');
     const next = retry ? this.#another(instance) : undefined;
-    if (!next) return this.#end({ ok: true, response, instance, attempts: attempt });
+    if (!next) return this.#done.forwarded({ ok: true, response, instance, attempts: attempt });
     discardBody(response.body);
     deps.onRetry?.();
     this.next(next);
@@ -132,10 +130,10 @@ class ForwardRun {
   /** An attempt ended without an answer. */
   failed(instance: Instance, failure: UpstreamFailure | 'client-gone' | 'body-too-large'): void {
     const attempt = this.#attempt;
-    if (failure === 'client-gone' || failure === 'body-too-large') return this.#end({ ok: false, failure, attempts: attempt });
+    if (failure === 'client-gone' || failure === 'body-too-large') return this.#done.forwarded({ ok: false, failure, attempts: attempt });
     this.#failure = failure === 'timeout' ? 'timeout' : 'unreachable';
     if (isLast(this.#deps, attempt, this.#deadline) || !mayResend(this.#request, failure)) {
-      return this.#end({ ok: false, failure: this.#failure, attempts: attempt });
+      return this.#done.forwarded({ ok: false, failure: this.#failure, attempts: attempt });
     }
     const next = this.#another(instance);
     if (next) this.#deps.onRetry?.();

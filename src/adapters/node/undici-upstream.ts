@@ -59,8 +59,12 @@ export class UndiciUpstream implements Upstream {
 }
 
 /**
- * One attempt's answer as undici delivers it: replies when the header arrives
- * (a body to stream) or when a small body has been read whole.
+ * One attempt's answer as undici delivers it: replies to the attempt
+ * (`LiveAttempt` in gateway/forward.ts) when the header arrives (a body to
+ * stream) or when a small body has been read whole. undici may call it again
+ * after that (an error after a cancel): `#settled` keeps the reply to the one
+ * call `UpstreamReply` promises; whether the request is over is decided by
+ * the request (gateway/proxy.ts), not here.
  */
 class AttemptHandler implements Dispatcher.DispatchHandler {
   readonly #bufferBytes: number;

@@ -1,9 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Snapshot, SnapshotSource } from '../../discovery/index.js';
+import type { Instance } from '../../registry/index.js';
 import { HubSource } from './hub-source.js';
 import { HUB_NAME, type HubAnswer, type HubNamespace } from './hub-wire.js';
 
-const instance = { service: 'orders', id: 'a', url: 'http://10.0.0.5:8080', weight: 1, tags: {}, metadata: null, key: 'services/orders/a', layout: 'native', leaseId: '0', revision: 4 };
+const instance: Instance = { service: 'orders', id: 'a', url: 'http://10.0.0.5:8080', weight: 1, tags: {}, metadata: null, key: 'services/orders/a', layout: 'native', leaseId: '0', revision: 4 };
 
 function snapshot(revision: number): Snapshot {
   return { service: 'orders', instances: [instance], skipped: [], revision, fetchedAt: 0 };

@@ -22,6 +22,12 @@ const REQUIRE_LEADER = { 'grpc-metadata-hasleader': 'true' };
  * One `/v3/watch` stream from `start` (0: from its creation). It ends by
  * throwing: the caller decides whether to reconnect. A member whose stream
  * failed is set aside so that the reconnect goes to another one.
+ *
+ * The stream is asked for one revision earlier than `start` and the events
+ * below `start` are dropped. etcd accepts a watch from a compaction's own
+ * revision C but has already removed the delete that happened at C, so a
+ * watch resumed at exactly C would miss that delete for good; asked from
+ * C − 1, etcd answers "compacted" instead and the caller reads again.
  */
 export async function* watchStream(
   transport: Transport,
@@ -33,7 +39,7 @@ export async function* watchStream(
   const body = {
     create_request: {
       ...wireRange(keys),
-      ...(start > 0 ? { start_revision: String(start) } : {}),
+      ...(start > 0 ? { start_revision: String(askFrom(start)) } : {}),
       ...(options.prevKv ? { prev_kv: true } : {}),
       ...(options.progressNotify || (options.idleTimeoutMs ?? 0) > 0 ? { progress_notify: true } : {}),
     },
@@ -79,13 +85,20 @@ async function* readStream(
       if (next === 0) next = message.revision + 1;
       yield { next };
     } else if (message.kind === 'events') {
-      next = message.events[message.events.length - 1]!.kv.modRevision + 1;
-      yield { next, yield: { revision: message.revision, events: message.events, progress: false } };
+      const events = message.events.filter((event) => event.kv.modRevision >= start);
+      if (events.length === 0) continue;
+      next = events[events.length - 1]!.kv.modRevision + 1;
+      yield { next, yield: { revision: message.revision, events, progress: false } };
     } else if (next > 0) {
       next = Math.max(next, message.revision + 1);
       if (options.progressNotify) yield { next, yield: { revision: message.revision, events: [], progress: true } };
     }
   }
+}
+
+/** The revision to ask etcd for: one before `start`, where there is one. */
+function askFrom(start: number): number {
+  return start > 1 ? start - 1 : start;
 }
 
 /** A failure of the member (network, silence, "no leader"), not of the request. */

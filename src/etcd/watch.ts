@@ -40,8 +40,9 @@ export interface WatchBatch {
 }
 
 /**
- * Watches a key or range. Each stream resumes from the revision after the last
- * one delivered, so reconnects neither skip nor repeat changes; a quiet stream
+ * Watches a key or range. Each stream resumes after the last revision
+ * delivered (asking etcd from that revision itself, so that a compaction there
+ * is noticed), so reconnects neither skip nor repeat changes; a quiet stream
  * only moves forward on a progress notification, which etcd sends once every
  * earlier change was delivered. Compaction of the next revision ends the
  * iteration with `EtcdCompactedError`: range again, then watch from there.

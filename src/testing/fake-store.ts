@@ -106,7 +106,11 @@ export class FakeStore {
     if (revision <= this.compactRevision) throw new FakeStoreError(11, 'etcdserver: mvcc: required revision has been compacted');
     if (revision > this.revision) throw new FakeStoreError(11, 'etcdserver: mvcc: required revision is a future revision');
     this.compactRevision = revision;
-    this.#changes = this.#changes.filter((c) => c.revision >= revision);
+    // Like etcd, keep the compaction revision's puts but not its deletes: a
+    // watch from exactly `revision` is accepted and no longer sees them.
+    this.#changes = this.#changes
+      .filter((c) => c.revision >= revision)
+      .map((c) => (c.revision === revision ? { ...c, events: c.events.filter((e) => e.type !== 'delete') } : c));
     for (const [key, versions] of this.#history) {
       const keepFrom = versions.findLastIndex((v) => v.revision <= revision);
       const kept = keepFrom < 0 ? versions : versions.slice(keepFrom);

@@ -406,6 +406,26 @@ export function etcdContract(backend: () => ContractBackend): void {
       expect((old as EtcdError).code).toBe('ETCD_REVISION_OUT_OF_RANGE');
     });
 
+    it('does not miss a delete at the compaction revision when resumed right there', async () => {
+      // etcd accepts a watch from a compaction's own revision C, but compacting
+      // at C removed the delete at C: a watch resumed at C must end compacted
+      // (so the caller reads again) rather than wait for an event that is gone.
+      const etcd = backend().client();
+      const p = uniquePrefix('compact-edge');
+      await etcd.put(`${p}k`, '1');
+      const gone = await etcd.delete(`${p}k`);
+      await etcd.compact(gone.header.revision);
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), 3_000);
+      const watch = etcd.watch({ prefix: p }, { startRevision: gone.header.revision, signal: controller.signal });
+      const outcome = await (async () => {
+        for await (const batch of watch) if (batch.events.length > 0) return batch.events.map((e) => e.type);
+        return 'nothing before the deadline';
+      })().catch((e: unknown) => e);
+      clearTimeout(timer);
+      expect(outcome).toBeInstanceOf(EtcdCompactedError);
+    });
+
     it('ends quietly when its signal aborts', async () => {
       const etcd = backend().client();
       const controller = new AbortController();

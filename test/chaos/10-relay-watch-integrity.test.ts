@@ -25,12 +25,8 @@ const OPS = scale(1_500, 10_000);
 const PER_SERVICE = 3;
 const DROP_EVERY = scale(60, 150);
 const COMPACT_EVERY = scale(100, 250);
-/**
- * Changes made while the relay is cut off from etcd, before the compaction at
- * the last of them: 1 leaves the relay resuming at exactly the compaction's
- * revision (whose delete, if it was one, compaction removed), 5 below it.
- */
-const OPS_WHILE_CUT = [1, 5];
+/** Changes made while the relay is cut off from etcd, before the compaction that makes it resume into compacted history. */
+const OPS_WHILE_CUT = 5;
 /** The drop after a compacted resume comes within this many changes, so that it may cut the relay's resync reads. */
 const RESYNC_DROP_WITHIN = 40;
 const CONVERGE_MS = scale(20_000, 60_000);
@@ -111,6 +107,12 @@ class RelayReader {
     if (response.headers.get('etag') !== `"${body.revision}"`) this.violations.push(`${service}: ETag ${response.headers.get('etag')} for revision ${body.revision}`);
     if (!seen || body.revision >= seen.revision) this.#seen.set(service, { revision: body.revision, lists });
     return body.stale ? 'stale' : viewOf(body.instances, body.skipped);
+  }
+
+  /** The revision the relay holds for `service` (0 when it answers otherwise). */
+  async revision(service: string): Promise<number> {
+    const response = await fetch(`${this.base}/v1/services/${service}`, { headers: RELAY });
+    return response.status === 200 ? ((await response.json()) as RelayBody).revision : 0;
   }
 
   async views(): Promise<Map<string, ServiceView | string>> {
@@ -196,7 +198,7 @@ describe('chaos 10: snapshot relay watch integrity under compaction and stream d
 
     // The relay is read all along, as many gateways would; the gateway itself only long-polls until the end.
     const relayTraffic = traffic(() => reader.views());
-    const faults = { drops: 0, compactions: 0, compactedResumes: 0 };
+    const faults = { drops: 0, compactions: 0, compactedResumes: 0, edgeResumes: 0 };
     const drop = (): void => {
       toEtcd.proxy.dropAll();
       toRelay.proxy.dropAll();
@@ -213,11 +215,20 @@ describe('chaos 10: snapshot relay watch integrity under compaction and stream d
         const cutFirst = faults.compactions % 2 === 1;
         if (cutFirst) {
           // The relay cut off from etcd, changes it has not seen, then compaction: its watch resumes into compacted history.
+          const edge = faults.compactedResumes % 2 === 0 ? await workload.updateThenDelete() : undefined;
+          // At the edge: the relay has seen revision C - 1 (an update) and is cut before the delete at C, which the
+          // compaction at C removes; resuming at C itself is accepted by etcd and would never bring that delete.
+          if (edge) await until(async () => (await reader.revision(edge.service)) >= edge.revision, 10_000);
           toEtcd.proxy.refuse(true);
           toEtcd.proxy.dropAll();
           faults.drops++;
-          const whileCut = OPS_WHILE_CUT[faults.compactedResumes % OPS_WHILE_CUT.length]!;
-          for (let i = 0; i < whileCut && done < OPS; i++, done++) await workload.step();
+          if (edge) {
+            await edge.remove();
+            done += 2;
+            faults.edgeResumes++;
+          } else {
+            for (let i = 0; i < OPS_WHILE_CUT && done < OPS; i++, done++) await workload.step();
+          }
         }
         const { header } = await direct.range('chaos5/none');
         await direct.compact(header.revision);
@@ -248,6 +259,7 @@ describe('chaos 10: snapshot relay watch integrity under compaction and stream d
     expect(reader.violations, `relay wire contract, ${at}`).toEqual([]);
     expect(faults.drops, at).toBeGreaterThan(0);
     expect(faults.compactedResumes, at).toBeGreaterThan(0);
+    expect(faults.edgeResumes, at).toBeGreaterThan(0);
 
     // Still long-polling: the gateway holds one wait per service at the relay, and the relay one etcd watch.
     await until(async () => (await reader.health()).waiting === SERVICES.length, 10_000);
@@ -278,13 +290,13 @@ describe('chaos 10: snapshot relay watch integrity under compaction and stream d
       id: 10,
       scenario: 'relay watch integrity',
       load: `${n(OPS)} random changes over ${SERVICES.length} services in ${(opsMs / 1_000).toFixed(1)} s (${[...workload.counts].map(([k, v]) => `${n(v)} ${k}`).join(', ')}); etcd-edge relay read in a loop (${n(rounds)} rounds, ${n(reader.reads)} reads); one etcd-edge serve in watch mode long-polling the relay, idle until the end`,
-      fault: `${faults.drops} drops of the relay's etcd connections and the gateway's long-polls, ${faults.compactions} compactions at the current revision, ${faults.compactedResumes} of them while the relay was cut off so its resume revision was compacted or was the compaction's own`,
+      fault: `${faults.drops} drops of the relay's etcd connections and the gateway's long-polls, ${faults.compactions} compactions at the current revision, ${faults.compactedResumes} of them while the relay was cut off so its resume revision was compacted (${faults.edgeResumes} of those cut between an update it saw and a delete at the compaction's own revision)`,
       failures: `0 of ${SERVICES.length * 2} snapshots differ from a fresh range (relay and the gateway reading it); 0 revisions gone back or naming two lists`,
       lost: 'nothing: no missing, duplicate or stale instance',
       figures: `converged ${relayed.ms} ms (relay), ${served.ms} ms (gateway) after the last change; relay etcd ranges ${n(used.ranges)} for ${n(reader.reads)} relay reads, watch streams opened ${n(used.watches)}; after convergence ${n(quietRanges)} ranges in ${QUIET_MS / 1_000} s of ${n(quietReads)} relay reads; gateway long-polls ${n(used.polls)} for ${n(revisions)} etcd revisions; ${n(instances)} instances at the end; seed ${SEED}`,
     };
     record(row);
-    console.log(`chaos 10: ${n(OPS)} ops in ${opsMs} ms, ${faults.drops} drops, ${faults.compactions} compactions (${faults.compactedResumes} resumed into compacted history), converged ${relayed.ms} ms (relay) / ${served.ms} ms (gateway), relay ranges ${used.ranges} (${quietRanges} in ${QUIET_MS} ms quiet, ${quietReads} reads, ${empty} empty), relay watches ${used.watches}, relay reads ${reader.reads}, gateway long-polls ${used.polls} for ${revisions} revisions, seed ${SEED}`);
+    console.log(`chaos 10: ${n(OPS)} ops in ${opsMs} ms, ${faults.drops} drops, ${faults.compactions} compactions (${faults.compactedResumes} resumed into compacted history, ${faults.edgeResumes} at the compaction's own revision), converged ${relayed.ms} ms (relay) / ${served.ms} ms (gateway), relay ranges ${used.ranges} (${quietRanges} in ${QUIET_MS} ms quiet, ${quietReads} reads, ${empty} empty), relay watches ${used.watches}, relay reads ${reader.reads}, gateway long-polls ${used.polls} for ${revisions} revisions, seed ${SEED}`);
     if (FULL) console.log(JSON.stringify(row));
   }, TIMEOUT);
 });

@@ -60,6 +60,24 @@ export class Workload {
     return kind;
   }
 
+  /**
+   * Updates a random live instance and returns its service with the delete
+   * that removes it, to be made later (e.g. at a revision about to be compacted).
+   */
+  async updateThenDelete(): Promise<{ service: string; revision: number; remove: () => Promise<void> } | undefined> {
+    const service = this.#services.find((name) => this.#ids.get(name)!.size > 0);
+    if (service === undefined) return undefined;
+    const id = this.#pick([...this.#ids.get(service)!]);
+    const { header } = await this.#etcd.put(...this.#put(service, id));
+    this.counts.set('update', (this.counts.get('update') ?? 0) + 1);
+    const remove = async (): Promise<void> => {
+      this.#ids.get(service)!.delete(id);
+      await this.#etcd.delete(native.servicePrefix(service) + id);
+      this.counts.set('delete', (this.counts.get('delete') ?? 0) + 1);
+    };
+    return { service, revision: header.revision, remove };
+  }
+
   async #apply(kind: OpKind, service: string, ids: string[]): Promise<void> {
     const prefix = native.servicePrefix(service);
     switch (kind) {

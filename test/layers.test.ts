@@ -4,9 +4,11 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
 /** Folders that must run on any runtime (Workers, Lambda, Node): Web standards only. */
-const PORTABLE = ['etcd', 'testing', 'registry', 'balance', 'discovery', 'gateway', 'relay'];
+const PORTABLE = ['etcd', 'testing', 'registry', 'balance', 'discovery', 'gateway', 'http', 'relay'];
+/** The core: no HTTP framework. Hono lives at the edge (`http`, `relay`, `adapters`). */
+const CORE = ['etcd', 'registry', 'balance', 'discovery', 'gateway'];
 /** Layers from the bottom up; a layer may import only from layers below it. */
-const ORDER = ['etcd', 'registry', 'balance', 'discovery', 'gateway', 'relay', 'adapters', 'cli'];
+const ORDER = ['etcd', 'registry', 'balance', 'discovery', 'gateway', 'http', 'relay', 'adapters', 'cli'];
 /** Support shared by unit tests: neither built nor exported (tsconfig.build.json excludes it). */
 const INTERNAL = join(SRC, 'testing', 'internal');
 
@@ -43,6 +45,13 @@ describe('layers', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('the core never imports Hono: the HTTP edge (src/http) does', () => {
+    const offenders = CORE.flatMap((layer) => sources(join(SRC, layer)))
+      .filter((file) => /from 'hono(?:\/[^']*)?'/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(SRC, file));
+    expect(offenders).toEqual([]);
+  });
+
   it('layers import only downward', () => {
     const offenders: string[] = [];
     for (const [rank, layer] of ORDER.entries()) {
@@ -67,7 +76,7 @@ describe('layers', () => {
 
   it('only tests and test support import src/testing/internal: not the code that ships, nor the public etcd-edge/testing', () => {
     const offenders = sources(SRC)
-      .filter((file) => !inside(INTERNAL, file) && !file.endsWith(`${sep}fixtures.ts`))
+      .filter((file) => !inside(INTERNAL, file))
       .flatMap((file) =>
         relativeImports(file)
           .filter((target) => inside(INTERNAL, target))

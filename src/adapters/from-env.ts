@@ -1,4 +1,5 @@
-import { createGateway, ENV_SCHEMA, errorResponse, FetchUpstream, loadConfig, type Env, type Gateway, type GatewayConfig, type GatewayOptions, type RuntimeDefaults, type RuntimeHooks, type Upstream } from '../gateway/index.js';
+import { ENV_SCHEMA, errorResponse, FetchUpstream, loadConfig, type Env, type GatewayConfig, type RuntimeDefaults, type Upstream } from '../gateway/index.js';
+import { createGateway, type Gateway, type GatewayOptions, type RuntimeHooks } from '../http/index.js';
 
 /**
  * One gateway per isolate (Worker) or warm container (Lambda), built from the

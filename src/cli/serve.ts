@@ -1,6 +1,7 @@
 import { nodeConfig, startNodeGateway } from '../adapters/node/index.js';
 import { EtcdError, sleep, type EtcdClient } from '../etcd/index.js';
-import { ConfigError, type Gateway, type GatewayConfig } from '../gateway/index.js';
+import { ConfigError, type GatewayConfig } from '../gateway/index.js';
+import type { Gateway } from '../http/index.js';
 import { expectArgs, numberFlag, type Flags } from './args.js';
 import { relayMount } from './relay.js';
 import { tlsFetch } from './tls-fetch.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CLIENT_IP, closeAll, setup } from './fixtures.js';
+import { CLIENT_IP, closeAll, setup } from '../testing/internal/gateway.js';
 
 afterEach(async () => {
   vi.restoreAllMocks();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ColdLookupLimiter } from './cold-limiter.js';
-import { closeAll, errorOf, setup } from './fixtures.js';
+import { closeAll, errorOf, setup } from '../testing/internal/gateway.js';
 
 const limits = { perClient: { perSecond: 2, burst: 3 }, overall: { perSecond: 10, burst: 5 }, maxClients: 2 };
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLIENT_IP, closeAll, errorOf, setup } from './fixtures.js';
+import { CLIENT_IP, closeAll, errorOf, setup } from '../testing/internal/gateway.js';
 import { signalLink } from './inbound.js';
 import type { Outcome } from './outcome.js';
-import type { ProxyHandler } from './proxy.js';
-import { proxyOutcome } from './proxy-route.js';
+import type { ProxyHandler } from './outcome.js';
+import { proxyOutcome } from './outcome.js';
 
 afterEach(closeAll);
 

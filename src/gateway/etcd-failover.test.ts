@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeEtcd } from '../testing/index.js';
 import { EtcdClient } from '../etcd/index.js';
 import { nativeLayout } from '../registry/index.js';
-import { createGateway } from './gateway.js';
+import { createGateway } from '../http/index.js';
 import { loadConfig } from './config.js';
-import { FakeUpstream } from './fixtures.js';
+import { FakeUpstream } from '../testing/internal/gateway.js';
 
 const BLACKHOLE = 'http://blackhole.invalid:2379';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { exposedServices, serviceListProblem } from './exposed-services.js';
-import { closeAll, errorOf, setup } from './fixtures.js';
+import { closeAll, errorOf, setup } from '../testing/internal/gateway.js';
 
 afterEach(closeAll);
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, setup, type Step } from './fixtures.js';
+import { closeAll, setup, type Step } from '../testing/internal/gateway.js';
 
 afterEach(closeAll);
 

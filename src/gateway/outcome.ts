@@ -2,6 +2,7 @@ import type { AccessRecord } from './access-log.js';
 import { errorParts, statusOf, type ErrorParts, type GatewayErrorCode } from './errors.js';
 import type { FieldList } from './fields.js';
 import { downstreamResponseHeaders } from './headers.js';
+import type { Inbound } from './inbound.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { UpstreamResponse } from './upstream.js';
 
@@ -86,4 +87,17 @@ export function millis(ms: number): string {
   const us = Math.max(0, Math.round(ms * 1000));
   const fraction = us % 1000;
   return `${(us - fraction) / 1000}.${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}`;
+}
+
+/** Handles one request to `/svc/{service}/…`; its outcome goes to `responder`, once, possibly before this returns. */
+export type ProxyHandler = (request: Inbound, responder: Responder) => void;
+
+/**
+ * The promise form of a `ProxyHandler`, for runtimes that answer with a promise (Hono's routes).
+ *
+ * @example
+ * const outcome = await proxyOutcome(gateway.proxy, inbound);
+ */
+export function proxyOutcome(proxy: ProxyHandler, request: Inbound): Promise<Outcome> {
+  return new Promise((resolve, reject) => proxy(request, { answer: resolve, broke: reject }));
 }

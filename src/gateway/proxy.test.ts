@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Registration } from '../registry/index.js';
-import { CLIENT_IP, closeAll, errorOf, setup, type Step } from './fixtures.js';
+import { CLIENT_IP, closeAll, errorOf, setup, type Step } from '../testing/internal/gateway.js';
 import { millis } from './outcome.js';
 
 afterEach(closeAll);

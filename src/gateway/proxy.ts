@@ -36,7 +36,7 @@ import { forward, type ForwardDeps, type ForwardDone, type Forwarded } from './f
 import { requestIdOf, upstreamRequestHeaders, viaEntry } from './headers.js';
 import type { Inbound } from './inbound.js';
 import type { GatewayMetrics } from './metrics.js';
-import { answerOf, fail, failureOf, millis, type NoAnswer, type Outcome, type Responder } from './outcome.js';
+import { answerOf, fail, failureOf, millis, type NoAnswer, type Outcome, type ProxyHandler, type Responder } from './outcome.js';
 import type { RoutableCache } from './routable.js';
 import { bodyTooLarge, routeOf, type EdgeRules } from './target.js';
 import { discardBody, type Upstream } from './upstream.js';
@@ -54,9 +54,6 @@ export interface ProxyDeps {
   /** Where access log lines go; undefined when the log is off. */
   accessLog?: AccessLogSink | undefined;
 }
-
-/** Handles one request to `/svc/{service}/…`; its outcome goes to `responder`, once, possibly before this returns. */
-export type ProxyHandler = (request: Inbound, responder: Responder) => void;
 
 /** The proxy, with what every request shares built once. */
 export function createProxy(deps: ProxyDeps): ProxyHandler {

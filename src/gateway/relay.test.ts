@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Instance } from '../registry/index.js';
 import { FakeRelay } from '../testing/index.js';
 import { ConfigError, loadConfig, type Env, type RuntimeDefaults } from './config.js';
-import { CLIENT_IP, errorOf, FakeUpstream } from './fixtures.js';
-import { createGateway, type Gateway } from './gateway.js';
+import { CLIENT_IP, errorOf, FakeUpstream } from '../testing/internal/gateway.js';
+import { createGateway, type Gateway } from '../http/index.js';
 
 const TOKEN = 'relay-token-0123456789';
 const ADMIN = 'admin-token-0123456789';

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { getConnInfo, handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
-import { accessRecordOf, AddressPolicy, errorResponse, type AccessRecord, type Env, type GatewayConfig, type GatewayErrorCode } from '../../gateway/index.js';
+import { AddressPolicy, errorResponse, type AccessRecord, type Env, type GatewayConfig, type GatewayErrorCode } from '../../gateway/index.js';
+import { accessRecordOf } from '../../http/index.js';
 import { EnvGateway } from '../from-env.js';
 import { guardedLookup } from '../node/guarded-lookup.js';
 import { UndiciUpstream } from '../node/undici-upstream.js';

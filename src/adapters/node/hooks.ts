@@ -1,6 +1,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
-import { pathOf, type RuntimeHooks } from '../../gateway/index.js';
+import { pathOf } from '../../gateway/index.js';
+import type { RuntimeHooks } from '../../http/index.js';
 
 type NodeContext = Context<{ Bindings: HttpBindings }>;
 

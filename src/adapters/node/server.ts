@@ -1,7 +1,8 @@
 import { getRequestListener } from '@hono/node-server';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AddressPolicy, createGateway, loadConfig, type Env, type Gateway, type GatewayConfig } from '../../gateway/index.js';
+import { AddressPolicy, loadConfig, type Env, type GatewayConfig } from '../../gateway/index.js';
+import { createGateway, type Gateway } from '../../http/index.js';
 import type { FetchLike } from '../../etcd/index.js';
 import { nodeAccessLog } from './access-log-sink.js';
 import { guardedLookup } from './guarded-lookup.js';

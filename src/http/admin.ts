@@ -3,10 +3,8 @@ import type { Balancer } from '../balance/index.js';
 import { leaseIdHex, RelayError, type RelaySource, type Resolver, type SnapshotSource } from '../discovery/index.js';
 import { EtcdError, failureReason, within, type EtcdClient } from '../etcd/index.js';
 import { isServiceName } from '../registry/index.js';
-import type { RuntimeHooks } from './client-side.js';
-import { errorResponse } from './errors.js';
-import type { GatewayMetrics } from './metrics.js';
-import type { RoutableCache } from './routable.js';
+import { errorResponse, type GatewayMetrics, type RoutableCache } from '../gateway/index.js';
+import type { RuntimeHooks } from './hooks.js';
 
 export interface AdminDeps {
   token: string;

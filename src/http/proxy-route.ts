@@ -1,13 +1,21 @@
 import type { Context } from 'hono';
-import type { AccessRecord } from './access-log.js';
-import { clientIpOf, type RuntimeHooks } from './client-side.js';
-import { responseOfError, errorResponse } from './errors.js';
-import { fieldsOf, fieldValue, headersOf } from './fields.js';
-import { signalLink, type Inbound } from './inbound.js';
-import type { Outcome } from './outcome.js';
-import type { ProxyHandler } from './proxy.js';
-import { pathOf } from './target.js';
-import { discardBody, type UpstreamResponse } from './upstream.js';
+import {
+  discardBody,
+  errorResponse,
+  fieldsOf,
+  fieldValue,
+  headersOf,
+  pathOf,
+  proxyOutcome,
+  responseOfError,
+  signalLink,
+  type AccessRecord,
+  type Inbound,
+  type Outcome,
+  type ProxyHandler,
+  type UpstreamResponse,
+} from '../gateway/index.js';
+import { clientIpOf, type RuntimeHooks } from './hooks.js';
 
 /** `ANY /svc/{service}/*` on Hono: the proxy between a Web `Request` and a Web `Response` (Workers, Lambda). */
 export function proxyRoute(proxy: ProxyHandler, hooks: RuntimeHooks): (c: Context) => Promise<Response> {
@@ -21,16 +29,6 @@ export function proxyRoute(proxy: ProxyHandler, hooks: RuntimeHooks): (c: Contex
     records.set(response, record);
     return response;
   };
-}
-
-/**
- * The promise form of a `ProxyHandler`, for runtimes that answer with a promise (Hono's routes).
- *
- * @example
- * const outcome = await proxyOutcome(gateway.proxy, inbound);
- */
-export function proxyOutcome(proxy: ProxyHandler, request: Inbound): Promise<Outcome> {
-  return new Promise((resolve, reject) => proxy(request, { answer: resolve, broke: reject }));
 }
 
 /** Access log lines a runtime writes itself (`RuntimeHooks.logsAnswers`), by the response they describe. */

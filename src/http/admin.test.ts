@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EtcdClient } from '../etcd/index.js';
-import { closeAll, errorOf, setup, type SetupOptions } from './fixtures.js';
+import { closeAll, errorOf, setup, type SetupOptions } from '../testing/internal/gateway.js';
 
 afterEach(closeAll);
 

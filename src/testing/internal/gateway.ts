@@ -1,12 +1,9 @@
 /** Test helpers for the gateway: a recording fake upstream and a gateway over an in-memory fake etcd. */
-import { EtcdClient, type FetchLike } from '../etcd/index.js';
-import { nativeLayout, type Registration } from '../registry/index.js';
-import { FakeEtcd } from '../testing/index.js';
-import type { RuntimeHooks } from './client-side.js';
-import { fieldsOf, headersOf } from './fields.js';
-import { loadConfig } from './config.js';
-import { createGateway, type Gateway } from './gateway.js';
-import { UpstreamError, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+import { EtcdClient, type FetchLike } from '../../etcd/index.js';
+import { fieldsOf, headersOf, loadConfig, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
+import { createGateway, type Gateway, type RuntimeHooks } from '../../http/index.js';
+import { nativeLayout, type Registration } from '../../registry/index.js';
+import { FakeEtcd } from '../index.js';
 
 /** What the fake upstream saw of one attempt. */
 export interface Sent {

@@ -82,7 +82,11 @@ export function upstreamRequestHeaders(incoming: readonly string[], client: Clie
   return out;
 }
 
-/** The fields returned to the client: end-to-end ones of the instance's answer, `Via`, the request id and timings; one pass. */
+/**
+ * The fields returned to the client: end-to-end ones of the instance's answer,
+ * `Via`, the request id and timings; one pass. `Server-Timing` is written here,
+ * not by `hono/timing`, because Node's warm path never builds a Hono context.
+ */
 export function downstreamResponseHeaders(upstream: readonly string[], requestId: string, serverTiming: string, via: string): FieldList {
   const named = connectionTokens(fieldValue(upstream, 'connection'));
   const out: FieldList = [];

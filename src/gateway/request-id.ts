@@ -4,7 +4,8 @@
  * per process, then a 48-bit counter. Ids stay unique across gateways without
  * a random draw per request, which cost more than the rest of the header work.
  * The draw waits for the first request: a Worker may not make random values
- * while its script is loaded.
+ * while its script is loaded. Not `hono/request-id`: it draws a random UUID
+ * per request, and the core serves Node's warm path without Hono at all.
  */
 let prefix: string | undefined;
 let count = 0;

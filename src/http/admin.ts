@@ -56,6 +56,13 @@ export function adminRoutes(deps: AdminDeps): Hono {
   return admin;
 }
 
+/**
+ * The bearer check of every admin route. Not `hono/bearer-auth`: that answers
+ * a malformed header with 400 and a text body, and fails by throwing an
+ * `HTTPException` that the gateway's error handler would turn into a 500;
+ * admin failures are the gateway's JSON errors like every other. Both compare
+ * in constant time.
+ */
 function authorized(c: Context, token: string): boolean {
   const header = c.req.header('authorization') ?? '';
   const given = /^bearer /i.test(header) ? header.slice(7).trim() : '';

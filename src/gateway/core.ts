@@ -3,13 +3,12 @@ import { etcdSource, RelaySource, Resolver, type SnapshotSource } from '../disco
 import { EtcdClient, type FetchLike } from '../etcd/index.js';
 import { layoutByName } from '../registry/index.js';
 import type { AccessLogSink } from './access-log.js';
-import { AddressPolicy } from './address-policy.js';
+import { AddressPolicy, RoutableCache } from './address-policy.js';
 import { ColdLookupLimiter, DEFAULT_COLD_LIMITS } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayMetrics } from './metrics.js';
 import type { ProxyHandler } from './outcome.js';
 import { createProxy } from './proxy.js';
-import { RoutableCache } from './routable.js';
 import type { Upstream } from './upstream.js';
 
 export interface CoreOptions {

@@ -1,4 +1,4 @@
-export { AddressPolicy, type AddressPolicyOptions } from './address-policy.js';
+export { AddressPolicy, RoutableCache, type AddressPolicyOptions, type Routable } from './address-policy.js';
 export { DEFAULT_DENY } from './address-rules.js';
 export { hashKeyOf, validIp } from './client-side.js';
 export { ConfigError, loadConfig, type Env, type GatewayConfig, type HashKeySource, type RuntimeDefaults } from './config.js';
@@ -15,4 +15,3 @@ export { signalLink, type ClientLink, type GoneWatcher, type Inbound } from './i
 export { proxyOutcome, type Outcome, type ProxyHandler, type Responder } from './outcome.js';
 export { AccessRecord, type AccessFacts, type AccessLogSink } from './access-log.js';
 export { requestIdOf } from './headers.js';
-export { RoutableCache } from './routable.js';

@@ -26,6 +26,7 @@ import type { Balancer, PickRequest } from '../balance/index.js';
 import type { Resolver, Snapshot } from '../discovery/index.js';
 import { RegistryError, type Instance } from '../registry/index.js';
 import { AccessRecord, type AccessFacts, type AccessLogSink } from './access-log.js';
+import type { RoutableCache } from './address-policy.js';
 import { OutgoingBody } from './body.js';
 import { TrustedProxies } from './client-address.js';
 import type { ColdLookupLimiter } from './cold-limiter.js';
@@ -37,7 +38,6 @@ import { requestIdOf, upstreamRequestHeaders, viaEntry } from './headers.js';
 import type { Inbound } from './inbound.js';
 import type { GatewayMetrics } from './metrics.js';
 import { answerOf, fail, failureOf, millis, type NoAnswer, type Outcome, type ProxyHandler, type Responder } from './outcome.js';
-import type { RoutableCache } from './routable.js';
 import { bodyTooLarge, routeOf, type EdgeRules } from './target.js';
 import { discardBody, type Upstream } from './upstream.js';
 

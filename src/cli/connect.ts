@@ -1,16 +1,13 @@
 import { EtcdClient } from '../etcd/index.js';
 import { LAYOUT_NAMES, layoutByName, type KeyLayout } from '../registry/index.js';
 import { UsageError } from './errors.js';
-import { tlsFetch } from './tls-fetch.js';
+import { tlsFetch, type TlsFiles } from './tls-fetch.js';
 
 /** Options every command takes. */
-export interface ConnectionFlags {
+export interface ConnectionFlags extends TlsFiles {
   etcd?: string | undefined;
   user?: string | undefined;
   password?: string | undefined;
-  cacert?: string | undefined;
-  cert?: string | undefined;
-  key?: string | undefined;
   prefix?: string | undefined;
 }
 

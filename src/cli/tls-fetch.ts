@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import type { FetchLike } from '../etcd/index.js';
-import type { ConnectionFlags } from './connect.js';
 import { UsageError } from './errors.js';
+
+/** The files of `--cacert`, `--cert` and `--key`. */
+export interface TlsFiles {
+  cacert?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+}
 
 /** How long a connection's TLS alert is kept after it closed, for the failed fetch to pick up. */
 const ALERT_KEPT_MS = 1_000;
@@ -15,10 +21,10 @@ const ALERT_KEPT_MS = 1_000;
  * "other side closed"; the alert is kept per connection and made the cause of
  * the failed fetch, so the error can say what happened.
  */
-export function tlsFetch(flags: ConnectionFlags): FetchLike {
+export function tlsFetch(files: TlsFiles): FetchLike {
   const connector = buildConnector({
-    ...(flags.cacert ? { ca: read(flags.cacert, '--cacert') } : {}),
-    ...(flags.cert && flags.key ? { cert: read(flags.cert, '--cert'), key: read(flags.key, '--key') } : {}),
+    ...(files.cacert ? { ca: read(files.cacert, '--cacert') } : {}),
+    ...(files.cert && files.key ? { cert: read(files.cert, '--cert'), key: read(files.key, '--key') } : {}),
   });
   const alerts = new Map<number, Error>();
   const dispatcher = new Agent({

@@ -3,7 +3,7 @@ import { RelayError, RelayUnavailableError } from './errors.js';
 import { normalizeRelayUrl } from './relay-urls.js';
 import { decodeRelayBody } from './relay-wire.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
-import { RelayWatch } from './relay-watch.js';
+import { RelayWatch, type RelayReadOptions } from './relay-watch.js';
 import type { SnapshotSource } from './source.js';
 import type { Tracker } from './tracker.js';
 
@@ -36,12 +36,6 @@ export interface RelaySourceOptions {
 
 /** One request's outcome before it is turned into a snapshot; `staleAgeMs` when the relay said it could not reach etcd. */
 type Answer = { changed: false; staleAgeMs: number | undefined } | { changed: true; body: unknown };
-
-/** A long-poll: held by the relay up to `waitMs` until the snapshot changes; cut short by `signal`. */
-export interface RelayReadOptions {
-  waitMs?: number;
-  signal?: AbortSignal;
-}
 
 /**
  * Reads services from a snapshot relay (`GET /v1/services/{name}`) instead of

@@ -1,7 +1,17 @@
 import { RelayError } from './errors.js';
-import type { RelaySource } from './relay-source.js';
 import type { Snapshot } from './snapshot.js';
 import type { Tracked, Tracker } from './tracker.js';
+
+/** A long-poll: held by the relay up to `waitMs` until the snapshot changes; cut short by `signal`. */
+export interface RelayReadOptions {
+  waitMs?: number;
+  signal?: AbortSignal;
+}
+
+/** What the loops read: the relay's snapshot of a service, `previous` itself when unchanged (`RelaySource`). */
+export interface RelayReader {
+  read(service: string, previous: Snapshot | undefined, options?: RelayReadOptions): Promise<Snapshot>;
+}
 
 export interface RelayWatchOptions {
   now: () => number;
@@ -27,12 +37,12 @@ export interface RelayWatchOptions {
  * const snapshot = await watch.track('orders');
  */
 export class RelayWatch implements Tracker {
-  readonly #source: RelaySource;
+  readonly #source: RelayReader;
   readonly #options: Required<RelayWatchOptions>;
   readonly #loops = new Map<string, PollLoop>();
   #closed = false;
 
-  constructor(source: RelaySource, options: RelayWatchOptions) {
+  constructor(source: RelayReader, options: RelayWatchOptions) {
     this.#source = source;
     this.#options = {
       now: options.now,
@@ -87,12 +97,12 @@ class PollLoop implements Tracked {
   readonly service: string;
   readonly ready: Promise<Snapshot>;
   current: Snapshot | undefined;
-  readonly #source: RelaySource;
+  readonly #source: RelayReader;
   readonly #options: Required<RelayWatchOptions>;
   readonly #stop = new AbortController();
   #failingSince: number | undefined;
 
-  constructor(service: string, source: RelaySource, options: Required<RelayWatchOptions>) {
+  constructor(service: string, source: RelayReader, options: Required<RelayWatchOptions>) {
     this.service = service;
     this.#source = source;
     this.#options = options;

@@ -13,8 +13,10 @@ import type {
   RangeOptions,
   RangeResult,
   ResponseHeader,
+  WatchBatch,
+  WatchOptions,
 } from './types.js';
-import { watch, type WatchBatch, type WatchOptions } from './watch.js';
+import { watch } from './watch.js';
 
 export type EtcdClientOptions = TransportOptions;
 

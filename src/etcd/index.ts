@@ -29,6 +29,5 @@ export type { LeaseGrant, LeaseKeepAlive, LeaseTimeToLive } from './lease.js';
 export { compare, op, type Compare, type CompareResult, type TxnOp, type TxnOpResult, type TxnRequest, type TxnResult } from './txn.js';
 export type { FetchLike } from './transport.js';
 export type * from './types.js';
-export type { WatchBatch, WatchEvent, WatchOptions } from './watch.js';
 export { sleep } from './sleep.js';
 export { Rotation } from './rotation.js';

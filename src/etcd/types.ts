@@ -78,3 +78,41 @@ export interface CallOptions {
   /** Per-attempt deadline (ms) for this call, instead of the client's `timeoutMs` or `writeTimeoutMs`. */
   timeoutMs?: number;
 }
+
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  kv: KeyValue;
+  prevKv?: KeyValue;
+}
+
+export interface WatchOptions {
+  /** First revision to deliver; default: changes after the watch is created. */
+  startRevision?: number;
+  prevKv?: boolean;
+  /** Ask etcd for progress notifications; they are yielded as batches with `progress: true`. */
+  progressNotify?: boolean;
+  /** Ends the iteration (quietly) when aborted. */
+  signal?: AbortSignal;
+  /** Reconnect backoff: full delay doubles from `initialMs` up to `maxMs`, half of it jittered. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * Reopen a stream that sent nothing for this long (ms), on another member
+   * when there is one; 0 (the default) waits forever. It turns on etcd's
+   * progress notifications, which a quiet watch receives every 10 minutes by
+   * default (`--experimental-watch-progress-notify-interval`): set it above
+   * that interval, or a quiet watch reconnects needlessly.
+   */
+  idleTimeoutMs?: number;
+  /** Told about each failure that leads to a reconnect. */
+  onRetry?: (error: unknown, attempt: number) => void;
+  /** Told each time etcd confirms a stream (the first and every reconnect), with the store revision then. */
+  onCreated?: (revision: number) => void;
+}
+
+export interface WatchBatch {
+  /** Header revision of the message that carried the batch. */
+  revision: number;
+  events: WatchEvent[];
+  /** A progress notification: every change up to `revision` has been delivered. */
+  progress: boolean;
+}

@@ -2,8 +2,7 @@ import { EtcdError } from './errors.js';
 import { readLines } from './lines.js';
 import { wireRange } from './range.js';
 import type { Transport } from './transport.js';
-import type { KeyRange } from './types.js';
-import type { WatchBatch, WatchOptions } from './watch.js';
+import type { KeyRange, WatchBatch, WatchOptions } from './types.js';
 import { decodeWatchLine } from './watch-wire.js';
 
 /** Where a stream has got to, and what (if anything) to hand the caller. */

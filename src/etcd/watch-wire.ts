@@ -1,14 +1,8 @@
 import * as z from 'zod/mini';
 import { EtcdCompactedError, EtcdError, EtcdProtocolError } from './errors.js';
 import { errorFromStatus, grpcCodeByName, isStaleTokenError } from './status.js';
-import type { KeyValue } from './types.js';
+import type { WatchEvent } from './types.js';
 import { decode, header, int64, int64String, keyValue, streamError } from './wire.js';
-
-export interface WatchEvent {
-  type: 'put' | 'delete';
-  kv: KeyValue;
-  prevKv?: KeyValue;
-}
 
 /** What one line of a watch stream says. */
 export type WatchMessage =

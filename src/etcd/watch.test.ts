@@ -4,7 +4,7 @@ import { utf8 } from './bytes.js';
 import { EtcdClient } from './client.js';
 import { EtcdError } from './errors.js';
 import type { FetchLike } from './transport.js';
-import type { WatchBatch } from './watch.js';
+import type { WatchBatch } from './types.js';
 
 /** A client over the fake that records the start revision of every watch it opens. */
 function setup() {

@@ -1,9 +1,6 @@
 import { STRATEGY_NAMES, type StrategyName } from '../balance/index.js';
 import { LAYOUT_NAMES, type LayoutName } from '../registry/index.js';
-import { ConfigError } from './config-errors.js';
 import { ENV_SCHEMA, SECRET_VARIABLES, type SchemaIssue } from './config-schema.js';
-
-export { ConfigError } from './config-errors.js';
 
 /** Where the `hash` strategy reads a request's key. */
 export type HashKeySource = { from: 'ip' } | { from: 'header'; name: string } | { from: 'cookie'; name: string };
@@ -69,6 +66,19 @@ export interface RuntimeDefaults {
 }
 
 export type Env = Readonly<Record<string, unknown>>;
+
+/** A configuration variable that is missing or malformed; `variable` names it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'INVALID_CONFIG';
+
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
 
 /**
  * Reads the configuration from environment variables (a Worker's `env`,

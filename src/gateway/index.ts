@@ -15,3 +15,4 @@ export { signalLink, type ClientLink, type GoneWatcher, type Inbound } from './i
 export { proxyOutcome, type Outcome, type ProxyHandler, type Responder } from './outcome.js';
 export { AccessRecord, type AccessFacts, type AccessLogSink } from './access-log.js';
 export { requestIdOf } from './headers.js';
+export { RecentTraffic, type TrafficSeries } from './traffic.js';

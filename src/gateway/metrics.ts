@@ -1,5 +1,6 @@
 import type { ResolverStats } from '../discovery/index.js';
 import { Exposition } from './exposition.js';
+import { RecentTraffic } from './traffic.js';
 
 /** Upper bounds of the upstream latency histogram, in seconds. */
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -16,9 +17,15 @@ export class GatewayMetrics {
   #retries = 0;
   #ejections = 0;
   readonly #etcdCalls = { ok: 0, error: 0 };
+  /** The last minutes per service, for the dashboard. */
+  readonly traffic = new RecentTraffic();
 
-  /** A finished request; `service` is undefined when it named no routable service. */
-  request(service: string | undefined, status: number): void {
+  /**
+   * A finished request; `service` is undefined when it named no routable
+   * service, `latencyMs` when no instance answered.
+   */
+  request(service: string | undefined, status: number, latencyMs?: number): void {
+    if (service !== undefined) this.traffic.record(service, status, latencyMs, Date.now());
     let label = service ?? '_unrouted';
     if (!this.#requests.has(label) && this.#requests.size >= MAX_SERVICES) label = '_other';
     let byStatus = this.#requests.get(label);

@@ -276,7 +276,7 @@ class ProxiedRequest implements ForwardDone {
       return this.#noAnswer('bad-answer');
     }
     // Counted before it is sent: the runtime writes the answer after this returns.
-    metrics.request(this.#counted, response.status);
+    metrics.request(this.#counted, response.status, upstreamMs);
     const timing = `discovery;dur=${millis(this.#discoveryMs)}, upstream;dur=${millis(upstreamMs)}`;
     return answerOf(response, this.#requestId, timing, this.#shared.via, this.#request.method === 'HEAD');
   }

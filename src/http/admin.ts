@@ -3,8 +3,11 @@ import type { Balancer } from '../balance/index.js';
 import { leaseIdHex, RelayError, type RelaySource, type Resolver, type SnapshotSource } from '../discovery/index.js';
 import { EtcdError, failureReason, within, type EtcdClient } from '../etcd/index.js';
 import { isServiceName } from '../registry/index.js';
-import { errorResponse, type GatewayMetrics, type RoutableCache } from '../gateway/index.js';
+import { errorResponse, type GatewayMetrics, type RecentTraffic, type RoutableCache } from '../gateway/index.js';
+import { dashboardRoutes, type DashboardDeps } from './dashboard/routes.js';
+import { hasSession } from './dashboard/session.js';
 import type { RuntimeHooks } from './hooks.js';
+import { sameToken } from './token.js';
 
 export interface AdminDeps {
   token: string;
@@ -19,6 +22,8 @@ export interface AdminDeps {
   front?: SnapshotSource | undefined;
   /** Where the etcd probe reads (one key at most). */
   probeKey: string;
+  /** The last minutes of requests per service, drawn by the dashboard. */
+  traffic: RecentTraffic;
   /** Served as `/_edge/metrics` when given (Node). */
   metrics: GatewayMetrics | undefined;
   /** More Prometheus text for `/_edge/metrics`: the runtime's process figures. */
@@ -32,11 +37,29 @@ const PROBE_TIMEOUT_MS = 2_000;
 /** Asked for when the gateway holds no service yet: any valid name does. */
 const RELAY_PROBE_SERVICE = 'etcd-edge-health';
 
+/**
+ * `/_edge/`: the dashboard. It asks for its own sign-in (a form, then a
+ * cookie), and is mounted at `/_edge/` itself: the cookie's path.
+ */
+export function adminDashboard(deps: AdminDeps): Hono {
+  return dashboardRoutes({
+    token: deps.token,
+    resolver: deps.resolver,
+    balancer: deps.balancer,
+    routable: deps.routable,
+    traffic: deps.traffic,
+    source: deps.front ? 'hub' : deps.relay ? 'relay' : 'etcd',
+    health: () => health(deps) as ReturnType<DashboardDeps['health']>,
+    bearer: (c) => authorized(c, deps.token),
+    now: deps.now,
+  });
+}
+
 /** `/_edge/*`: health, one service's view, metrics; every route needs the bearer token. */
 export function adminRoutes(deps: AdminDeps): Hono {
   const admin = new Hono();
   admin.use('*', async (c, next) => {
-    if (!authorized(c, deps.token)) return errorResponse('UNAUTHORIZED', 'a valid bearer token is required', { headers: { 'www-authenticate': 'Bearer' } });
+    if (!authorized(c, deps.token) && !(await hasSession(c, deps.token))) return errorResponse('UNAUTHORIZED', 'a valid bearer token is required', { headers: { 'www-authenticate': 'Bearer' } });
     await next();
   });
   admin.get('/health', async (c) => c.json(await health(deps), 200, { 'cache-control': 'no-store' }));
@@ -65,11 +88,7 @@ export function adminRoutes(deps: AdminDeps): Hono {
  */
 function authorized(c: Context, token: string): boolean {
   const header = c.req.header('authorization') ?? '';
-  const given = /^bearer /i.test(header) ? header.slice(7).trim() : '';
-  // Compare every character whatever the first difference, so timing says nothing about the token.
-  let diff = given.length ^ token.length;
-  for (let i = 0; i < token.length; i++) diff |= token.charCodeAt(i) ^ (given.charCodeAt(i) || 0);
-  return diff === 0;
+  return sameToken(/^bearer /i.test(header) ? header.slice(7).trim() : '', token);
 }
 
 async function health(deps: AdminDeps): Promise<object> {

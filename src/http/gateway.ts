@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { createGatewayCore, DOT_SEGMENT, errorResponse, fieldsOf, requestIdOf, type CoreOptions, type GatewayCore } from '../gateway/index.js';
-import { adminRoutes } from './admin.js';
+import { adminDashboard, adminRoutes, type AdminDeps } from './admin.js';
 import type { RuntimeHooks } from './hooks.js';
 import { proxyRoute } from './proxy-route.js';
 
@@ -37,7 +37,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const app = edgeApp(options);
   let adminApp: Hono | undefined;
   if (config.adminToken !== undefined) {
-    const routes = adminRoutes({
+    const deps: AdminDeps = {
       token: config.adminToken,
       resolver: core.resolver,
       balancer: core.balancer,
@@ -46,11 +46,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       relay: core.relay,
       front: core.front,
       now: core.now,
+      traffic: core.metrics.traffic,
       probeKey: config.prefix,
       metrics: options.exposeMetrics ? core.metrics : undefined,
       ...(options.runtimeMetrics ? { runtimeMetrics: options.runtimeMetrics } : {}),
       hooks: options.hooks,
-    });
+    };
     // Node can serve them on a listener of their own, and then the main port has none.
     adminApp = options.adminApart ? edgeApp(options) : app;
     // `/svc/` requests are checked by the proxy itself; admin routes get the same limit on header fields.
@@ -60,7 +61,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (count > config.limits.maxHeaders) return errorResponse('TOO_MANY_HEADERS', `a request may carry at most ${config.limits.maxHeaders} header fields`);
       await next();
     });
-    adminApp.route('/_edge', routes);
+    adminApp.get('/_edge', (c) => c.redirect('/_edge/', 301));
+    adminApp.route('/_edge/', adminDashboard(deps));
+    adminApp.route('/_edge', adminRoutes(deps));
   }
   app.all('/svc/*', proxyRoute(core.proxy, options.hooks));
   return { ...core, app, admin: options.adminApart ? adminApp : undefined, close: core.close };

@@ -9,7 +9,7 @@ a{color:var(--accent)}h1{font-size:1.3rem;margin:.4rem 0}h2{font-size:1.05rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:middle;overflow-wrap:anywhere}
 th{color:var(--muted);font-weight:600}tr.ejected td{background:color-mix(in srgb,var(--bad) 10%,transparent)}
 .pill{display:inline-block;padding:.1rem .55rem;margin:0 .3rem .3rem 0;border:1px solid var(--line);border-radius:1rem;font-size:.85rem}
-.pill.ok{border-color:var(--ok);color:var(--ok)}.pill.bad,.bad{color:var(--bad);border-color:var(--bad)}.warn{color:var(--warn)}
+.pill.ok{border-color:var(--ok);color:var(--ok)}.bad{color:var(--bad)}.pill.bad{border-color:var(--bad)}.warn{color:var(--warn)}
 .tag{display:inline-block;margin-right:.3rem;padding:0 .35rem;border-radius:.25rem;background:color-mix(in srgb,var(--muted) 18%,transparent);font-size:.85rem}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0;padding:.5rem;border:1px solid var(--line);border-radius:.4rem}figcaption{color:var(--muted);font-size:.85rem}
 .spark{display:inline-block;vertical-align:middle}.spark polyline{fill:none;stroke:var(--accent);stroke-width:1.5}.spark polyline.second{stroke:var(--warn)}

@@ -5,18 +5,24 @@ import { gzipSync } from 'node:zlib';
 /** The JSON document `/gzip` sends compressed. */
 export const GZIPPED_DOCUMENT = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `item ${i}` })) });
 
+/** The time `/events/{n}` lets pass between two events. */
+export const EVENT_GAP_MS = 300;
+
 /**
  * A loopback instance with the answers the Lambda result rules are about:
  * `/gzip` (a JSON document, gzip-encoded, with its length), `/unsized/{n}`
  * (n text bytes without a length, so only reading tells the size),
  * `/quotes/{n}` (n `"` characters: JSON doubles them), `/cookies` (two
- * `Set-Cookie` fields) and `/broken` (256 KiB of a body without a length,
- * then the connection reset). It counts answers whose connection closed before
- * they were finished.
+ * `Set-Cookie` fields), `/broken` (256 KiB of a body without a length,
+ * then the connection reset), `/events/{n}` (n server-sent events 300 ms
+ * apart) and `/empty` (a 200 without a length that ends before its first
+ * byte). It counts answers whose connection closed before they were finished.
  */
 export class Answers {
   /** Answers the reader gave up on before their end. */
   abandoned = 0;
+  /** When the last `/events/{n}` answer was ended (`performance.now()`). */
+  eventsEndedAt = Number.POSITIVE_INFINITY;
   readonly #server: Server;
 
   private constructor() {
@@ -56,6 +62,16 @@ export class Answers {
       if (!res.write(Buffer.alloc(256 * 1024, 'x'))) await drained(res);
       return void res.destroy();
     }
+    if (route === 'events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      for (let i = 0; i < Number(arg) && !res.destroyed; i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, EVENT_GAP_MS));
+        res.write(`id: ${i}\ndata: event ${i}\n\n`);
+      }
+      this.eventsEndedAt = performance.now();
+      return void res.end();
+    }
+    if (route === 'empty') return void res.writeHead(200, { 'content-type': 'text/plain', 'x-empty': 'yes', 'transfer-encoding': 'chunked' }).end();
     if (route !== 'unsized') return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'text/plain' });
     const chunk = Buffer.alloc(64 * 1024, 'x');

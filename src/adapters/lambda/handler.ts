@@ -1,39 +1,12 @@
-import { Hono, type Context } from 'hono';
-import { getConnInfo, handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
-import { AddressPolicy, errorResponse, type AccessRecord, type Env, type GatewayConfig, type GatewayErrorCode } from '../../gateway/index.js';
+import { Hono } from 'hono';
+import { handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
+import { errorResponse, type AccessRecord, type Env, type GatewayErrorCode } from '../../gateway/index.js';
 import { accessRecordOf } from '../../http/index.js';
-import { EnvGateway } from '../from-env.js';
-import { guardedLookup } from '../node/guarded-lookup.js';
-import { UndiciUpstream } from '../node/undici-upstream.js';
 import { withJoinedFields } from './event-fields.js';
+import { gateways, pathOf, type LambdaBindings } from './gateway.js';
 import { bodyBudget, readWithin, resultBytes, resultLimitOf } from './result-size.js';
 
-type LambdaBindings = { event: LambdaEvent };
 type LambdaHandle = (event: LambdaEvent, context: LambdaContext) => Promise<APIGatewayProxyResult>;
-
-const gateways = new EnvGateway(
-  (env) => ({ watch: false, watchable: false, ipLiterals: 'allow', zone: typeof env.AWS_REGION === 'string' ? env.AWS_REGION : undefined }),
-  {
-    // The event's source IP (API Gateway v1/v2, Function URL); for ALB the last X-Forwarded-For entry, which ALB appends.
-    clientIp: (c: Context) => getConnInfo(c).remote.address,
-    rawPath: (c: Context) => pathOf((c.env as LambdaBindings | undefined)?.event),
-    // An answer may still become RESPONSE_TOO_LARGE here: the access log says what the event's source got.
-    logsAnswers: true,
-  },
-  instanceUpstream,
-);
-
-/**
- * Lambda runs on Node, so instances are reached as on Node: undici's pooled
- * connections (kept across warm invocations), what a hostname resolves to
- * checked against the address policy, and answers passed on as they came. A
- * gzip body stays gzip with its `Content-Encoding`, and so goes back base64;
- * `fetch` would have decoded it.
- */
-function instanceUpstream(config: GatewayConfig): UndiciUpstream {
-  const policy = new AddressPolicy(config.addresses);
-  return new UndiciUpstream({ connectTimeoutMs: config.retry.connectTimeoutMs, lookup: guardedLookup((address) => policy.checkResolved(address)) });
-}
 
 /**
  * A gateway's app as `hono/aws-lambda` runs it, with answers held to what the
@@ -116,10 +89,4 @@ function ownError(code: GatewayErrorCode, message: string, event: LambdaEvent, r
     service: /^\/svc\/([\w.-]{1,128})(?:\/|$)/.exec(pathOf(event) ?? '')?.[1],
     requestId: requestId ?? undefined,
   });
-}
-
-/** The path as the event gives it (v2's `rawPath`, v1's and ALB's `path`), before a URL parser resolves anything in it. */
-function pathOf(event: LambdaEvent | undefined): string | undefined {
-  const fields = event as { rawPath?: string; path?: string } | undefined;
-  return fields?.rawPath ?? fields?.path;
 }

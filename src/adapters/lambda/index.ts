@@ -1,1 +1,2 @@
 export { handler } from './handler.js';
+export { streamHandler, type StreamingHandler } from './stream-handler.js';

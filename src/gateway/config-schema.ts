@@ -142,6 +142,10 @@ export const ENV_SCHEMA = z.object({
   ETCD_EDGE_TRUSTED_PROXIES: z._default(cidrs, []),
   ETCD_EDGE_ALLOW_TRACE: z._default(flag, false),
   ETCD_EDGE_MAX_BODY_BYTES: z.optional(wholeNumber(0, Number.MAX_SAFE_INTEGER)),
+  /** Node: upgraded WebSocket connections relayed at once (503 beyond). */
+  ETCD_EDGE_WS_MAX_CONNECTIONS: int(1, 1_000_000, 10_000),
+  /** Node: a relayed WebSocket with no bytes either way for this long is closed (1001 to the client). */
+  ETCD_EDGE_WS_IDLE_TIMEOUT_MS: int(1_000, 86_400_000, 300_000),
   ETCD_EDGE_ACCESS_LOG: z._default(accessLog, 'off'),
   ETCD_EDGE_ADMIN_PORT: z.optional(wholeNumber(0, 65_535)),
   ETCD_EDGE_ADMIN_HOST: z._default(z.string().check(z.regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'expected a host name or IP address')), '127.0.0.1'),

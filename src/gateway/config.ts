@@ -43,6 +43,8 @@ export interface GatewayConfig {
   trustedProxies: string[];
   /** This deployment's name in `Via` (`etcd-edge-{deployment}`), which is how a request looping back through it is counted; random per process unless configured. */
   deployment: string;
+  /** WebSocket relaying where the runtime holds the connections (Node): how many at once, and how long one may stay silent. */
+  websocket: { maxConnections: number; idleTimeoutMs: number };
   accessLog: 'off' | 'stdout' | { path: string };
   adminToken: string | undefined;
   /** Where admin routes listen apart from the proxy (Node); undefined to serve them on the main port. */
@@ -160,6 +162,7 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
     },
     trustedProxies: v.ETCD_EDGE_TRUSTED_PROXIES,
     deployment: v.ETCD_EDGE_DEPLOYMENT ?? randomDeploymentName(),
+    websocket: { maxConnections: v.ETCD_EDGE_WS_MAX_CONNECTIONS, idleTimeoutMs: v.ETCD_EDGE_WS_IDLE_TIMEOUT_MS },
     accessLog: v.ETCD_EDGE_ACCESS_LOG,
     adminToken: v.ADMIN_TOKEN,
     adminListener: v.ETCD_EDGE_ADMIN_PORT === undefined ? undefined : { port: v.ETCD_EDGE_ADMIN_PORT, host: v.ETCD_EDGE_ADMIN_HOST },

@@ -59,6 +59,7 @@ describe('TRACE', () => {
       hasBody: false,
       readBody: () => Promise.resolve(new Uint8Array(0)),
       streamBody: () => null,
+      upgrade: false,
       client: signalLink(new AbortController().signal),
       waitUntil: undefined,
     });

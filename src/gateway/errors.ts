@@ -13,6 +13,8 @@ export type GatewayErrorCode =
   | 'LOOP_DETECTED'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
+  | 'NOT_IMPLEMENTED'
+  | 'TOO_MANY_WEBSOCKETS'
   | 'INTERNAL';
 
 const STATUS: Record<GatewayErrorCode, number> = {
@@ -31,6 +33,10 @@ const STATUS: Record<GatewayErrorCode, number> = {
   NOT_FOUND: 404,
   /** Too many requests from one client (the snapshot relay's limits). */
   RATE_LIMITED: 429,
+  /** What this runtime cannot do: a WebSocket upgrade on Lambda. */
+  NOT_IMPLEMENTED: 501,
+  /** Upgraded connections at `ETCD_EDGE_WS_MAX_CONNECTIONS` already (Node). */
+  TOO_MANY_WEBSOCKETS: 503,
   INTERNAL: 500,
 };
 

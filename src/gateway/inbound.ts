@@ -35,6 +35,13 @@ export interface Inbound {
   zone: string | undefined;
   /** Whether a body follows the header. */
   hasBody: boolean;
+  /**
+   * The request asks to become a WebSocket (`Upgrade: websocket`): the proxy
+   * picks an instance for it as for any request, then sends the handshake
+   * with `Upstream.upgrade` and answers `upgraded` (see proxy.ts). Set by the
+   * runtime; false on Node's plain request path.
+   */
+  upgrade: boolean;
   /** The whole body, for bodies of a small declared length. */
   readBody(): Promise<Uint8Array>;
   /** The body as a stream that holds backpressure; called at most once. */

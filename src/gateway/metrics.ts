@@ -7,6 +7,14 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 /** Distinct service labels kept; more are counted under `_other` so hostile names cannot grow memory. */
 const MAX_SERVICES = 1_000;
 
+/**
+ * How a WebSocket handshake ended: `upgraded` (the instance's 101 relayed),
+ * `declined` (the instance answered otherwise, passed on), `failed` (no
+ * instance could take it: none eligible, unreachable, timed out), `limited`
+ * (over `ETCD_EDGE_WS_MAX_CONNECTIONS`, refused before any lookup).
+ */
+export type UpgradeResult = 'upgraded' | 'declined' | 'failed' | 'limited';
+
 /** Counters for `/_edge/metrics`, in Prometheus text format. Plain data: cheap to keep on every runtime. */
 export class GatewayMetrics {
   readonly #requests = new Map<string, Map<number, number>>();
@@ -17,6 +25,8 @@ export class GatewayMetrics {
   #retries = 0;
   #ejections = 0;
   readonly #etcdCalls = { ok: 0, error: 0 };
+  readonly #upgrades: Record<UpgradeResult, number> = { upgraded: 0, declined: 0, failed: 0, limited: 0 };
+  #websockets = 0;
   /** The last minutes per service, for the dashboard. */
   readonly traffic = new RecentTraffic();
 
@@ -57,6 +67,16 @@ export class GatewayMetrics {
     this.#etcdCalls[ok ? 'ok' : 'error']++;
   }
 
+  /** A WebSocket handshake ended (see `UpgradeResult`). */
+  upgrade(result: UpgradeResult): void {
+    this.#upgrades[result]++;
+  }
+
+  /** An upgraded connection opened (+1) or closed (-1), as the runtime relaying it counts. */
+  websocketsOpen(delta: 1 | -1): void {
+    this.#websockets += delta;
+  }
+
   /** The exposition text, with the resolver's counters and open watches. */
   render(resolver: Readonly<ResolverStats>, watches: number): string {
     const out = new Exposition();
@@ -76,6 +96,9 @@ export class GatewayMetrics {
     out.family('etcd_edge_ejections_total', 'counter', 'Instances ejected after failing in a row.').sample('etcd_edge_ejections_total', this.#ejections);
     out.family('etcd_edge_etcd_calls_total', 'counter', 'HTTP calls to etcd (a watch stream counts once).');
     out.sample('etcd_edge_etcd_calls_total', this.#etcdCalls.ok, { outcome: 'ok' }).sample('etcd_edge_etcd_calls_total', this.#etcdCalls.error, { outcome: 'error' });
+    out.family('etcd_edge_websocket_upgrades_total', 'counter', 'WebSocket handshakes under /svc/ by result (upgraded, declined, failed, limited).');
+    for (const [result, count] of Object.entries(this.#upgrades)) out.sample('etcd_edge_websocket_upgrades_total', count, { result });
+    out.family('etcd_edge_websocket_connections', 'gauge', 'Upgraded WebSocket connections being relayed.').sample('etcd_edge_websocket_connections', this.#websockets);
     const cache: [string, number, string][] = [
       ['hits', resolver.hits, 'Lookups served from a fresh snapshot.'],
       ['misses', resolver.misses, 'Lookups that waited for etcd.'],

@@ -10,12 +10,16 @@ import type { UpstreamResponse } from './upstream.js';
  * What the proxy decided for a request, for the runtime to send:
  * - `answer`: an instance's response, with the fields to send and whether its body is left out (HEAD, 204, 304);
  * - `error`: the gateway's own JSON error;
- * - `gone`: the client went away; nothing is sent.
+ * - `gone`: the client went away; nothing is sent;
+ * - `upgraded`: the instance accepted a WebSocket handshake (101): the runtime
+ *   sends `headers` with its own `Upgrade`/`Connection` and relays between the
+ *   client and `response.native`, the upgraded connection in its own form.
  */
 export type Outcome = (
   | { kind: 'answer'; response: UpstreamResponse; headers: FieldList; bodyless: boolean }
   | { kind: 'error'; error: ErrorParts }
   | { kind: 'gone' }
+  | { kind: 'upgraded'; response: UpstreamResponse; headers: FieldList }
 ) & {
   /** The request's access log line, for the runtime to write once the answer is sent; only when the log is on. */
   record?: AccessRecord;
@@ -35,6 +39,11 @@ const NO_BODY = new Set([204, 205, 304]);
 export function answerOf(response: UpstreamResponse, requestId: string, timing: string, via: string, head: boolean): Outcome {
   const bodyless = head || NO_BODY.has(response.status);
   return { kind: 'answer', response, headers: downstreamResponseHeaders(response.headers, requestId, timing, via), bodyless };
+}
+
+/** An instance's 101 to a WebSocket handshake: its end-to-end fields (`Sec-WebSocket-Accept`, `-Protocol`, `-Extensions`) and the gateway's. */
+export function upgradedOf(response: UpstreamResponse, requestId: string, timing: string, via: string): Outcome {
+  return { kind: 'upgraded', response, headers: downstreamResponseHeaders(response.headers, requestId, timing, via) };
 }
 
 /** Why a request got no instance's answer to pass on: its lookup's failures, its body's, then forwarding's (`bad-answer`: a status out of range). */

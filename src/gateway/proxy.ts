@@ -5,15 +5,23 @@
  *
  * ```
  * checking ──▶ lookup ──▶ body ──▶ forwarding ──▶ answered
- *    │            │         │                       ▲
+ *    │            │  │      │                       ▲
+ *    │            │  └──▶ upgrading ────────────────┤   (`Inbound.upgrade`: a WebSocket handshake)
  *    └────────────┴─────────┴── refused, no route ──┘   (the gateway's own error, or `gone`)
  * any state ── a step threw (a bug) ──▶ failed          (`Responder.broke`)
  * ```
  *
  * - checking: the edge's limits, the target, exposure and tags (`routeOf`, target.ts);
+ *   a WebSocket handshake where the upstream has no `upgrade` is refused here (501);
  * - lookup: the service's snapshot, at once when one is held (`#lookup`), else from etcd;
  * - body: the first instance chosen (`#found`), a small body read whole so a retry can resend it;
- * - forwarding: `forward` (forward.ts) tries instances in turn and reports to `forwarded`.
+ * - forwarding: `forward` (forward.ts) tries instances in turn and reports to `forwarded`;
+ * - upgrading: a WebSocket handshake (the runtime set `Inbound.upgrade`), past
+ *   the same lookup, pick, address policy and ejection: `forward` sends it with
+ *   `Upstream.upgrade` instead of `send` (connect failures retried elsewhere,
+ *   the same deadline), and an instance's 101 becomes the outcome `upgraded`,
+ *   whose connection the runtime relays; any other answer is passed on.
+ *   Ordinary requests pay one boolean check for it, in `#found`.
  *
  * A warm request (its snapshot held) runs from checking to the upstream's send
  * in one turn. One run-once guard, `#finish`, drops whatever reaches the
@@ -37,9 +45,9 @@ import { forward, type ForwardDeps, type ForwardDone, type Forwarded } from './f
 import { requestIdOf, upstreamRequestHeaders, viaEntry } from './headers.js';
 import type { Inbound } from './inbound.js';
 import type { GatewayMetrics } from './metrics.js';
-import { answerOf, fail, failureOf, millis, type NoAnswer, type Outcome, type ProxyHandler, type Responder } from './outcome.js';
+import { answerOf, fail, failureOf, millis, upgradedOf, type NoAnswer, type Outcome, type ProxyHandler, type Responder } from './outcome.js';
 import { bodyTooLarge, routeOf, type EdgeRules } from './target.js';
-import { discardBody, type Upstream } from './upstream.js';
+import { discardBody, type Cancellable, type Upstream, type UpstreamResponse } from './upstream.js';
 
 /** What the proxy is built from: the gateway's parts. */
 export interface ProxyDeps {
@@ -57,12 +65,15 @@ export interface ProxyDeps {
 
 /** The proxy, with what every request shares built once. */
 export function createProxy(deps: ProxyDeps): ProxyHandler {
+  const forwarding: ForwardDeps = { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() };
   const shared: Shared = {
-    forwarding: { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() },
+    forwarding,
+    upgrading: handshakes(forwarding),
     exposed: exposedServices(deps.config.services),
     plainPick: Object.freeze({ tags: deps.config.tags }),
     via: viaEntry(deps.config.deployment),
     trusted: new TrustedProxies(deps.config.trustedProxies),
+    upgrades: deps.upstream.upgrade !== undefined,
   };
   return (request, responder) => new ProxiedRequest(deps, shared, request, responder).start();
 }
@@ -70,11 +81,20 @@ export function createProxy(deps: ProxyDeps): ProxyHandler {
 /** What every request of one proxy shares. */
 interface Shared extends EdgeRules {
   forwarding: ForwardDeps;
+  /** Forwarding for WebSocket handshakes: the upstream's `upgrade` in place of `send`; undefined where it has none. */
+  upgrading: ForwardDeps | undefined;
   trusted: TrustedProxies;
 }
 
+/** `forwarding` with the handshake as its attempt: retries, deadline and ejection stay forwarding's own. */
+function handshakes(forwarding: ForwardDeps): ForwardDeps | undefined {
+  const { upstream } = forwarding;
+  if (upstream.upgrade === undefined) return undefined;
+  return { ...forwarding, upstream: { send: (request, reply) => upstream.upgrade!(request, reply) } };
+}
+
 /** Where a request is (see the file's top); `answered` and `failed` are final. */
-type RequestState = 'checking' | 'lookup' | 'body' | 'forwarding' | 'answered' | 'failed';
+type RequestState = 'checking' | 'lookup' | 'body' | 'forwarding' | 'upgrading' | 'answered' | 'failed';
 
 /** How a lookup ended: a snapshot to route with, or why there is none. */
 type Lookup = Snapshot | 'invalid' | 'deferred' | 'unavailable';
@@ -149,18 +169,19 @@ class ProxiedRequest implements ForwardDone {
 
   /** forwarding ended (forward.ts): the instance's answer, or why there is none. */
   forwarded(result: Forwarded): void {
-    if (this.#state !== 'forwarding') {
+    const state = this.#state;
+    if (state !== 'forwarding' && state !== 'upgrading') {
       // Reported after the request was over: nobody will read it, and an unread stream would hold its connection.
-      if (result.ok) discardBody(result.response.body);
+      if (result.ok) discardResponse(result.response);
       return;
     }
     let outcome: Outcome;
     try {
       this.#attempts = result.attempts;
       if (result.ok) this.#instance = result.instance.url;
-      outcome = this.#outcomeOf(result);
+      outcome = state === 'forwarding' ? this.#outcomeOf(result) : this.#upgradeOutcomeOf(result);
     } catch (error) {
-      if (result.ok) discardBody(result.response.body);
+      if (result.ok) discardResponse(result.response);
       return this.broke(error);
     }
     this.#answer(outcome);
@@ -187,7 +208,7 @@ class ProxiedRequest implements ForwardDone {
     const sink = this.#deps.accessLog;
     if (sink !== undefined) outcome.record = new AccessRecord(sink, this.#facts(), this.#arrivedAt);
     if (this.#finish('answered')) this.#responder.answer(outcome);
-    else if (outcome.kind === 'answer') discardBody(outcome.response.body);
+    else if (outcome.kind === 'answer' || outcome.kind === 'upgraded') discardResponse(outcome.response);
   }
 
   #facts(): AccessFacts {
@@ -224,6 +245,7 @@ class ProxiedRequest implements ForwardDone {
     this.#first = deps.balancer.pick(instances, this.#pick) ?? null;
     this.#upstreamStartedAt = performance.now();
     this.#discoveryMs = this.#upstreamStartedAt - this.#discoveryStartedAt;
+    if (this.#request.upgrade) return this.#upgrade();
     this.#state = 'body';
     let read: OutgoingBody | Promise<OutgoingBody>;
     try {
@@ -254,11 +276,25 @@ class ProxiedRequest implements ForwardDone {
   /** body → forwarding: the request as `forward` reads it, plain data. */
   #forward(body: OutgoingBody): void {
     const request = this.#request;
-    const { via, trusted } = this.#shared;
-    const trust = !trusted.none && trusted.trusts(request.ip);
-    const headers = upstreamRequestHeaders(request.fields, { ip: request.ip, proto: request.proto, host: request.host, requestId: this.#requestId, via, trusted: trust });
+    const headers = this.#upstreamHeaders();
     this.#state = 'forwarding';
     forward(this.#shared.forwarding, { method: request.method, path: this.#path, headers, body, client: request.client, instances: this.#instances, pick: this.#pick, first: this.#first, startedAt: this.#startedAt }, this);
+  }
+
+  /** lookup → upgrading: the handshake, bodiless, through forwarding with the upstream's `upgrade` (checking made sure there is one). */
+  #upgrade(): void {
+    const request = this.#request;
+    const headers = this.#upstreamHeaders();
+    this.#state = 'upgrading';
+    forward(this.#shared.upgrading!, { method: 'GET', path: this.#path, headers, body: OutgoingBody.empty, client: request.client, instances: this.#instances, pick: this.#pick, first: this.#first, startedAt: this.#startedAt }, this);
+  }
+
+  /** The end-to-end fields and the forwarding trail (hop-by-hop ones, `Upgrade` included, are the upstream's to write). */
+  #upstreamHeaders(): string[] {
+    const request = this.#request;
+    const { via, trusted } = this.#shared;
+    const trust = !trusted.none && trusted.trusts(request.ip);
+    return upstreamRequestHeaders(request.fields, { ip: request.ip, proto: request.proto, host: request.host, requestId: this.#requestId, via, trusted: trust });
   }
 
   /** forwarding → answered: the instance's answer as the runtime sends it, or the gateway's error. */
@@ -281,6 +317,32 @@ class ProxiedRequest implements ForwardDone {
     return answerOf(response, this.#requestId, timing, this.#shared.via, this.#request.method === 'HEAD');
   }
 
+  /** upgrading → answered: the instance's 101 for the runtime to relay, its refusal passed on, or the gateway's error; each counted as a handshake. */
+  #upgradeOutcomeOf(result: Forwarded): Outcome {
+    const { metrics } = this.#deps;
+    if (!result.ok) {
+      metrics.upgrade('failed');
+      return this.#noAnswer(result.failure === 'body-too-large' ? 'unreachable' : result.failure, result.attempts);
+    }
+    const { response } = result;
+    const upstreamMs = performance.now() - this.#upstreamStartedAt;
+    metrics.upstreamLatency(upstreamMs / 1000);
+    const timing = `discovery;dur=${millis(this.#discoveryMs)}, upstream;dur=${millis(upstreamMs)}`;
+    if (response.status === 101 && response.native !== undefined) {
+      metrics.upgrade('upgraded');
+      metrics.request(this.#counted, 101);
+      return upgradedOf(response, this.#requestId, timing, this.#shared.via);
+    }
+    if (response.status < 200 || response.status > 599) {
+      discardResponse(response);
+      metrics.upgrade('failed');
+      return this.#noAnswer('bad-answer');
+    }
+    metrics.upgrade('declined');
+    metrics.request(this.#counted, response.status);
+    return answerOf(response, this.#requestId, timing, this.#shared.via, false);
+  }
+
   /** `why`, or the client gone when it was the body that could not be read. */
   #noAnswer(why: NoAnswer, attempts = 0): Outcome {
     if (why === 'body-unread' && this.#request.client.gone) why = 'client-gone';
@@ -294,3 +356,9 @@ class ProxiedRequest implements ForwardDone {
 }
 
 const lookupFailure = (error: unknown): 'invalid' | 'unavailable' => (error instanceof RegistryError ? 'invalid' : 'unavailable');
+
+/** Lets go of an answer nobody will pass on: its body, or an upgraded connection (a 101's `native` is `Cancellable`). */
+function discardResponse(response: UpstreamResponse): void {
+  discardBody(response.body);
+  if (response.status === 101) (response.native as Cancellable | undefined)?.cancel('not relayed');
+}

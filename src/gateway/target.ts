@@ -64,11 +64,14 @@ export interface EdgeRules {
   via: string;
   /** The pick of a request that brings no tags, zone or hash key of its own (most). */
   plainPick: PickRequest;
+  /** Whether the runtime relays WebSockets (its upstream has `upgrade`); a handshake is refused with 501 otherwise. */
+  upgrades: boolean;
 }
 
 /**
  * Checks a request before any lookup, in this order: the number of header
- * fields, the target, TRACE, loops through this deployment, a body declared
+ * fields, the target, TRACE, a WebSocket handshake the runtime cannot relay,
+ * loops through this deployment, a body declared
  * too large, the service's exposure, the request's tags. Then its pick: the
  * required tags narrowed by the request's, the zone and the hash key.
  */
@@ -81,6 +84,10 @@ export function routeOf(request: Inbound, config: GatewayConfig, rules: EdgeRule
   if (!target.ok) return refused('BAD_REQUEST', target.message, undefined);
   const { service } = target;
   if (request.method === 'TRACE' && !limits.allowTrace) return refused('METHOD_NOT_ALLOWED', 'TRACE is not forwarded', service);
+  if (request.upgrade) {
+    if (!rules.upgrades) return refused('NOT_IMPLEMENTED', 'this runtime does not relay WebSocket connections (on AWS Lambda, API Gateway WebSocket APIs do)', service);
+    if (request.method !== 'GET') return refused('BAD_REQUEST', 'a WebSocket handshake is a GET request', service);
+  }
   const via = fieldValue(fields, 'via');
   if (via !== undefined && passesThrough(via, rules.via) >= limits.maxHops) {
     return refused('LOOP_DETECTED', `the request has passed through this gateway ${limits.maxHops} times already`, service);

@@ -124,6 +124,17 @@ export class UpstreamError extends Error {
 export interface Upstream {
   /** Starts one attempt; its outcome goes to `reply`. */
   send(request: UpstreamRequest, reply: UpstreamReply): void;
+  /**
+   * Starts one WebSocket handshake: `request` as `send` takes it (a GET, no
+   * body, end-to-end fields only), to which the upstream adds `Upgrade:
+   * websocket` and `Connection: Upgrade` in its stack's own way. The instance
+   * switching protocols answers 101 with the upgraded connection as
+   * `native`, in the runtime's form (a Node socket, a Workers `WebSocket`),
+   * wrapped in a `Cancellable` whose `cancel` closes it when it is not
+   * relayed after all; any other answer comes as from `send`. Absent where the runtime cannot
+   * hold an upgraded connection (Lambda): the gateway answers 501 there.
+   */
+  readonly upgrade?: ((request: UpstreamRequest, reply: UpstreamReply) => void) | undefined;
   /** Releases pooled connections. */
   close?(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import {
   responseOfError,
   signalLink,
   type AccessRecord,
+  type FetchedWebSocket,
   type Inbound,
   type Outcome,
   type ProxyHandler,
@@ -52,6 +53,8 @@ function inboundOf(hooks: RuntimeHooks, c: Context): Inbound {
     host: url.host,
     zone: hooks.zone?.(c),
     hasBody: request.body !== null,
+    // Only a runtime whose upstream can hand over a WebSocket relays it (Workers' fetch); elsewhere the proxy answers 501.
+    upgrade: request.headers.get('upgrade')?.trim().toLowerCase() === 'websocket',
     readBody: async () => new Uint8Array(await request.arrayBuffer()),
     streamBody: () => request.body,
     client: signalLink(request.signal),
@@ -70,6 +73,7 @@ function responseOf(outcome: Outcome): Response {
     // Nobody reads it.
     return new Response(null, { status: 499 });
   }
+  if (outcome.kind === 'upgraded') return upgradedResponse(outcome);
   const { response, headers, bodyless } = outcome;
   let init: ResponseInit;
   try {
@@ -90,6 +94,17 @@ function responseOf(outcome: Outcome): Response {
     return new Response(body as BodyInit, init);
   }
   return new Response(countedBody(body, (bytes, complete) => record.sent(response.status, bytes, complete)), init);
+}
+
+/**
+ * An instance's 101 as a Worker returns it: the `webSocket` its fetch gave
+ * (`FetchUpstream.upgrade`), which the Workers runtime then relays itself,
+ * frames and close codes untouched both ways.
+ */
+function upgradedResponse(outcome: Extract<Outcome, { kind: 'upgraded' }>): Response {
+  const { webSocket } = outcome.response.native as FetchedWebSocket;
+  outcome.record?.sent(101, 0);
+  return new Response(null, { status: 101, webSocket, headers: headersOf(outcome.headers) } as ResponseInit);
 }
 
 /** The body as sent, telling `done` how many bytes went out once it ends or is cancelled (for the access log). */

@@ -7,6 +7,7 @@ import {
   fieldsOfRaw,
   fieldValue,
   type AccessRecord,
+  type Cancellable,
   type ClientLink,
   type ErrorParts,
   type FieldList,
@@ -45,15 +46,15 @@ export function nodeProxyListener(proxy: ProxyHandler, onError?: (error: unknown
   };
 }
 
-/** The request as the proxy sees it, or why it cannot be served. */
-function inboundOf(incoming: IncomingMessage, outgoing: ServerResponse, onError: ((error: unknown) => void) | undefined): NodeExchange | string {
+/** The request as the proxy sees it (a `NodeExchange`, or `Exchange` for a WebSocket handshake: websocket.ts), or why it cannot be served. */
+export function inboundOf(incoming: IncomingMessage, outgoing: ServerResponse, onError: ((error: unknown) => void) | undefined, Exchange = NodeExchange): NodeExchange | string {
   const target = incoming.url ?? '/';
   const q = target.indexOf('?');
   const fields = fieldsOfRaw(incoming.rawHeaders);
   const socket = incoming.socket;
   const host = fieldValue(fields, 'host') ?? `${socket.localAddress?.includes(':') ? `[${socket.localAddress}]` : socket.localAddress}:${socket.localPort}`;
   if (!isHost(host)) return 'the Host field is not a host name or address';
-  return new NodeExchange(incoming, outgoing, target, q, fields, host, onError);
+  return new Exchange(incoming, outgoing, target, q, fields, host, onError);
 }
 
 /**
@@ -62,7 +63,7 @@ function inboundOf(incoming: IncomingMessage, outgoing: ServerResponse, onError:
  * connection closes before the answer was finished): one object per request,
  * a class, so its methods are not closures made per request.
  */
-class NodeExchange implements Inbound, Responder, ClientLink, ConnectionRequest {
+export class NodeExchange implements Inbound, Responder, ClientLink, ConnectionRequest {
   readonly method: string;
   readonly path: string;
   readonly query: string;
@@ -72,6 +73,8 @@ class NodeExchange implements Inbound, Responder, ClientLink, ConnectionRequest 
   readonly host: string;
   readonly zone = undefined;
   readonly hasBody: boolean;
+  /** Handshakes come through Node's `upgrade` event, as a `WebSocketExchange` (websocket.ts). */
+  readonly upgrade: boolean = false;
   readonly client: ClientLink = this;
   readonly waitUntil = undefined;
   readonly #incoming: IncomingMessage;
@@ -158,7 +161,7 @@ function logWhenSent(outgoing: ServerResponse, outcome: Outcome, record: AccessR
   let bytes = 0;
   let declaredOnly = false;
   if (outcome.kind === 'error') bytes = Buffer.byteLength(outcome.error.body);
-  else if (!outcome.bodyless) {
+  else if (outcome.kind === 'answer' && !outcome.bodyless) {
     const { body } = outcome.response;
     const declared = fieldValue(outcome.response.headers, 'content-length');
     const native = nativeBodyOf(outcome.response);
@@ -215,6 +218,11 @@ function writeOutcome(outgoing: ServerResponse, outcome: Outcome): void {
       return writeError(outgoing, outcome.error);
     case 'gone':
       outgoing.destroy();
+      return;
+    case 'upgraded':
+      // Not on this path (`upgrade` is false here): nothing could relay it.
+      (outcome.response.native as Cancellable).cancel('not relayed');
+      outgoing.destroy();
   }
 }
 
@@ -257,7 +265,7 @@ function writeAnswer(outgoing: ServerResponse, upstream: UpstreamResponse, heade
 }
 
 /** The gateway's own error answer; a response already under way is cut off instead. */
-function writeError(outgoing: ServerResponse, error: ErrorParts): void {
+export function writeError(outgoing: ServerResponse, error: ErrorParts): void {
   if (outgoing.headersSent) {
     outgoing.destroy();
     return;

@@ -10,6 +10,7 @@ import { nodeHooks } from './hooks.js';
 import { nodeProxyListener } from './node-proxy.js';
 import { processMetrics } from './process-metrics.js';
 import { UndiciUpstream } from './undici-upstream.js';
+import { WebSocketRelays } from './websocket.js';
 
 export interface NodeGatewayOptions {
   config: GatewayConfig;
@@ -41,7 +42,7 @@ export interface NodeGateway {
   readonly port: number;
   /** `http://host:port` of the admin listener, when admin routes have one (`ETCD_EDGE_ADMIN_PORT`). */
   readonly adminUrl: string | undefined;
-  /** Stops accepting, lets in-flight requests finish for up to `drainMs`, then closes everything. */
+  /** Stops accepting, lets in-flight requests finish for up to `drainMs` (relayed WebSockets get a 1001 close at once), then closes everything. */
   close(drainMs?: number): Promise<void>;
 }
 
@@ -64,6 +65,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
   const upstream = new UndiciUpstream({
     connectTimeoutMs: config.retry.connectTimeoutMs,
     lookup: guardedLookup((address) => policy.checkResolved(address)),
+    webSockets: true,
   });
   const accessLog = nodeAccessLog(config.accessLog, options.onError);
   const gateway = createGateway({
@@ -80,8 +82,11 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
   });
   let server: Server | undefined;
   let admin: Server | undefined;
+  const listener = gatewayListener(gateway, options.onError, options.mount?.(gateway));
+  const webSockets = new WebSocketRelays(gateway.proxy, listener, config.websocket, gateway.metrics, options.onError);
   try {
-    server = await listen(gatewayListener(gateway, options.onError, options.mount?.(gateway)), config.port, options.host);
+    server = await listen(listener, config.port, options.host);
+    server.on('upgrade', webSockets.listener);
     if (gateway.admin && config.adminListener) {
       const adminApp = getRequestListener(gateway.admin.fetch);
       admin = await listen((incoming, outgoing) => void adminApp(incoming, outgoing), config.adminListener.port, config.adminListener.host);
@@ -102,7 +107,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     close: async (drainMs = 10_000) => {
       admin?.closeAllConnections();
       admin?.close();
-      await shutdown(server, gateway, drainMs);
+      await Promise.all([shutdown(server, gateway, drainMs), webSockets.close(drainMs)]);
       await accessLog.close();
     },
   };

@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { ADDRESS_DENIED, type LookupFunction } from './guarded-lookup.js';
 import { pullStream } from './streams.js';
+import { UpgradedSocket } from './websocket-relay.js';
 import { UpstreamError, type FieldList, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from '../../gateway/index.js';
 
 export interface UndiciUpstreamOptions {
@@ -13,6 +14,8 @@ export interface UndiciUpstreamOptions {
   connectionsPerOrigin?: number;
   /** Resolves instance hostnames; `guardedLookup` applies the address policy to what they resolve to. */
   lookup?: LookupFunction;
+  /** Hand over upgraded WebSocket connections (`Upstream.upgrade`): only where the runtime can relay a socket (Node's server, not Lambda). */
+  webSockets?: boolean;
 }
 
 /** Errors that mean no connection was made, so nothing was sent. */
@@ -26,6 +29,7 @@ const CONNECT_CODES = new Set([ADDRESS_DENIED, 'ECONNREFUSED', 'ENOTFOUND', 'EAI
 export class UndiciUpstream implements Upstream {
   readonly #agent: Agent;
   readonly #bufferBytes: number;
+  readonly upgrade: Upstream['upgrade'];
 
   constructor(options: UndiciUpstreamOptions) {
     this.#agent = new Agent({
@@ -35,6 +39,7 @@ export class UndiciUpstream implements Upstream {
       bodyTimeout: 0,
     });
     this.#bufferBytes = options.bufferResponseBytes ?? 64 * 1024;
+    this.upgrade = options.webSockets ? (request, reply) => this.#upgrade(request, reply) : undefined;
   }
 
   send(request: UpstreamRequest, reply: UpstreamReply): void {
@@ -50,6 +55,13 @@ export class UndiciUpstream implements Upstream {
       },
       handler,
     );
+    request.cancel.onCancel(handler);
+  }
+
+  /** A WebSocket handshake: undici writes `Upgrade`/`Connection` and hands over the socket on a 101 (`onRequestUpgrade`). */
+  #upgrade(request: UpstreamRequest, reply: UpstreamReply): void {
+    const handler = new AttemptHandler(this.#bufferBytes, reply);
+    this.#agent.dispatch({ origin: request.origin, path: request.path, method: 'GET', headers: request.headers as string[], body: null, headersTimeout: 0, upgrade: 'websocket' }, handler);
     request.cancel.onCancel(handler);
   }
 
@@ -115,6 +127,16 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       if (!stream.readableEnded) controller.abort(new Error('answer dropped'));
     });
     this.#settle(streamedResponse(statusCode, this.#headers, stream));
+  }
+
+  /** An instance switched protocols: the socket, its early bytes already put back by undici, goes to the runtime's relay. */
+  onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    if (this.#settled) {
+      socket.destroy();
+      return;
+    }
+    this.#reply.headersArrived();
+    this.#settle({ status: statusCode, headers: fieldsOfUndici(headers), body: null, native: new UpgradedSocket(socket) });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

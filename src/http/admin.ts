@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { Balancer } from '../balance/index.js';
 import { leaseIdHex, RelayError, type RelaySource, type Resolver, type SnapshotSource } from '../discovery/index.js';
 import { EtcdError, failureReason, within, type EtcdClient } from '../etcd/index.js';

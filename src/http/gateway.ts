@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import { createGatewayCore, DOT_SEGMENT, errorResponse, fieldsOf, requestIdOf, type CoreOptions, type GatewayCore } from '../gateway/index.js';
 import { adminDashboard, adminRoutes, type AdminDeps } from './admin.js';
 import type { RuntimeHooks } from './hooks.js';
@@ -61,7 +61,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (count > config.limits.maxHeaders) return errorResponse('TOO_MANY_HEADERS', `a request may carry at most ${config.limits.maxHeaders} header fields`);
       await next();
     });
-    adminApp.get('/_edge', (c) => c.redirect('/_edge/', 301));
+    // The dashboard lives at `/_edge/` (its cookie's path); the tiny router matches `/_edge` here too, so look at the path.
+    adminApp.get('/_edge', async (c, next) => (c.req.path === '/_edge' ? c.redirect('/_edge/', 301) : next()));
     adminApp.route('/_edge/', adminDashboard(deps));
     adminApp.route('/_edge', adminRoutes(deps));
   }

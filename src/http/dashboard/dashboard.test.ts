@@ -17,6 +17,8 @@ async function signedIn(harness: Awaited<ReturnType<typeof setup>>): Promise<str
 describe('dashboard at /_edge/', () => {
   it('asks for the token in a form, and keeps it as a signed HttpOnly, SameSite=Strict cookie scoped to /_edge/', async () => {
     const harness = await setup({ env: { ADMIN_TOKEN: TOKEN }, instances: [{ service: 'orders', id: 'a', url: A }] });
+    const bare = await harness.request('/_edge');
+    expect([bare.status, bare.headers.get('location')]).toEqual([301, '/_edge/']);
     const form = await harness.request('/_edge/');
     expect(form.status).toBe(200);
     expect(await form.text()).toContain('name="token"');

@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { Balancer } from '../../balance/index.js';
 import type { Resolver, ServiceStatus } from '../../discovery/index.js';
 import type { RecentTraffic, RoutableCache } from '../../gateway/index.js';

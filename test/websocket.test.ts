@@ -7,7 +7,7 @@ import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
 import { ADMIN_TOKEN } from './support/gateway-scenarios.js';
 import { startServeProcess } from './support/node-gateway.js';
 import { until } from './support/until.js';
-import { WsBackend, type SeenClose } from './support/ws-backend.js';
+import { refusedHandshake, WsBackend, type SeenClose } from './support/ws-backend.js';
 
 let cluster: EtcdCluster;
 let etcd: EtcdClient;
@@ -81,21 +81,6 @@ class Client {
 }
 
 const wsUrl = (node: NodeGateway, path: string): string => `${node.url.replace('http', 'ws')}${path}`;
-
-/** A handshake that must not be upgraded: the status and JSON body it got instead. */
-function refusedHandshake(url: string): Promise<{ status: number; body: { error?: { code: string } }; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } });
-    req.on('upgrade', () => reject(new Error('upgraded')));
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, body: /json/.test(res.headers['content-type'] ?? '') ? JSON.parse(text) : {}, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function metrics(node: NodeGateway): Promise<string> {
   return (await fetch(`${node.url}/_edge/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();

@@ -43,7 +43,7 @@ describe('etcd-edge as a dependency of another package', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('imports the gateway from etcd-edge and etcd-edge/node, and serves /svc/ behind cors and jwt', async () => {
+  it('imports the gateway from etcd-edge, etcd-edge/node and etcd-edge/lambda, and serves /svc/ behind cors and jwt on Node and in a Lambda handler', async () => {
     writeFileSync(
       join(dir, 'consumer.mjs'),
       `
@@ -52,7 +52,8 @@ import { cors } from 'hono/cors';
 import { jwt, sign } from 'hono/jwt';
 import { EtcdClient, nativeLayout, etcdEdge } from 'etcd-edge';
 import { nodeEdge } from 'etcd-edge/node';
-import { handler } from 'etcd-edge/lambda';
+import { handle } from 'hono/aws-lambda';
+import { handler, lambdaEdge, streamHandler } from 'etcd-edge/lambda';
 
 const [endpoint, instanceUrl] = process.argv.slice(2);
 const etcd = new EtcdClient({ endpoints: [endpoint] });
@@ -69,6 +70,18 @@ const token = await sign({ sub: 'user-1', exp: Math.floor(Date.now() / 1000) + 6
 const refused = await app.request('/svc/orders/hello');
 const routed = await app.request('/svc/orders/hello', { headers: { authorization: 'Bearer ' + token, origin: 'https://app.example' } });
 const portable = etcdEdge({ env: { ETCD_ENDPOINTS: endpoint } });
+
+// The same composition on Lambda, run by hono/aws-lambda with a Function URL (v2) event.
+const onLambda = lambdaEdge({ env: { ETCD_ENDPOINTS: endpoint, ETCD_EDGE_ALLOW_LOOPBACK: 'true' } });
+const lambdaApp = new Hono().use('/svc/*', jwt({ secret, alg: 'HS256' }), onLambda.middleware);
+const event = (authorization) => ({
+  version: '2.0', routeKey: '$default', rawPath: '/svc/orders/from-lambda', rawQueryString: '', isBase64Encoded: false,
+  headers: { host: 'abc.lambda-url.eu-west-1.on.aws', ...(authorization ? { authorization } : {}) },
+  requestContext: { accountId: '1', apiId: 'abc', domainName: 'abc.lambda-url.eu-west-1.on.aws', requestId: 'r1', routeKey: '$default', stage: '$default', time: '', timeEpoch: 0,
+    http: { method: 'GET', path: '/svc/orders/from-lambda', protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'consumer' } },
+});
+const lambdaRefused = await handle(lambdaApp)(event(undefined), {});
+const lambdaRouted = await handle(lambdaApp)(event('Bearer ' + token), {});
 console.log(JSON.stringify({
   refused: refused.status,
   routed: routed.status,
@@ -76,15 +89,19 @@ console.log(JSON.stringify({
   cors: routed.headers.get('access-control-allow-origin'),
   home: await (await app.request('/')).text(),
   portable: typeof portable.middleware,
-  lambda: typeof handler,
+  lambda: [typeof handler, typeof streamHandler],
+  lambdaRefused: lambdaRefused.statusCode,
+  lambdaRouted: lambdaRouted.statusCode,
+  lambdaBody: JSON.parse(lambdaRouted.body),
 }));
-await Promise.all([edge.close(), portable.close()]);
+await Promise.all([edge.close(), portable.close(), onLambda.close()]);
 `,
     );
     // Not execFileSync: the backend answers from this process, which must keep running meanwhile.
     const { stdout: output } = await promisify(execFile)('node', ['consumer.mjs', cluster.endpoints[0]!, backend.url], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
     const result = JSON.parse(output.trim().split('\n').pop()!) as Record<string, unknown>;
-    expect(result).toMatchObject({ refused: 401, routed: 200, cors: 'https://app.example', home: 'consumer home', portable: 'function', lambda: 'function' });
+    expect(result).toMatchObject({ refused: 401, routed: 200, cors: 'https://app.example', home: 'consumer home', portable: 'function', lambda: ['function', 'function'], lambdaRefused: 401, lambdaRouted: 200 });
+    expect(result.lambdaBody).toMatchObject({ backend: 'orders-1', url: '/from-lambda' });
     expect(result.body).toMatchObject({ backend: 'orders-1', url: '/hello' });
   }, 60_000);
 

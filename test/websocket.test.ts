@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { nodeConfig, startNodeGateway, type NodeGateway } from '../src/adapters/node/index.js';
@@ -198,6 +199,23 @@ describe('WebSocket on Node', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     expect([1011, 1006]).toContain(closed.code);
     await until(async () => (await metrics(node)).includes('etcd_edge_websocket_connections 0'), 5_000);
+  });
+
+  it('survives clients that reset their connection during the handshake', async () => {
+    const b = await backend();
+    const name = await service([b.url]);
+    const node = await gateway();
+    const { port } = new URL(node.url);
+    for (let i = 0; i < 5; i++) {
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(`GET /svc/${name}/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      socket.resetAndDestroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const client = await Client.open(wsUrl(node, `/svc/${name}/`));
+    expect(await client.ask('still up')).toBe('echo:still up');
+    client.socket.close(1000);
   });
 
   it('serves other upgrades (h2c) and other paths as plain requests', async () => {

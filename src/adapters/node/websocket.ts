@@ -43,6 +43,8 @@ export class WebSocketRelays {
 
   /** Node's `upgrade` event. */
   readonly listener = (incoming: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node took its own error listener off the socket at the upgrade: a client reset must not take the process down.
+    socket.on('error', () => socket.destroy());
     if (!/^\s*websocket\s*$/i.test(incoming.headers.upgrade ?? '') || !incoming.url?.startsWith('/svc/')) return this.#servePlain(incoming, socket, head);
     const outgoing = responseOver(incoming, socket);
     if (this.#closing || this.#relays.size + this.#handshakes >= this.#limits.maxConnections) {

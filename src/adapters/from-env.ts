@@ -2,6 +2,14 @@ import { ENV_SCHEMA, errorResponse, FetchUpstream, loadConfig, type Env, type Ga
 import { createGateway, type Gateway, type GatewayOptions, type RuntimeHooks } from '../http/index.js';
 
 /**
+ * What a runtime adds to the gateway from its environment: a source in front
+ * (the Workers hub), how etcd and the relay are reached (a Worker's mTLS
+ * binding). Throwing a `ConfigError` here is a configuration error like a
+ * bad variable.
+ */
+export type RuntimeOptions = Pick<GatewayOptions, 'source' | 'etcdFetch' | 'relayFetch'>;
+
+/**
  * One gateway per isolate (Worker) or warm container (Lambda), built from the
  * environment on first use and kept, so its snapshots outlive a request.
  * A bad configuration is logged once, in full, and answered with a 500 that
@@ -10,12 +18,17 @@ import { createGateway, type Gateway, type GatewayOptions, type RuntimeHooks } f
 export class EnvGateway {
   readonly #defaults: (env: Env) => RuntimeDefaults;
   readonly #hooks: RuntimeHooks;
-  readonly #upstream: (config: GatewayConfig) => Upstream;
-  readonly #extra: (env: Env, config: GatewayConfig) => Pick<GatewayOptions, 'source'>;
+  readonly #upstream: (config: GatewayConfig, env: Env) => Upstream;
+  readonly #extra: (env: Env, config: GatewayConfig) => RuntimeOptions;
   #built: { key: string; env: Env; gateway: Gateway } | undefined;
   #failed: { key: string; response: () => Response } | undefined;
 
-  constructor(defaults: (env: Env) => RuntimeDefaults, hooks: RuntimeHooks, upstream: (config: GatewayConfig) => Upstream = () => new FetchUpstream(), extra: (env: Env, config: GatewayConfig) => Pick<GatewayOptions, 'source'> = () => ({})) {
+  constructor(
+    defaults: (env: Env) => RuntimeDefaults,
+    hooks: RuntimeHooks,
+    upstream: (config: GatewayConfig, env: Env) => Upstream = () => new FetchUpstream(),
+    extra: (env: Env, config: GatewayConfig) => RuntimeOptions = () => ({}),
+  ) {
     this.#defaults = defaults;
     this.#extra = extra;
     this.#hooks = hooks;
@@ -33,11 +46,12 @@ export class EnvGateway {
     if (this.#failed?.key === key) return this.#failed.response();
     try {
       const config = loadConfig(env, this.#defaults(env));
+      const extra = this.#extra(env, config);
       const gateway = createGateway({
         config,
-        upstream: this.#upstream(config),
+        upstream: this.#upstream(config, env),
         hooks: this.#hooks,
-        ...this.#extra(env, config),
+        ...extra,
         onError: (error) => console.error('etcd-edge: request failed inside the gateway', error),
       });
       this.#built?.gateway.close().catch(() => undefined);
@@ -52,8 +66,12 @@ export class EnvGateway {
   }
 }
 
-/** Variables that shape a gateway: the schema's, and what runtimes read as defaults. */
-const READ = [...Object.keys(ENV_SCHEMA.shape), 'AWS_REGION'].sort();
+/**
+ * Variables that shape a gateway: the schema's, what runtimes read as
+ * defaults, and the Worker's own (the mTLS binding names, read in
+ * adapters/worker/mtls.ts), so a changed name builds a new gateway.
+ */
+const READ = [...Object.keys(ENV_SCHEMA.shape), 'AWS_REGION', 'ETCD_EDGE_ETCD_MTLS', 'ETCD_EDGE_UPSTREAM_MTLS'].sort();
 
 /** The variables read, in a fixed order: a new `env` object with the same content reuses the gateway. */
 function fingerprint(env: Env): string {

@@ -4,6 +4,7 @@ import { EtcdClient, type FetchLike } from '../../etcd/index.js';
 import { loadConfig, type Env } from '../../gateway/index.js';
 import { layoutByName } from '../../registry/index.js';
 import type { HubAnswer, HubStub } from './hub-wire.js';
+import { mtlsFetch } from './mtls.js';
 
 /** Storage keys of persisted snapshots: this prefix and the service name. */
 const STORED = 'snapshot:';
@@ -118,9 +119,11 @@ export class SnapshotHub extends DurableObject<Env> implements HubStub {
   #build(env: Env): Resolver {
     // ETCD_EDGE_USE_HUB says whether isolates ask the hub; the hub itself reads whatever it says.
     const config = loadConfig({ ...env, ETCD_EDGE_USE_HUB: undefined }, { watch: false, watchable: true, ipLiterals: 'loopback-only' });
+    // The hub reads etcd (or the relay) as the isolates would: through ETCD_EDGE_ETCD_MTLS's binding when one is named.
+    const reach: FetchLike = mtlsFetch(env, 'ETCD_EDGE_ETCD_MTLS') ?? ((input, init) => fetch(input, init));
     const counted: FetchLike = (input, init) => {
       this.#stats.etcdCalls++;
-      return fetch(input, init);
+      return reach(input, init);
     };
     const layouts = config.layouts.map((name) => layoutByName(name, { nativePrefix: config.prefix }));
     const from = config.relay ? { source: new RelaySource({ ...config.relay, fetch: counted }) } : { etcd: new EtcdClient({ ...config.etcd, fetch: counted }) };

@@ -1,8 +1,9 @@
 import type { Context, ExecutionContext } from 'hono';
-import type { Env } from '../../gateway/index.js';
+import { FetchUpstream, type Env } from '../../gateway/index.js';
 import { EnvGateway } from '../from-env.js';
 import { HubSource } from './hub-source.js';
 import { hubBinding } from './hub-wire.js';
+import { etcdMtls, mtlsFetch } from './mtls.js';
 
 export { SnapshotHub } from './hub.js';
 
@@ -26,12 +27,15 @@ const gateways = new EnvGateway(
       }
     },
   },
-  undefined,
+  // Client certificates: instances through ETCD_EDGE_UPSTREAM_MTLS's binding, etcd and the relay through ETCD_EDGE_ETCD_MTLS's.
+  (_config, env) => new FetchUpstream(mtlsFetch(env, 'ETCD_EDGE_UPSTREAM_MTLS')),
   (env, config) => {
+    const etcd = etcdMtls(env);
     const hub = hubBinding(env);
-    if (!hub || !config.hub) return {};
+    if (!hub || !config.hub) return etcd;
     const { fallback, locationHint } = config.hub;
     return {
+      ...etcd,
       source: (direct) =>
         new HubSource({
           hub,

@@ -57,20 +57,22 @@ export function etcdEdge(options: EdgeOptions = {}): Edge {
     upstream: upstream ?? new FetchUpstream(upstreamFetch),
     hooks: { clientIp: () => undefined, ...hooks },
   });
-  return { ...gateway, middleware: middlewareOf(gateway.app) };
+  return { ...gateway, middleware: middlewareOf((request, env, ctx) => gateway.app.fetch(request, env, ctx)) };
 }
 
-/** The gateway's app as middleware: its own paths answered by it, every other one passed on. */
-export function middlewareOf(app: Hono): MiddlewareHandler {
+/** A gateway as middleware: its own paths answered by `serve`, every other one passed on. */
+export function middlewareOf(serve: (request: Request, env: unknown, ctx: ExecutionContextLike | undefined) => Response | Promise<Response>): MiddlewareHandler {
   return async (c, next) => {
     const path = c.req.path;
     if (!path.startsWith('/svc/') && !path.startsWith('/_edge/') && path !== '/_edge') return next();
-    return app.fetch(c.req.raw, c.env, executionContextOf(c));
+    return serve(c.req.raw, c.env, executionContextOf(c));
   };
 }
 
+type ExecutionContextLike = Parameters<Hono['fetch']>[2];
+
 /** The Worker's execution context, when the runtime has one (Hono throws otherwise). */
-function executionContextOf(c: Parameters<MiddlewareHandler>[0]): Parameters<Hono['fetch']>[2] {
+export function executionContextOf(c: Parameters<MiddlewareHandler>[0]): ExecutionContextLike | undefined {
   try {
     return c.executionCtx;
   } catch {

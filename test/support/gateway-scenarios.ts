@@ -270,6 +270,24 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
       expect(await health.json()).toMatchObject({ status: 'ok', etcd: { reachable: true } });
     });
 
+    it('serves the dashboard: sign-in by form, a cookie scoped to /_edge/, the service on the page', async () => {
+      const b = await backend('dashboard');
+      const name = await service([{ url: b.url }]);
+      expect((await get(`/svc/${name}/`)).status).toBe(200);
+      const form = await get('/_edge/');
+      expect(form.status).toBe(200);
+      expect(await form.text()).toContain('name="token"');
+      const login = await get('/_edge/login', { method: 'POST', body: new URLSearchParams({ token: ADMIN_TOKEN }), redirect: 'manual' });
+      expect(login.status).toBe(303);
+      const cookie = login.headers.get('set-cookie') ?? '';
+      expect(cookie).toMatch(/HttpOnly/i);
+      expect(cookie).toMatch(/SameSite=Strict/i);
+      expect(cookie).toMatch(/Path=\/_edge\//);
+      const page = await get('/_edge/', { headers: { cookie: cookie.split(';')[0]! } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain(`data-service="${name}"`);
+    });
+
     if (runtime.bigBodies) {
       it('streams a 50 MB upload and a 50 MB download with memory flat', async () => {
         const b = await backend('big');

@@ -18,6 +18,8 @@ export interface Flags extends ConnectionFlags {
   relay?: boolean;
   'admin-port'?: string;
   'admin-host'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
   help?: boolean;
   version?: boolean;
 }
@@ -28,7 +30,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   deregister: ['layout'],
   ls: ['json', 'layout'],
   watch: ['layout'],
-  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain', 'admin-port', 'admin-host', 'relay'],
+  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain', 'admin-port', 'admin-host', 'relay', 'tls-cert', 'tls-key'],
   relay: ['port', 'host', 'layout', 'drain'],
 };
 
@@ -44,6 +46,8 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   host: { type: 'string' },
   'admin-port': { type: 'string' },
   'admin-host': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   strategy: { type: 'string' },
   watch: { type: 'string' },
   'cache-ttl': { type: 'string' },

@@ -4,14 +4,14 @@ const ALL_INTERFACES = new Set(['0.0.0.0', '[::]']);
 /**
  * The serve banner: where it really listens, and a URL that reaches it from
  * this machine when that is every interface (a browser will not open
- * `http://0.0.0.0/`). Scripts read the first URL: `listening on (http://\S+)`.
+ * `http://0.0.0.0/`). Scripts read the first URL: `listening on (https?://\S+)`.
  *
  * @example
  * listeningLine('http://[::]:8787') // 'etcd-edge gateway listening on http://[::]:8787 (all interfaces; on this machine http://127.0.0.1:8787)'
  */
 export function listeningLine(url: string): string {
-  const [, host, port] = /^http:\/\/(.+):(\d+)$/.exec(url) ?? [];
-  const local = host !== undefined && ALL_INTERFACES.has(host) ? ` (all interfaces; on this machine http://127.0.0.1:${port})` : '';
+  const [, scheme, host, port] = /^(https?):\/\/(.+):(\d+)$/.exec(url) ?? [];
+  const local = host !== undefined && ALL_INTERFACES.has(host) ? ` (all interfaces; on this machine ${scheme}://127.0.0.1:${port})` : '';
   return `etcd-edge gateway listening on ${url}${local}`;
 }
 

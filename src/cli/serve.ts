@@ -4,7 +4,7 @@ import { ConfigError, type GatewayConfig } from '../gateway/index.js';
 import type { Gateway } from '../http/index.js';
 import { expectArgs, numberFlag, type Flags } from './args.js';
 import { relayMount } from './relay.js';
-import { tlsFetch } from './tls-fetch.js';
+import { readFlagFile, tlsFetch } from './tls-fetch.js';
 import type { CliContext } from './context.js';
 import { describeError, UsageError } from './errors.js';
 import { listenFailure, listeningLine } from './listening.js';
@@ -39,6 +39,7 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
     config,
     ...(relay ? { mount: (gateway: Gateway) => relay.mount(gateway.etcd!) } : {}),
     ...(flags.host === undefined ? {} : { host: flags.host }),
+    ...(flags['tls-cert'] && flags['tls-key'] ? { tls: { cert: readFlagFile(flags['tls-cert'], '--tls-cert'), key: readFlagFile(flags['tls-key'], '--tls-key') } } : {}),
     ...(flags.cacert || flags.cert ? { etcdFetch: tlsFetch(flags) } : {}),
     onError: (error) => log(`request failed inside the gateway: ${error instanceof Error ? error.message : String(error)}`),
     onWarning: (text) => log(`warning: ${text}`),
@@ -65,6 +66,7 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
 
 function configFrom(flags: Flags, env: CliContext['env']): GatewayConfig {
   if ((flags.cert === undefined) !== (flags.key === undefined)) throw new UsageError('--cert and --key go together');
+  if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   const merged: Record<string, string | undefined> = { ...env };
   for (const [flag, variable] of FLAG_VARIABLES) {
     const value = flags[flag];

@@ -23,8 +23,8 @@ const ALERT_KEPT_MS = 1_000;
  */
 export function tlsFetch(files: TlsFiles): FetchLike {
   const connector = buildConnector({
-    ...(files.cacert ? { ca: read(files.cacert, '--cacert') } : {}),
-    ...(files.cert && files.key ? { cert: read(files.cert, '--cert'), key: read(files.key, '--key') } : {}),
+    ...(files.cacert ? { ca: readFlagFile(files.cacert, '--cacert') } : {}),
+    ...(files.cert && files.key ? { cert: readFlagFile(files.cert, '--cert'), key: readFlagFile(files.key, '--key') } : {}),
   });
   const alerts = new Map<number, Error>();
   const dispatcher = new Agent({
@@ -43,7 +43,8 @@ export function tlsFetch(files: TlsFiles): FetchLike {
   };
 }
 
-function read(file: string, flag: string): Buffer {
+/** A file named by a flag (PEM); a usage error naming the flag when it cannot be read. */
+export function readFlagFile(file: string, flag: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {

@@ -5,6 +5,9 @@ Commands:
                                     service's instances (configured by env, see README)
       --port N                      port to listen on (env PORT, default 8787)
       --host H                      interface to listen on (default all)
+      --tls-cert FILE, --tls-key FILE
+                                    serve TLS (ALPN h2 and http/1.1); without them,
+                                    HTTP/1.1 and h2c (prior knowledge) on one port
       --layout L,L                  layouts to read (env ETCD_EDGE_LAYOUTS, default native)
       --strategy S                  weighted-random (default), round-robin,
                                     least-request or hash

@@ -2,7 +2,7 @@
 import * as z from 'zod/mini';
 import { parseTags, STRATEGY_NAMES, type StrategyName } from '../balance/index.js';
 import { endpointPortProblem } from '../etcd/index.js';
-import { LAYOUT_NAMES, type LayoutName } from '../registry/index.js';
+import { isServiceName, LAYOUT_NAMES, type LayoutName } from '../registry/index.js';
 import { parseRule } from './address-rules.js';
 import { parseCidr } from './ip.js';
 import { serviceListProblem } from './exposed-services.js';
@@ -89,6 +89,19 @@ const services = z.pipe(
   z.transform((spec) => spec.split(',').map((s) => s.trim())),
 );
 
+/** A fully-qualified gRPC service name: `pkg.Service`. */
+const GRPC_SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/** `pkg.Service=name`, comma-separated: the registry service that takes a gRPC service's calls. */
+const grpcServices = list(
+  (entry) => {
+    const [grpc = '', name = '', ...rest] = entry.split('=').map((part) => part.trim());
+    if (rest.length === 0 && GRPC_SERVICE.test(grpc) && grpc.length <= 256 && isServiceName(name)) return undefined;
+    return `${JSON.stringify(entry)}: expected package.Service=service-name`;
+  },
+  (entries): Readonly<Record<string, string>> => Object.fromEntries(entries.map((entry) => entry.split('=').map((part) => part.trim()) as [string, string])),
+);
+
 const ipInstances = oneOf(['allow', 'loopback-only'] as const);
 
 const cidrs = list((entry) => (parseCidr(entry) ? undefined : `${JSON.stringify(entry)}: expected an IP address or CIDR`), (entries) => entries);
@@ -146,6 +159,8 @@ export const ENV_SCHEMA = z.object({
   ETCD_EDGE_WS_MAX_CONNECTIONS: int(1, 1_000_000, 10_000),
   /** Node: a relayed WebSocket with no bytes either way for this long is closed (1001 to the client). */
   ETCD_EDGE_WS_IDLE_TIMEOUT_MS: int(1_000, 86_400_000, 300_000),
+  /** Node: which registry service takes each gRPC service's calls to /{package.Service}/{Method}. */
+  ETCD_EDGE_GRPC_SERVICES: z._default(grpcServices, {}),
   ETCD_EDGE_ACCESS_LOG: z._default(accessLog, 'off'),
   ETCD_EDGE_ADMIN_PORT: z.optional(wholeNumber(0, 65_535)),
   ETCD_EDGE_ADMIN_HOST: z._default(z.string().check(z.regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'expected a host name or IP address')), '127.0.0.1'),

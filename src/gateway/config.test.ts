@@ -35,6 +35,7 @@ describe('loadConfig defaults', () => {
       limits: { maxHeaders: 100, maxHops: 8, maxBodyBytes: undefined, allowTrace: false },
       trustedProxies: [],
       deployment: expect.stringMatching(/^[0-9a-f]{8}$/),
+      grpcServices: {},
       websocket: { maxConnections: 10_000, idleTimeoutMs: 300_000 },
       accessLog: 'off',
       adminToken: undefined,

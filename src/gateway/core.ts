@@ -14,6 +14,8 @@ import type { Upstream } from './upstream.js';
 export interface CoreOptions {
   config: GatewayConfig;
   upstream: Upstream;
+  /** Sends gRPC calls (HTTP/2 to instances); without one, gRPC is refused. */
+  grpcUpstream?: Upstream;
   /** How etcd is reached (TLS agents, a Worker's mTLS binding, tests); default global fetch. */
   etcdFetch?: FetchLike;
   /** How a snapshot relay is reached (`ETCD_EDGE_RELAY_URL`); default `etcdFetch`, so one TLS setup serves both. */
@@ -83,7 +85,7 @@ export function createGatewayCore(options: CoreOptions): GatewayCore {
   const routable = new RoutableCache(new AddressPolicy(config.addresses));
   const coldLookups = new ColdLookupLimiter(DEFAULT_COLD_LIMITS, now);
   const accessLog = config.accessLog === 'off' ? undefined : (options.accessLog ?? ((line: string) => console.log(line)));
-  const proxy = createProxy({ config, resolver, routable, balancer, upstream: options.upstream, metrics, coldLookups, now, accessLog });
+  const proxy = createProxy({ config, resolver, routable, balancer, upstream: options.upstream, grpcUpstream: options.grpcUpstream, metrics, coldLookups, now, accessLog });
   return {
     config,
     proxy,
@@ -97,7 +99,7 @@ export function createGatewayCore(options: CoreOptions): GatewayCore {
     now,
     close: async () => {
       resolver.close();
-      await options.upstream.close?.();
+      await Promise.all([options.upstream.close?.(), options.grpcUpstream?.close?.()]);
     },
   };
 }

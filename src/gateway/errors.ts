@@ -50,6 +50,10 @@ export interface ErrorOptions {
 
 /** An error answer before it becomes a runtime's response: status, header fields and JSON body. */
 export interface ErrorParts {
+  /** The stable code, for runtimes that answer in another protocol's terms (gRPC's statuses: grpc.ts). */
+  code: GatewayErrorCode;
+  /** The message, as the body carries it. */
+  message: string;
   status: number;
   /** Flat name/value list (see `FieldList`). */
   fields: string[];
@@ -68,7 +72,7 @@ export function errorParts(code: GatewayErrorCode, message: string, options: Err
   if (options.headers) for (const [name, value] of Object.entries(options.headers)) fields.push(name, value);
   if (options.retryAfter !== undefined) fields.push('retry-after', String(options.retryAfter));
   if (options.requestId !== undefined) fields.push('x-request-id', options.requestId);
-  return { status: STATUS[code], fields, body };
+  return { code, message, status: STATUS[code], fields, body };
 }
 
 /** `errorParts` as a Web `Response`. */

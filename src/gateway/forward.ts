@@ -1,6 +1,7 @@
 import type { Attempt, Balancer, PickRequest } from '../balance/index.js';
 import type { Instance } from '../registry/index.js';
 import type { OutgoingBody } from './body.js';
+import { grpcUnavailable } from './grpc.js';
 import type { ClientLink, GoneWatcher } from './inbound.js';
 import { AttemptCancel, discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
@@ -31,6 +32,8 @@ export interface Forwarding {
   readonly client: ClientLink;
   /** When the request arrived (ms, the `now` clock): the deadline counts from here. */
   readonly startedAt: number;
+  /** The client's own deadline (ms from `startedAt`: gRPC's `grpc-timeout`), when sooner than the gateway's. */
+  readonly timeoutMs?: number | undefined;
 }
 
 export type Forwarded =
@@ -43,6 +46,12 @@ export interface ForwardDeps {
   retry: RetryPolicy;
   now: () => number;
   onRetry?: () => void;
+  /**
+   * gRPC's rules instead of HTTP's: a call is sent again only when nothing
+   * was sent (no connection) or the instance said UNAVAILABLE before any
+   * response (`grpcUnavailable`); never after a timeout or a broken stream.
+   */
+  grpc?: boolean;
 }
 
 const TIMEOUT = Symbol('timeout');
@@ -64,8 +73,10 @@ export interface ForwardDone {
  * Sends a request to one instance after another until one answers, within one
  * deadline: after a connect failure (nothing was sent) any method is retried;
  * after a 502/503/504, a broken connection or a timeout only an idempotent one,
- * and never with a body that may already have reached an instance. The result
- * goes to `done`, possibly before this returns.
+ * and never with a body that may already have reached an instance. A gRPC
+ * call (`deps.grpc`) is retried only after a connect failure or an instance's
+ * UNAVAILABLE before any response, and its `grpc-timeout` (`timeoutMs`)
+ * shortens the deadline. The result goes to `done`, possibly before this returns.
  */
 export function forward(deps: ForwardDeps, request: Forwarding, done: ForwardDone): void {
   new ForwardRun(deps, request, done).next(request.first);
@@ -91,7 +102,8 @@ class ForwardRun {
     this.#deps = deps;
     this.#request = request;
     this.#done = done;
-    this.#deadline = request.startedAt + deps.retry.deadlineMs;
+    const { timeoutMs } = request;
+    this.#deadline = request.startedAt + (timeoutMs === undefined ? deps.retry.deadlineMs : Math.min(timeoutMs, deps.retry.deadlineMs));
   }
 
   /** Tries `instance`, or ends when there is none. */
@@ -119,7 +131,7 @@ class ForwardRun {
   answered(instance: Instance, response: UpstreamResponse): void {
     const deps = this.#deps;
     const attempt = this.#attempt;
-    const retry = RETRY_STATUS.has(response.status) && !isLast(deps, attempt, this.#deadline) && mayResend(this.#request, 'failed');
+    const retry = unavailable(deps, response) && !isLast(deps, attempt, this.#deadline) && mayResend(this.#request, deps.grpc ? 'connect' : 'failed');
     const next = retry ? this.#another(instance) : undefined;
     if (!next) return this.#done.forwarded({ ok: true, response, instance, attempts: attempt });
     discardBody(response.body);
@@ -132,7 +144,7 @@ class ForwardRun {
     const attempt = this.#attempt;
     if (failure === 'client-gone' || failure === 'body-too-large') return this.#done.forwarded({ ok: false, failure, attempts: attempt });
     this.#failure = failure === 'timeout' ? 'timeout' : 'unreachable';
-    if (isLast(this.#deps, attempt, this.#deadline) || !mayResend(this.#request, failure)) {
+    if (isLast(this.#deps, attempt, this.#deadline) || (this.#deps.grpc === true && failure !== 'connect') || !mayResend(this.#request, failure)) {
       return this.#done.forwarded({ ok: false, failure: this.#failure, attempts: attempt });
     }
     const next = this.#another(instance);
@@ -185,6 +197,11 @@ class Retries {
 /** Whether no further attempt may follow; reads the clock, so it is asked only when a retry is in question. */
 function isLast(deps: ForwardDeps, attempt: number, deadline: number): boolean {
   return attempt >= deps.retry.maxAttempts || deadline - deps.now() <= 0;
+}
+
+/** An answer that says "this instance could not serve it": 502, 503 or 504; for gRPC, UNAVAILABLE before any response. */
+function unavailable(deps: ForwardDeps, response: UpstreamResponse): boolean {
+  return deps.grpc === true ? grpcUnavailable(response) : RETRY_STATUS.has(response.status);
 }
 
 function mayResend(request: Forwarding, failure: UpstreamFailure): boolean {
@@ -249,7 +266,7 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
   answered(response: UpstreamResponse): void {
     try {
       if (!this.#end()) return;
-      this.#attempt.end(RETRY_STATUS.has(response.status) ? 'failure' : 'success');
+      this.#attempt.end(unavailable(this.#run.deps, response) ? 'failure' : 'success');
       this.#run.answered(this.#instance, response);
     } catch (error) {
       // Nobody will read it: an unread stream would hold its connection.

@@ -42,6 +42,13 @@ export interface Inbound {
    * runtime; false on Node's plain request path.
    */
   upgrade: boolean;
+  /**
+   * The runtime took the request as a gRPC call (HTTP/2, `application/grpc*`)
+   * and writes its outcome in gRPC's terms (statuses in trailers): the proxy
+   * routes it as one (grpc.ts). Absent or false elsewhere, where a gRPC
+   * content type is refused.
+   */
+  grpc?: boolean;
   /** The whole body, for bodies of a small declared length. */
   readBody(): Promise<Uint8Array>;
   /** The body as a stream that holds backpressure; called at most once. */

@@ -9,7 +9,8 @@ export { createGatewayCore, type CoreOptions, type GatewayCore } from './core.js
 export { GatewayMetrics, type UpgradeResult } from './metrics.js';
 export { EXPOSITION_TYPE, Exposition } from './exposition.js';
 export { DOT_SEGMENT, parseTarget, pathOf } from './target.js';
-export { AttemptCancel, discardBody, sendAwaiting, UpstreamError, type Cancellable, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+export { GrpcStatus, grpcMessage, grpcStatusOf, isGrpcContentType } from './grpc.js';
+export { AttemptCancel, discardBody, sendAwaiting, TrailerFeed, UpstreamError, type Cancellable, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 export { fieldsOf, fieldsOfRaw, fieldValue, headersOf, type FieldList } from './fields.js';
 export { signalLink, type ClientLink, type GoneWatcher, type Inbound } from './inbound.js';
 export { proxyOutcome, type Outcome, type ProxyHandler, type Responder } from './outcome.js';

@@ -23,6 +23,15 @@
  *   whose connection the runtime relays; any other answer is passed on.
  *   Ordinary requests pay one boolean check for it, in `#found`.
  *
+ * gRPC (the runtime set `Inbound.grpc`: Node over HTTP/2) takes the same
+ * states and differs in three places: checking routes `/{pkg.Service}/{Method}`
+ * to a registry service (grpc.ts) and reads `grpc-timeout`; forwarding goes
+ * through the gRPC upstream (`ProxyDeps.grpcUpstream`, HTTP/2 to instances)
+ * with gRPC's retry rules and the call's deadline (forward.ts); and the
+ * runtime writes the outcome in gRPC's terms (the instance's trailers passed
+ * on, the gateway's own errors as `grpc-status` on HTTP 200). A gRPC content
+ * type on any other request is refused in checking.
+ *
  * A warm request (its snapshot held) runs from checking to the upstream's send
  * in one turn. One run-once guard, `#finish`, drops whatever reaches the
  * request once it is answered or failed (a late report, a second error). One
@@ -46,7 +55,7 @@ import { requestIdOf, upstreamRequestHeaders, viaEntry } from './headers.js';
 import type { Inbound } from './inbound.js';
 import type { GatewayMetrics } from './metrics.js';
 import { answerOf, fail, failureOf, millis, upgradedOf, type NoAnswer, type Outcome, type ProxyHandler, type Responder } from './outcome.js';
-import { bodyTooLarge, routeOf, type EdgeRules } from './target.js';
+import { bodyTooLarge, routeOf, type EdgeRules, type GrpcCall } from './target.js';
 import { discardBody, type Cancellable, type Upstream, type UpstreamResponse } from './upstream.js';
 
 /** What the proxy is built from: the gateway's parts. */
@@ -61,6 +70,8 @@ export interface ProxyDeps {
   now: () => number;
   /** Where access log lines go; undefined when the log is off. */
   accessLog?: AccessLogSink | undefined;
+  /** Sends gRPC calls (HTTP/2 to instances: Node's `H2Upstream`); absent where gRPC is not forwarded. */
+  grpcUpstream?: Upstream | undefined;
 }
 
 /** The proxy, with what every request shares built once. */
@@ -74,6 +85,8 @@ export function createProxy(deps: ProxyDeps): ProxyHandler {
     via: viaEntry(deps.config.deployment),
     trusted: new TrustedProxies(deps.config.trustedProxies),
     upgrades: deps.upstream.upgrade !== undefined,
+    calling: deps.grpcUpstream && { ...forwarding, upstream: deps.grpcUpstream, grpc: true },
+    grpc: deps.grpcUpstream !== undefined,
   };
   return (request, responder) => new ProxiedRequest(deps, shared, request, responder).start();
 }
@@ -83,6 +96,8 @@ interface Shared extends EdgeRules {
   forwarding: ForwardDeps;
   /** Forwarding for WebSocket handshakes: the upstream's `upgrade` in place of `send`; undefined where it has none. */
   upgrading: ForwardDeps | undefined;
+  /** Forwarding for gRPC calls: the gRPC upstream and gRPC's retry rules; undefined where there is none. */
+  calling: ForwardDeps | undefined;
   trusted: TrustedProxies;
 }
 
@@ -125,6 +140,7 @@ class ProxiedRequest implements ForwardDone {
   #service = '';
   #path = '';
   #pick: PickRequest;
+  #grpc: GrpcCall | undefined;
   // What the lookup found; the service label for metrics only once it is known to have instances, so made-up names cannot crowd the labels.
   #counted: string | undefined;
   #instances: readonly Instance[] = NONE;
@@ -153,6 +169,7 @@ class ProxiedRequest implements ForwardDone {
       if (!route.ok) return this.#answer(this.#fail(route.code, route.message, route.retryAfter));
       this.#path = route.path;
       this.#pick = route.pick;
+      this.#grpc = route.grpc;
       this.#state = 'lookup';
       this.#discoveryStartedAt = performance.now();
       const found = this.#lookup(route.service);
@@ -278,7 +295,10 @@ class ProxiedRequest implements ForwardDone {
     const request = this.#request;
     const headers = this.#upstreamHeaders();
     this.#state = 'forwarding';
-    forward(this.#shared.forwarding, { method: request.method, path: this.#path, headers, body, client: request.client, instances: this.#instances, pick: this.#pick, first: this.#first, startedAt: this.#startedAt }, this);
+    const grpc = this.#grpc;
+    // Checking let a gRPC call through only where there is `calling`.
+    const forwarding = grpc === undefined ? this.#shared.forwarding : this.#shared.calling!;
+    forward(forwarding, { method: request.method, path: this.#path, headers, body, client: request.client, instances: this.#instances, pick: this.#pick, first: this.#first, startedAt: this.#startedAt, timeoutMs: grpc?.timeoutMs }, this);
   }
 
   /** lookup → upgrading: the handshake, bodiless, through forwarding with the upstream's `upgrade` (checking made sure there is one). */

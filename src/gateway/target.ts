@@ -4,6 +4,7 @@ import { hashKeyOf } from './client-side.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayErrorCode } from './errors.js';
 import { fieldValue } from './fields.js';
+import { grpcTarget, grpcTimeoutMs, isGrpcContentType } from './grpc.js';
 import { passesThrough } from './headers.js';
 import type { Inbound } from './inbound.js';
 
@@ -54,8 +55,13 @@ export function pathOf(target: string): string {
 
 /** A `/svc/` request checked at the edge: where it goes, or why the gateway refuses it (`service` once known). */
 export type Route =
-  | { readonly ok: true; readonly service: string; readonly path: string; readonly pick: PickRequest }
+  | { readonly ok: true; readonly service: string; readonly path: string; readonly pick: PickRequest; readonly grpc?: GrpcCall }
   | { readonly ok: false; readonly code: GatewayErrorCode; readonly message: string; readonly service: string | undefined; readonly retryAfter?: number };
+
+/** A gRPC call's own terms (`Inbound.grpc`): its deadline from `grpc-timeout`, when it has one. */
+export interface GrpcCall {
+  readonly timeoutMs: number | undefined;
+}
 
 /** What the edge holds every request to besides the config; built once per proxy. */
 export interface EdgeRules {
@@ -66,11 +72,14 @@ export interface EdgeRules {
   plainPick: PickRequest;
   /** Whether the runtime relays WebSockets (its upstream has `upgrade`); a handshake is refused with 501 otherwise. */
   upgrades: boolean;
+  /** Whether the runtime forwards gRPC (it has an HTTP/2 upstream for it). */
+  grpc: boolean;
 }
 
 /**
  * Checks a request before any lookup, in this order: the number of header
- * fields, the target, TRACE, a WebSocket handshake the runtime cannot relay,
+ * fields, gRPC's terms (only over a runtime that marked the call, `Inbound.grpc`;
+ * a gRPC content type anywhere else is refused), the target, TRACE, a WebSocket handshake the runtime cannot relay,
  * loops through this deployment, a body declared
  * too large, the service's exposure, the request's tags. Then its pick: the
  * required tags narrowed by the request's, the zone and the hash key.
@@ -80,7 +89,17 @@ export function routeOf(request: Inbound, config: GatewayConfig, rules: EdgeRule
   const { limits } = config;
   // Refused, never truncated: the fields the gateway adds must reach the instance within its own limits.
   if (fields.length > limits.maxHeaders * 2) return refused('TOO_MANY_HEADERS', `a request may carry at most ${limits.maxHeaders} header fields`, undefined);
-  const target = parseTarget(request.path);
+  let grpc: GrpcCall | undefined;
+  if (request.grpc) {
+    const timeoutMs = grpcTimeoutMs(fields);
+    if (!rules.grpc) return refused('NOT_IMPLEMENTED', 'this gateway does not forward gRPC', undefined);
+    if (Number.isNaN(timeoutMs)) return refused('BAD_REQUEST', 'grpc-timeout must be up to 8 digits and a unit (H, M, S, m, u or n)', undefined);
+    grpc = { timeoutMs };
+  } else if (isGrpcContentType(fieldValue(fields, 'content-type'))) {
+    // gRPC's status comes in trailers, which HTTP/1.1 answers (and Workers' and Lambda's responses) cannot carry.
+    return refused('BAD_REQUEST', 'gRPC needs HTTP/2 with trailers: call etcd-edge serve over h2c (prior knowledge) or TLS with ALPN h2', undefined);
+  }
+  const target = grpc !== undefined && !request.path.startsWith(SERVICE_PREFIX) ? grpcTarget(request.path, fields, config.grpcServices) : parseTarget(request.path);
   if (!target.ok) return refused('BAD_REQUEST', target.message, undefined);
   const { service } = target;
   if (request.method === 'TRACE' && !limits.allowTrace) return refused('METHOD_NOT_ALLOWED', 'TRACE is not forwarded', service);
@@ -107,7 +126,9 @@ export function routeOf(request: Inbound, config: GatewayConfig, rules: EdgeRule
   const zone = request.zone ?? config.zone;
   const hashKey = hashKeyOf(config.hashKey, fields, clientIp);
   const plain = requestTags === undefined && zone === undefined && hashKey === undefined;
-  return { ok: true, service, path: target.path + request.query, pick: plain ? rules.plainPick : pickRequest(required, requestTags, zone, hashKey) };
+  const pick = plain ? rules.plainPick : pickRequest(required, requestTags, zone, hashKey);
+  if (grpc !== undefined) return { ok: true, service, path: target.path + request.query, pick, grpc };
+  return { ok: true, service, path: target.path + request.query, pick };
 }
 
 /** Why a body is refused (413): declared too large, or found so while it streamed. */

@@ -44,6 +44,41 @@ export interface UpstreamResponse {
    * reads it: the runtime's adapter that wrote it narrows it back.
    */
   readonly native?: unknown;
+  /**
+   * The fields that follow the body, where the instance's protocol has them
+   * (HTTP/2: gRPC's `grpc-status` and `grpc-message`); absent otherwise. An
+   * answer with no body before them (gRPC's trailers-only answer) has them
+   * at once.
+   */
+  readonly trailers?: TrailerFeed;
+}
+
+/**
+ * An answer's trailer fields, told once: the upstream says when they arrive,
+ * before its body ends; the runtime that writes the answer listens for them
+ * before it reads the body, and is told at once if they came already.
+ */
+export class TrailerFeed {
+  #fields: FieldList | undefined;
+  #listener: ((fields: FieldList) => void) | undefined;
+
+  /** The fields, when they have arrived; names lower case. */
+  get fields(): FieldList | undefined {
+    return this.#fields;
+  }
+
+  /** The upstream: the trailer fields arrived (later calls are ignored). */
+  arrived(fields: FieldList): void {
+    if (this.#fields !== undefined) return;
+    this.#fields = fields;
+    this.#listener?.(fields);
+  }
+
+  /** The one listener; told at once when the fields have arrived already. */
+  listen(listener: (fields: FieldList) => void): void {
+    this.#listener = listener;
+    if (this.#fields !== undefined) listener(this.#fields);
+  }
 }
 
 /** What a cancel stops: an upstream's attempt in flight. */

@@ -6,7 +6,7 @@ import { until } from './until.js';
 export async function startServeProcess(env: Record<string, string>, args: readonly string[] = []): Promise<RunningGateway & { process: CliProcess }> {
   const process = new CliProcess(['serve', '--port', '0', '--host', '127.0.0.1', ...args], env);
   await until(() => /listening on http/.test(process.stdout) || process.child.exitCode !== null, 15_000);
-  const url = /listening on (http:\/\/\S+)/.exec(process.stdout)?.[1];
+  const url = /listening on (https?:\/\/\S+)/.exec(process.stdout)?.[1];
   if (!url) throw new Error(`etcd-edge serve did not start:\n${process.stderr}`);
   return {
     url,

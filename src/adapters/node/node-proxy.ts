@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Readable, pipeline } from 'node:stream';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import {
@@ -20,6 +21,18 @@ import {
 } from '../../gateway/index.js';
 import { ClientConnection, type ConnectionRequest } from './client-connection.js';
 import { pullStream } from './streams.js';
+
+/** A request as Node's HTTP/1.1 server or its HTTP/2 compatibility API gives it. */
+export type NodeIncoming = IncomingMessage | Http2ServerRequest;
+/** Where Node's HTTP/1.1 server or its HTTP/2 compatibility API takes the answer. */
+export type NodeOutgoing = ServerResponse | Http2ServerResponse;
+
+/** What an HTTP/2 stream tells of its request (h2-proxy.ts); HTTP/1.1's come from its connection and fields. */
+export interface StreamFacts {
+  readonly ip: string | undefined;
+  readonly proto: 'http' | 'https';
+  readonly hasBody: boolean;
+}
 
 /** A Host field as a client may send it: a name, IPv4 or bracketed IPv6 literal, and a port. */
 const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -61,7 +74,9 @@ export function inboundOf(incoming: IncomingMessage, outgoing: ServerResponse, o
  * A Node request as the proxy sees it (`Inbound`), where its outcome is
  * written (`Responder`), and its client's side (`ClientLink`: gone when the
  * connection closes before the answer was finished): one object per request,
- * a class, so its methods are not closures made per request.
+ * a class, so its methods are not closures made per request. An HTTP/2
+ * request brings its `StreamFacts`, and whoever made it tells it when its
+ * stream closes (h2-proxy.ts).
  */
 export class NodeExchange implements Inbound, Responder, ClientLink, ConnectionRequest {
   readonly method: string;
@@ -77,27 +92,33 @@ export class NodeExchange implements Inbound, Responder, ClientLink, ConnectionR
   readonly upgrade: boolean = false;
   readonly client: ClientLink = this;
   readonly waitUntil = undefined;
-  readonly #incoming: IncomingMessage;
-  readonly #outgoing: ServerResponse;
+  readonly #incoming: NodeIncoming;
+  readonly #outgoing: NodeOutgoing;
   readonly #onError: ((error: unknown) => void) | undefined;
   #gone = false;
   #watcher: GoneWatcher | undefined;
 
-  constructor(incoming: IncomingMessage, outgoing: ServerResponse, target: string, q: number, fields: string[], host: string, onError: ((error: unknown) => void) | undefined) {
-    const connection = ClientConnection.of(incoming.socket);
-    const length = fieldValue(fields, 'content-length');
+  constructor(incoming: NodeIncoming, outgoing: NodeOutgoing, target: string, q: number, fields: string[], host: string, onError: ((error: unknown) => void) | undefined, stream?: StreamFacts) {
     this.method = incoming.method ?? 'GET';
     this.path = q === -1 ? target : target.slice(0, q);
     this.query = q === -1 ? '' : target.slice(q);
     this.fields = fields;
-    this.ip = connection.ip;
-    this.proto = connection.proto;
     this.host = host;
-    this.hasBody = (length !== undefined && length !== '0') || fieldValue(fields, 'transfer-encoding') !== undefined;
     this.#incoming = incoming;
     this.#outgoing = outgoing;
     this.#onError = onError;
-    connection.track(this);
+    if (stream === undefined) {
+      const connection = ClientConnection.of(incoming.socket);
+      const length = fieldValue(fields, 'content-length');
+      this.ip = connection.ip;
+      this.proto = connection.proto;
+      this.hasBody = (length !== undefined && length !== '0') || fieldValue(fields, 'transfer-encoding') !== undefined;
+      connection.track(this);
+    } else {
+      this.ip = stream.ip;
+      this.proto = stream.proto;
+      this.hasBody = stream.hasBody;
+    }
   }
 
   get gone(): boolean {
@@ -124,7 +145,7 @@ export class NodeExchange implements Inbound, Responder, ClientLink, ConnectionR
     try {
       // Answered before the client finished sending its body (refused, cut off at the limit, or an instance that
       // answered early): the rest would be read as the next request, so the connection closes after this answer.
-      if (this.hasBody && !this.#incoming.complete) this.#outgoing.shouldKeepAlive = false;
+      if (this.hasBody && !this.#incoming.complete && this.#outgoing instanceof ServerResponse) this.#outgoing.shouldKeepAlive = false;
       if (outcome.record) logWhenSent(this.#outgoing, outcome, outcome.record);
       writeOutcome(this.#outgoing, outcome);
     } catch (error) {
@@ -156,7 +177,7 @@ export class NodeExchange implements Inbound, Responder, ClientLink, ConnectionR
 }
 
 /** Writes the request's access log line once Node has sent the answer (or given up on it), with the body bytes that went out. */
-function logWhenSent(outgoing: ServerResponse, outcome: Outcome, record: AccessRecord): void {
+export function logWhenSent(outgoing: NodeOutgoing, outcome: Outcome, record: AccessRecord): void {
   if (outcome.kind === 'gone') return record.sent(499, 0, false);
   let bytes = 0;
   let declaredOnly = false;
@@ -180,7 +201,7 @@ function logWhenSent(outgoing: ServerResponse, outcome: Outcome, record: AccessR
 /** The last Host field found good: clients ask for the same few hosts again and again. */
 let lastHost = '';
 
-function isHost(host: string): boolean {
+export function isHost(host: string): boolean {
   if (host === lastHost) return true;
   if (host.length > 255 || !HOST.test(host)) return false;
   lastHost = host;
@@ -188,7 +209,7 @@ function isHost(host: string): boolean {
 }
 
 /** The whole body; the listeners are removed once it settles, so a kept-alive connection does not hold the chunks. */
-function readAll(incoming: IncomingMessage): Promise<Uint8Array> {
+function readAll(incoming: NodeIncoming): Promise<Uint8Array> {
   // A client that went away before the body was asked for (during a lookup) sends no more events.
   if (incoming.destroyed && !incoming.complete) return Promise.reject(new Error('the client went away while sending the body'));
   return new Promise((resolve, reject) => {
@@ -210,7 +231,7 @@ function readAll(incoming: IncomingMessage): Promise<Uint8Array> {
 }
 
 /** Writes what the proxy decided to Node's response. */
-function writeOutcome(outgoing: ServerResponse, outcome: Outcome): void {
+function writeOutcome(outgoing: NodeOutgoing, outcome: Outcome): void {
   switch (outcome.kind) {
     case 'answer':
       return writeAnswer(outgoing, outcome.response, outcome.headers, outcome.bodyless);
@@ -227,7 +248,7 @@ function writeOutcome(outgoing: ServerResponse, outcome: Outcome): void {
 }
 
 /** undici's own body of an instance's answer, when it came from `UndiciUpstream` (its `native`). */
-function nativeBodyOf(response: UpstreamResponse): Readable | undefined {
+export function nativeBodyOf(response: UpstreamResponse): Readable | undefined {
   return response.native instanceof Readable ? response.native : undefined;
 }
 
@@ -236,10 +257,11 @@ function nativeBodyOf(response: UpstreamResponse): Readable | undefined {
  * backpressure, no Web stream in between. Client gone or instance broken
  * off: both sides are torn down.
  */
-function writeAnswer(outgoing: ServerResponse, upstream: UpstreamResponse, headers: FieldList, bodyless: boolean): void {
+function writeAnswer(outgoing: NodeOutgoing, upstream: UpstreamResponse, headers: FieldList, bodyless: boolean): void {
   const native = nativeBodyOf(upstream);
   try {
-    outgoing.writeHead(upstream.status, headers);
+    // HTTP/2's compatibility API takes the same flat list (its types say otherwise).
+    outgoing.writeHead(upstream.status, headers as never);
   } catch {
     // A field Node refuses to send (a character it does not allow): nothing was written yet.
     if (native) native.destroy();
@@ -255,7 +277,8 @@ function writeAnswer(outgoing: ServerResponse, upstream: UpstreamResponse, heade
   }
   const body = native ?? upstream.body;
   if (body === null || body instanceof Uint8Array) {
-    outgoing.end(body ?? undefined);
+    // Both kinds of response take `end(bytes | undefined)`; their union's overloads do not say so.
+    (outgoing as ServerResponse).end(body ?? undefined);
     return;
   }
   const source = body instanceof ReadableStream ? Readable.fromWeb(body as NodeWebStream) : body;
@@ -265,10 +288,10 @@ function writeAnswer(outgoing: ServerResponse, upstream: UpstreamResponse, heade
 }
 
 /** The gateway's own error answer; a response already under way is cut off instead. */
-export function writeError(outgoing: ServerResponse, error: ErrorParts): void {
+export function writeError(outgoing: NodeOutgoing, error: ErrorParts): void {
   if (outgoing.headersSent) {
     outgoing.destroy();
     return;
   }
-  outgoing.writeHead(error.status, error.fields).end(error.body);
+  outgoing.writeHead(error.status, error.fields as never).end(error.body);
 }

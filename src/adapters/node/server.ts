@@ -1,12 +1,16 @@
 import { getRequestListener } from '@hono/node-server';
 import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { AddressPolicy, loadConfig, type Env, type GatewayConfig } from '../../gateway/index.js';
+import { AddressPolicy, isGrpcContentType, loadConfig, type Env, type GatewayConfig } from '../../gateway/index.js';
 import { createGateway, type Gateway } from '../../http/index.js';
 import type { FetchLike } from '../../etcd/index.js';
 import { nodeAccessLog } from './access-log-sink.js';
 import { guardedLookup } from './guarded-lookup.js';
+import { h2ProxyListener } from './h2-proxy.js';
+import { H2Upstream } from './h2-upstream.js';
 import { nodeHooks } from './hooks.js';
+import { GatewayListener, type ListenerTls } from './listener.js';
 import { nodeProxyListener } from './node-proxy.js';
 import { processMetrics } from './process-metrics.js';
 import { UndiciUpstream } from './undici-upstream.js';
@@ -16,6 +20,8 @@ export interface NodeGatewayOptions {
   config: GatewayConfig;
   /** Interface to listen on; default all. */
   host?: string;
+  /** Serve TLS with this certificate and key (ALPN `h2` and `http/1.1`); cleartext HTTP/1.1 and h2c otherwise. */
+  tls?: ListenerTls;
   /** How etcd is reached (TLS client certificates); default global fetch. */
   etcdFetch?: FetchLike;
   onError?: (error: unknown) => void;
@@ -37,7 +43,7 @@ export interface NodeMount {
 /** A listening Node gateway. */
 export interface NodeGateway {
   readonly gateway: Gateway;
-  /** `http://host:port` it listens on: `http://[::]:8787` or `http://0.0.0.0:8787` on all interfaces. */
+  /** `http(s)://host:port` it listens on: `http://[::]:8787` or `http://0.0.0.0:8787` on all interfaces. */
   readonly url: string;
   readonly port: number;
   /** `http://host:port` of the admin listener, when admin routes have one (`ETCD_EDGE_ADMIN_PORT`). */
@@ -62,15 +68,17 @@ export function nodeConfig(env: Env, endpoints = 'http://127.0.0.1:2379'): Gatew
 export async function startNodeGateway(options: NodeGatewayOptions): Promise<NodeGateway> {
   const { config } = options;
   const policy = new AddressPolicy(config.addresses);
+  const lookup = guardedLookup((address) => policy.checkResolved(address));
   const upstream = new UndiciUpstream({
     connectTimeoutMs: config.retry.connectTimeoutMs,
-    lookup: guardedLookup((address) => policy.checkResolved(address)),
+    lookup,
     webSockets: true,
   });
   const accessLog = nodeAccessLog(config.accessLog, options.onError);
   const gateway = createGateway({
     config,
     upstream,
+    grpcUpstream: new H2Upstream({ connectTimeoutMs: config.retry.connectTimeoutMs, lookup }),
     ...(accessLog.sink ? { accessLog: accessLog.sink } : {}),
     hooks: nodeHooks,
     exposeMetrics: true,
@@ -80,29 +88,30 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     ...(options.onError ? { onError: options.onError } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   });
-  let server: Server | undefined;
+  let server: GatewayListener | undefined;
   let admin: Server | undefined;
-  const listener = gatewayListener(gateway, options.onError, options.mount?.(gateway));
+  const mount = options.mount?.(gateway);
+  const listener = gatewayListener(gateway, options.onError, mount);
   const webSockets = new WebSocketRelays(gateway.proxy, listener, config.websocket, gateway.metrics, options.onError);
   try {
-    server = await listen(listener, config.port, options.host);
-    server.on('upgrade', webSockets.listener);
+    server = await GatewayListener.listen({ http1: listener, http2: http2Listener(gateway, options.onError, mount) }, config.port, options.host, options.tls);
+    server.http1.on('upgrade', webSockets.listener);
     if (gateway.admin && config.adminListener) {
       const adminApp = getRequestListener(gateway.admin.fetch);
       admin = await listen((incoming, outgoing) => void adminApp(incoming, outgoing), config.adminListener.port, config.adminListener.host);
     }
   } catch (error) {
     // Nothing was served: let go of what was started (watches, pools, the log file) before saying why.
-    server?.close();
+    void server?.close(0);
     await gateway.close();
     await accessLog.close();
     throw error;
   }
-  const address = server.address() as AddressInfo;
+  const address = server.address();
   return {
     gateway,
     port: address.port,
-    url: urlOf(address),
+    url: urlOf(address, options.tls ? 'https' : 'http'),
     adminUrl: admin && urlOf(admin.address() as AddressInfo),
     close: async (drainMs = 10_000) => {
       admin?.closeAllConnections();
@@ -113,8 +122,8 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
   };
 }
 
-function urlOf(address: AddressInfo): string {
-  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+function urlOf(address: AddressInfo, scheme = 'http'): string {
+  return `${scheme}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
 function gatewayListener(gateway: Gateway, onError: ((error: unknown) => void) | undefined, mount: NodeMount | undefined): RequestListener {
@@ -124,6 +133,20 @@ function gatewayListener(gateway: Gateway, onError: ((error: unknown) => void) |
   return (incoming, outgoing) => {
     if (incoming.url?.startsWith('/svc/')) proxy(incoming, outgoing);
     else if (mount && incoming.url?.startsWith(mount.prefix)) mount.listener(incoming, outgoing);
+    // A gRPC call over HTTP/1.1: the proxy refuses it, saying why.
+    else if (isGrpcContentType(incoming.headers['content-type'])) proxy(incoming, outgoing);
+    else void app(incoming, outgoing);
+  };
+}
+
+/** The same routes for HTTP/2, where gRPC calls (`/{pkg.Service}/{Method}`) go to the proxy too. */
+function http2Listener(gateway: Gateway, onError: ((error: unknown) => void) | undefined, mount: NodeMount | undefined): (incoming: Http2ServerRequest, outgoing: Http2ServerResponse) => void {
+  const proxy = h2ProxyListener(gateway.proxy, onError);
+  const app = getRequestListener(gateway.app.fetch);
+  return (incoming, outgoing) => {
+    if (incoming.url.startsWith('/svc/') || isGrpcContentType(incoming.headers['content-type'])) proxy(incoming, outgoing);
+    // The mounted relay is Hono's, whose Node listener takes HTTP/2's compatibility request as well.
+    else if (mount && incoming.url.startsWith(mount.prefix)) mount.listener(incoming as never, outgoing as never);
     else void app(incoming, outgoing);
   };
 }
@@ -136,16 +159,7 @@ function listen(listener: RequestListener, port: number, hostname: string | unde
   });
 }
 
-async function shutdown(http: Server, gateway: Gateway, drainMs: number): Promise<void> {
-  const drained = new Promise<void>((resolve) => http.close(() => resolve()));
-  // A keep-alive connection turns idle when its last request ends; close it then, not at its timeout.
-  const sweeper = setInterval(() => http.closeIdleConnections(), 50);
-  http.closeIdleConnections();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
-  await Promise.race([drained, deadline]);
-  clearTimeout(timer);
-  clearInterval(sweeper);
-  http.closeAllConnections();
+async function shutdown(listener: GatewayListener, gateway: Gateway, drainMs: number): Promise<void> {
+  await listener.close(drainMs);
   await gateway.close();
 }

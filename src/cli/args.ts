@@ -15,6 +15,7 @@ export interface Flags extends ConnectionFlags {
   watch?: string;
   'cache-ttl'?: string;
   drain?: string;
+  workers?: string;
   relay?: boolean;
   'admin-port'?: string;
   'admin-host'?: string;
@@ -30,7 +31,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   deregister: ['layout'],
   ls: ['json', 'layout'],
   watch: ['layout'],
-  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain', 'admin-port', 'admin-host', 'relay', 'tls-cert', 'tls-key'],
+  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain', 'admin-port', 'admin-host', 'relay', 'tls-cert', 'tls-key', 'workers'],
   relay: ['port', 'host', 'layout', 'drain'],
 };
 
@@ -52,6 +53,7 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   watch: { type: 'string' },
   'cache-ttl': { type: 'string' },
   drain: { type: 'string' },
+  workers: { type: 'string' },
   relay: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },

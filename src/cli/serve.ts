@@ -4,6 +4,7 @@ import { ConfigError, type GatewayConfig } from '../gateway/index.js';
 import type { Gateway } from '../http/index.js';
 import { expectArgs, numberFlag, type Flags } from './args.js';
 import { relayMount } from './relay.js';
+import { isServeWorker, serveCluster, workerCount } from './serve-cluster.js';
 import { readFlagFile, tlsFetch } from './tls-fetch.js';
 import type { CliContext } from './context.js';
 import { describeError, UsageError } from './errors.js';
@@ -34,6 +35,13 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
   const config = configFrom(flags, ctx.env);
   const log = (text: string): void => void ctx.err.write(`${new Date().toISOString()} ${safeLine(text)}\n`);
   if (flags.relay && config.relay) throw new UsageError('--relay serves what etcd holds; this gateway reads a relay (ETCD_EDGE_RELAY_URL), not etcd');
+  const workers = workerCount(flags.workers, ctx.env);
+  if (workers > 1 || isServeWorker()) {
+    if (flags.relay) throw new UsageError('--relay and --workers: run the relay in a process of its own (etcd-edge relay)');
+    const etcdFetch = flags.cacert || flags.cert ? tlsFetch(flags) : undefined;
+    const tls = flags['tls-cert'] && flags['tls-key'] ? { cert: readFlagFile(flags['tls-cert'], '--tls-cert'), key: readFlagFile(flags['tls-key'], '--tls-key') } : undefined;
+    return serveCluster({ config, workers, drainMs, host: flags.host, tls, etcdFetch, ctx, log, probe: (etcd) => void probe(etcd, config, log) });
+  }
   const relay = flags.relay ? relayMount(flags, ctx.env) : undefined;
   const node = await startNodeGateway({
     config,

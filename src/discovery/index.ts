@@ -8,3 +8,4 @@ export { Resolver, type ResolveOptions, type ResolverStats, type ServiceStatus }
 export type { ResolverOptions } from './resolver-options.js';
 export { buildSnapshot, type Snapshot } from './snapshot.js';
 export { etcdSource, type EtcdSourceOptions, type SnapshotSource, type SourceHealth } from './source.js';
+export type { Tracked, Tracker } from './tracker.js';

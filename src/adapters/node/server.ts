@@ -2,7 +2,7 @@ import { getRequestListener } from '@hono/node-server';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { AddressPolicy, isGrpcContentType, loadConfig, type Env, type GatewayConfig } from '../../gateway/index.js';
+import { AddressPolicy, isGrpcContentType, loadConfig, type CoreOptions, type Env, type GatewayConfig } from '../../gateway/index.js';
 import { createGateway, type Gateway } from '../../http/index.js';
 import type { FetchLike } from '../../etcd/index.js';
 import { nodeAccessLog } from './access-log-sink.js';
@@ -33,6 +33,8 @@ export interface NodeGatewayOptions {
    * before it listens, so the mount can share what the gateway holds (its etcd client).
    */
   mount?: (gateway: Gateway) => NodeMount;
+  /** Puts a source in front of etcd (`serve --workers N`: the primary's snapshots over IPC). */
+  source?: CoreOptions['source'];
 }
 
 export interface NodeMount {
@@ -50,6 +52,12 @@ export interface NodeGateway {
   readonly adminUrl: string | undefined;
   /** Stops accepting, lets in-flight requests finish for up to `drainMs` (relayed WebSockets get a 1001 close at once), then closes everything. */
   close(drainMs?: number): Promise<void>;
+  /**
+   * Answers every later HTTP/1.1 request with `Connection: close`, so that
+   * clients leave this process's connections as they use them (a rolling
+   * restart: another process serves the port) rather than find them closed.
+   */
+  refuseKeepAlive(): void;
 }
 
 /** Defaults for Node before the environment speaks: watch mode on, any instance address the policy allows. */
@@ -87,6 +95,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     ...(options.etcdFetch ? { etcdFetch: options.etcdFetch } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    ...(options.source ? { source: options.source } : {}),
   });
   let server: GatewayListener | undefined;
   let admin: Server | undefined;
@@ -113,6 +122,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     port: address.port,
     url: urlOf(address, options.tls ? 'https' : 'http'),
     adminUrl: admin && urlOf(admin.address() as AddressInfo),
+    refuseKeepAlive: () => void server.http1.prependListener('request', (_incoming, outgoing) => (outgoing.shouldKeepAlive = false)),
     close: async (drainMs = 10_000) => {
       admin?.closeAllConnections();
       admin?.close();

@@ -1,0 +1,257 @@
+import cluster, { type Worker } from 'node:cluster';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { Snapshot } from '../../discovery/index.js';
+import type { FetchLike } from '../../etcd/index.js';
+import type { GatewayConfig } from '../../gateway/index.js';
+import { createGateway, type Gateway } from '../../http/index.js';
+import { hostMetrics, type WorkerMetrics } from './host-metrics.js';
+import { nodeHooks } from './hooks.js';
+import { processMetrics } from './process-metrics.js';
+import { HAND_OVER_MS } from './cluster-worker.js';
+import { isEdgeMessage, toWire, type PrimaryMessage, type WorkerMessage } from './snapshot-ipc.js';
+import { UndiciUpstream } from './undici-upstream.js';
+
+/** How often tracked services are looked at for a change to push (ms): the resolver has no change events, and a look is a pointer compare. */
+const PUSH_EVERY_MS = 20;
+/** How long a worker may take to send its metrics before `/_edge/metrics` goes without them (ms). */
+const METRICS_BOUND_MS = 2_000;
+/** The variable that tells a forked worker its slot (1 to N). */
+export const WORKER_SLOT = 'ETCD_EDGE_WORKER_SLOT';
+
+export interface ClusterPrimaryOptions {
+  config: GatewayConfig;
+  workers: number;
+  etcdFetch?: FetchLike;
+  log: (text: string) => void;
+  onError?: (error: unknown) => void;
+  onWarning?: (text: string) => void;
+}
+
+interface Pushed {
+  snapshot: Snapshot;
+  brokenSince: number | undefined;
+}
+
+/**
+ * The primary of `etcd-edge serve --workers N`. It serves no request itself:
+ * it holds the host's one gateway core (etcd client, watches, login, the
+ * snapshot cache) and answers workers over IPC, pushing each change of a
+ * tracked service to every worker that tracks it. It answers the admin
+ * routes workers forward, so any worker shows the same host. Workers are
+ * forked by node:cluster, which shares one listening socket among them
+ * (the primary accepts and hands connections round-robin): no SO_REUSEPORT
+ * needed, and a worker replaced or restarted never closes the port.
+ */
+export class ClusterPrimary {
+  readonly gateway: Gateway;
+  readonly #o: ClusterPrimaryOptions;
+  readonly #slots = new Map<number, Worker>();
+  readonly #subscribers = new Map<string, Set<Worker>>();
+  readonly #pushed = new Map<string, Pushed>();
+  readonly #metricsAsked = new Map<number, (text: string) => void>();
+  readonly #ticker: NodeJS.Timeout;
+  #admin: Server | undefined;
+  #next = 1;
+  #stopping = false;
+
+  constructor(options: ClusterPrimaryOptions) {
+    this.#o = options;
+    const { config } = options;
+    this.gateway = createGateway({
+      config,
+      // The primary proxies nothing: an upstream nobody calls.
+      upstream: new UndiciUpstream({ connectTimeoutMs: config.retry.connectTimeoutMs }),
+      hooks: nodeHooks,
+      exposeMetrics: true,
+      adminApart: config.adminListener !== undefined,
+      runtimeMetrics: processMetrics,
+      ...(options.etcdFetch ? { etcdFetch: options.etcdFetch } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
+    this.#ticker = setInterval(() => this.#push(), PUSH_EVERY_MS);
+    cluster.on('message', (worker, message) => {
+      if (isEdgeMessage(message)) void this.#receive(worker, message as WorkerMessage);
+    });
+    cluster.on('exit', (worker, code, signal) => this.#exited(worker, code, signal));
+  }
+
+  /** Forks every worker; resolves with the address they listen on once all do. */
+  async start(): Promise<AddressInfo> {
+    const listening = await Promise.all(Array.from({ length: this.#o.workers }, (_, i) => this.#fork(i + 1)));
+    const { config } = this.#o;
+    if (this.gateway.admin && config.adminListener) {
+      const app = getRequestListener((request) => this.#answerAdmin(request));
+      this.#admin = createServer((incoming, outgoing) => void app(incoming, outgoing));
+      const admin = this.#admin;
+      await new Promise<void>((resolve, reject) => {
+        admin.once('error', reject);
+        admin.listen(config.adminListener!.port, config.adminListener!.host, () => resolve());
+      });
+    }
+    return listening[0]!;
+  }
+
+  /** The admin listener's address, when admin routes have a port of their own. */
+  get adminAddress(): AddressInfo | undefined {
+    return this.#admin?.address() as AddressInfo | undefined;
+  }
+
+  /** SIGHUP: replaces the workers one at a time, each new one listening before the old one drains. */
+  async restart(drainMs: number): Promise<void> {
+    for (const [slot, old] of [...this.#slots]) {
+      if (this.#stopping) return;
+      await this.#fork(slot);
+      await this.#drain(old, drainMs, true);
+    }
+  }
+
+  /** SIGTERM: every worker drains (stops accepting, finishes in flight), then etcd is let go. */
+  async close(drainMs: number): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#ticker);
+    this.#admin?.closeAllConnections();
+    this.#admin?.close();
+    await Promise.all([...this.#slots.values()].map((worker) => this.#drain(worker, drainMs, false)));
+    await this.gateway.close();
+  }
+
+  #fork(slot: number): Promise<AddressInfo> {
+    const worker = cluster.fork({ [WORKER_SLOT]: String(slot) });
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`worker ${slot} exited (${code}) before it listened`));
+      worker.once('exit', onExit);
+      worker.once('listening', (address) => {
+        worker.off('exit', onExit);
+        // The new worker takes the slot now; the one it replaces (a restart) drains apart.
+        this.#slots.set(slot, worker);
+        resolve({ address: address.address ?? '0.0.0.0', port: address.port, family: String(address.addressType) === '6' ? 'IPv6' : 'IPv4' });
+      });
+    });
+  }
+
+  #drain(worker: Worker, drainMs: number, rolling: boolean): Promise<void> {
+    if (worker.isDead()) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.#send(worker, { etcdEdge: 1, kind: 'drain', rolling });
+    // A worker that does not finish its drain in time (plus a margin) is killed.
+    const timer = setTimeout(() => worker.process.kill('SIGKILL'), drainMs + (rolling ? HAND_OVER_MS : 0) + 5_000);
+    return exited.finally(() => clearTimeout(timer));
+  }
+
+  #exited(worker: Worker, code: number | null, signal: string | null): void {
+    for (const subscribers of this.#subscribers.values()) subscribers.delete(worker);
+    const slot = [...this.#slots].find(([, held]) => held === worker)?.[0];
+    if (slot === undefined || this.#stopping) return;
+    this.#slots.delete(slot);
+    this.#o.log(`worker ${slot} (pid ${worker.process.pid}) exited (${signal ?? code}); starting another`);
+    this.#fork(slot).catch((error: unknown) => this.#o.log(`worker ${slot} could not start: ${error instanceof Error ? error.message : String(error)}`));
+  }
+
+  async #receive(worker: Worker, message: WorkerMessage): Promise<void> {
+    switch (message.kind) {
+      case 'read':
+      case 'track':
+        return this.#answerRead(worker, message);
+      case 'untrack':
+        this.#subscribers.get(message.service)?.delete(worker);
+        return;
+      case 'admin':
+        return this.#answerForwarded(worker, message);
+      case 'metrics':
+        this.#metricsAsked.get(message.id)?.(message.text);
+        return;
+    }
+  }
+
+  async #answerRead(worker: Worker, message: Extract<WorkerMessage, { kind: 'read' | 'track' }>): Promise<void> {
+    const { resolver } = this.gateway;
+    try {
+      const snapshot = await resolver.resolve(message.service);
+      const brokenSince = resolver.status(message.service)?.watchDownSince;
+      if (message.kind === 'track') {
+        const subscribers = this.#subscribers.get(message.service) ?? this.#subscribers.set(message.service, new Set()).get(message.service)!;
+        subscribers.add(worker);
+        if (!this.#pushed.has(message.service)) this.#pushed.set(message.service, { snapshot, brokenSince });
+      }
+      const unchanged = message.kind === 'read' && message.held === snapshot.revision;
+      this.#send(worker, { etcdEdge: 1, kind: 'snapshot', id: message.id, snapshot: unchanged ? undefined : snapshot, brokenSince });
+    } catch (error) {
+      this.#send(worker, { etcdEdge: 1, kind: 'failed', id: message.id, error: toWire(error) });
+    }
+  }
+
+  /** Every tracked service, looked at once: a change (or a watch going down or up) goes to its subscribers. */
+  #push(): void {
+    const { resolver } = this.gateway;
+    for (const [service, subscribers] of this.#subscribers) {
+      if (subscribers.size === 0) {
+        this.#subscribers.delete(service);
+        this.#pushed.delete(service);
+        continue;
+      }
+      let now;
+      try {
+        // A lookup, not a peek: it keeps the service in use (watched) and resyncs a lost watch.
+        now = resolver.resolveNow(service);
+      } catch {
+        continue;
+      }
+      if (now instanceof Promise) {
+        now.catch(() => undefined);
+        continue;
+      }
+      const brokenSince = resolver.status(service)?.watchDownSince;
+      const last = this.#pushed.get(service);
+      if (last && last.snapshot === now && last.brokenSince === brokenSince) continue;
+      this.#pushed.set(service, { snapshot: now, brokenSince });
+      for (const worker of subscribers) this.#send(worker, { etcdEdge: 1, kind: 'changed', service, snapshot: now, brokenSince });
+    }
+  }
+
+  async #answerForwarded(worker: Worker, message: Extract<WorkerMessage, { kind: 'admin' }>): Promise<void> {
+    const body = message.body === '' || message.method === 'GET' || message.method === 'HEAD' ? undefined : Buffer.from(message.body, 'base64');
+    const request = new Request(new URL(message.url, 'http://gateway.invalid'), { method: message.method, headers: message.headers, ...(body ? { body } : {}) });
+    const response = await this.#answerAdmin(request);
+    const headers: [string, string][] = [];
+    response.headers.forEach((value, name) => void (name !== 'set-cookie' && headers.push([name, value])));
+    for (const cookie of response.headers.getSetCookie()) headers.push(['set-cookie', cookie]);
+    const answer = Buffer.from(await response.arrayBuffer()).toString('base64');
+    this.#send(worker, { etcdEdge: 1, kind: 'admin', id: message.id, status: response.status, headers, body: answer });
+  }
+
+  /** An admin request, as the primary's gateway answers it; `/_edge/metrics` with every worker's figures merged in. */
+  async #answerAdmin(request: Request): Promise<Response> {
+    const app = this.gateway.admin ?? this.gateway.app;
+    const metrics = new URL(request.url).pathname === '/_edge/metrics' && request.method === 'GET';
+    const workers = metrics ? await this.#workerMetrics() : [];
+    const response = await app.fetch(request);
+    if (!metrics || response.status !== 200) return response;
+    return new Response(hostMetrics(await response.text(), workers), { status: 200, headers: response.headers });
+  }
+
+  #workerMetrics(): Promise<WorkerMetrics[]> {
+    return Promise.all(
+      [...this.#slots].map(async ([slot, worker]) => {
+        const id = this.#next++;
+        const text = await new Promise<string>((resolve) => {
+          const timer = setTimeout(() => resolve(''), METRICS_BOUND_MS);
+          this.#metricsAsked.set(id, (answer) => {
+            clearTimeout(timer);
+            resolve(answer);
+          });
+          this.#send(worker, { etcdEdge: 1, kind: 'metrics', id });
+        });
+        this.#metricsAsked.delete(id);
+        return { worker: slot, pid: worker.process.pid ?? 0, text };
+      }),
+    );
+  }
+
+  #send(worker: Worker, message: PrimaryMessage): void {
+    // A worker that is gone has nothing to be told; its exit is handled apart.
+    if (worker.isConnected()) worker.send(message, (error: Error | null) => void error);
+  }
+}

@@ -1,0 +1,203 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdClient, nativeLayout } from '../src/index.js';
+import { Backends, type Backend } from './support/backend.js';
+import { descendants, running } from './support/cli-process.js';
+import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
+import { ADMIN_TOKEN } from './support/gateway-scenarios.js';
+import { startServeProcess } from './support/node-gateway.js';
+import { rawRequest } from './support/raw-http.js';
+import { until } from './support/until.js';
+
+let cluster: EtcdCluster;
+let etcd: EtcdClient;
+const backends = new Backends();
+const stops: (() => Promise<void>)[] = [];
+const native = nativeLayout();
+let count = 0;
+
+beforeAll(async () => {
+  cluster = await startEtcd();
+  etcd = new EtcdClient({ endpoints: cluster.endpoints });
+});
+
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+});
+
+afterAll(async () => {
+  await backends.closeAll();
+  await cluster?.close();
+});
+
+async function service(urls: string[]): Promise<string> {
+  const name = `workers-${++count}`;
+  for (const url of urls) await put(name, url);
+  return name;
+}
+
+async function put(name: string, url: string): Promise<void> {
+  const record = native.encode({ service: name, url, weight: 1, tags: {} });
+  await etcd.put(record.key, record.value);
+}
+
+type Running = Awaited<ReturnType<typeof startServeProcess>>;
+
+async function serve(args: string[] = ['--workers', '2'], env: Record<string, string> = {}): Promise<Running> {
+  const gateway = await startServeProcess({ ETCD_ENDPOINTS: cluster.endpoints.join(','), ETCD_EDGE_ALLOW_LOOPBACK: 'true', ADMIN_TOKEN, ...env }, args);
+  stops.push(() => gateway.close().catch(() => undefined));
+  // Every worker is up once the primary has as many children.
+  await until(() => descendants(gateway.pid!).length >= 2, 20_000);
+  return gateway;
+}
+
+/** A request on a connection of its own: the cluster hands connections to workers in turn. */
+const fresh = (gateway: Running, target: string) => rawRequest(gateway.url, target);
+
+async function metrics(gateway: Running): Promise<string> {
+  const response = await fetch(`${gateway.url}/_edge/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+/** `etcd_edge_worker_requests_total` by pid. */
+function perWorker(text: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const [, pid, value] of text.matchAll(/^etcd_edge_worker_requests_total\{worker="\d+",pid="(\d+)"\} (\d+)$/gm)) out.set(Number(pid), Number(value));
+  return out;
+}
+
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? NaN : Number(line.slice(series.length + 1));
+}
+
+/** Open watch streams, as etcd itself counts them. */
+async function etcdWatchStreams(): Promise<number> {
+  const text = await (await fetch(`${cluster.endpoints[0]}/metrics`)).text();
+  return sample(text, 'etcd_debugging_mvcc_watch_stream_total');
+}
+
+// Each test starts a cluster of processes on a 2-core machine others share.
+describe('etcd-edge serve --workers', { timeout: 60_000 }, () => {
+  it('serves from every worker, one etcd watch for the host, a change reaching every worker, metrics for the host', async () => {
+    const [a, b] = await Promise.all([backends.start('wa'), backends.start('wb')]);
+    const one = await service([a.url]);
+    const two = await service([a.url]);
+    const before = await etcdWatchStreams();
+    const gateway = await serve();
+    const workers = descendants(gateway.pid!);
+    expect(workers).toHaveLength(2);
+    for (let i = 0; i < 20; i++) {
+      expect((await fresh(gateway, `/svc/${one}/x`)).status).toBe(200);
+      expect((await fresh(gateway, `/svc/${two}/x`)).status).toBe(200);
+    }
+    const text = await metrics(gateway);
+    const answered = perWorker(text);
+    expect([...answered.keys()].sort()).toEqual([...workers].sort());
+    for (const n of answered.values()) expect(n).toBeGreaterThan(0);
+    expect(sample(text, 'etcd_edge_requests_total{service="' + one + '",status="200"}')).toBe(20);
+    expect(sample(text, 'etcd_edge_upstream_duration_seconds_count')).toBe(40);
+    expect(text).toMatch(/^process_resident_memory_bytes\{worker="1",pid="\d+"\} \d+$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes\{worker="primary"\} \d+$/m);
+    // Watches: the primary's alone, as many as one process would open, whatever the workers.
+    const watches = sample(text, 'etcd_edge_watches');
+    expect(watches).toBeGreaterThanOrEqual(1);
+    expect(watches).toBeLessThanOrEqual(2);
+    expect((await etcdWatchStreams()) - before).toBe(watches);
+
+    // A change in etcd: every worker routes to the new instance.
+    await etcd.delete(native.encode({ service: one, url: a.url, weight: 1, tags: {} }).key);
+    await put(one, b.url);
+    await until(async () => (await fresh(gateway, `/svc/${one}/x`)).body.includes('"backend":"wb"'), 10_000);
+    const seen = b.requests;
+    for (let i = 0; i < 20; i++) expect(JSON.parse((await fresh(gateway, `/svc/${one}/x`)).body).backend).toBe('wb');
+    expect(b.requests - seen).toBe(20);
+    // And both workers took part in those.
+    const after = perWorker(await metrics(gateway));
+    for (const pid of workers) expect(after.get(pid)! - answered.get(pid)!).toBeGreaterThan(0);
+
+    // Health and a service's view from any worker: the primary's.
+    for (let i = 0; i < 4; i++) {
+      const health = await rawRequest(gateway.url, '/_edge/health', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(health.status).toBe(200);
+      expect(JSON.parse(health.body).status).toBe('ok');
+      const view = await rawRequest(gateway.url, `/_edge/services/${one}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(view.status).toBe(200);
+      expect(view.body).toContain(b.url);
+    }
+  });
+
+  it('replaces a worker that dies; requests keep being answered', async () => {
+    const backend: Backend = await backends.start('wr');
+    const name = await service([backend.url]);
+    const gateway = await serve();
+    const [victim] = descendants(gateway.pid!);
+    process.kill(victim!, 'SIGKILL');
+    await until(() => !running(victim!), 5_000);
+    for (let i = 0; i < 10; i++) expect((await fresh(gateway, `/svc/${name}/x`)).status).toBe(200);
+    // The replacement counts once it listens: the primary lists it in the metrics then.
+    await until(async () => perWorker(await metrics(gateway)).size === 2, 20_000);
+    expect(descendants(gateway.pid!)).not.toContain(victim);
+    expect(gateway.process.stderr).toMatch(/exited \(SIGKILL\); starting another/);
+    const answered = new Set<number>();
+    for (let i = 0; i < 10; i++) expect((await fresh(gateway, `/svc/${name}/x`)).status).toBe(200);
+    for (const [pid, n] of perWorker(await metrics(gateway))) if (n > 0) answered.add(pid);
+    expect(answered.size).toBe(2);
+  });
+
+  it('takes its workers down when the primary is killed: no orphan', async () => {
+    const gateway = await serve();
+    const workers = descendants(gateway.pid!);
+    gateway.process.child.kill('SIGKILL');
+    await gateway.process.exited;
+    await until(() => workers.every((pid) => !running(pid)), 10_000);
+  });
+
+  it('drains every worker on SIGTERM and exits 0', async () => {
+    const backend = await backends.start('wt');
+    const name = await service([backend.url]);
+    const gateway = await serve();
+    const workers = descendants(gateway.pid!);
+    const slow = [fresh(gateway, `/svc/${name}/slow/800`), fresh(gateway, `/svc/${name}/slow/800`)];
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = gateway.process.kill('SIGTERM');
+    for (const answer of await Promise.all(slow)) expect(answer.status).toBe(200);
+    expect((await exited).code).toBe(0);
+    expect(workers.every((pid) => !running(pid))).toBe(true);
+  });
+
+  it('restarts its workers one at a time on SIGHUP without failing a request', async () => {
+    const backend = await backends.start('wh');
+    const name = await service([backend.url]);
+    const gateway = await serve();
+    const old = descendants(gateway.pid!);
+    let ok = 0;
+    const failures: string[] = [];
+    let running_ = true;
+    const loop = async (): Promise<void> => {
+      while (running_) {
+        try {
+          const response = await fetch(`${gateway.url}/svc/${name}/x`);
+          await response.arrayBuffer();
+          if (response.status === 200) ok++;
+          else failures.push(String(response.status));
+        } catch (error) {
+          failures.push(String((error as Error).cause ?? error));
+        }
+      }
+    };
+    const loops = [loop(), loop(), loop(), loop()];
+    await until(() => ok > 50, 10_000);
+    gateway.process.child.kill('SIGHUP');
+    await until(() => /workers restarted/.test(gateway.process.stderr), 30_000);
+    const during = ok;
+    await until(() => ok > during + 50, 10_000);
+    running_ = false;
+    await Promise.all(loops);
+    expect(failures).toEqual([]);
+    const now = descendants(gateway.pid!);
+    expect(now).toHaveLength(2);
+    for (const pid of old) expect(now).not.toContain(pid);
+    expect(ok).toBeGreaterThan(100);
+  }, 90_000);
+});

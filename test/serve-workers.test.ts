@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, nativeLayout } from '../src/index.js';
 import { Backends, type Backend } from './support/backend.js';
-import { descendants, running } from './support/cli-process.js';
+import { cli, descendants, running } from './support/cli-process.js';
 import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
 import { ADMIN_TOKEN } from './support/gateway-scenarios.js';
 import { startServeProcess } from './support/node-gateway.js';
@@ -125,6 +125,32 @@ describe('etcd-edge serve --workers', { timeout: 60_000 }, () => {
       expect(view.status).toBe(200);
       expect(view.body).toContain(b.url);
     }
+  });
+
+  it('reads etcd once per TTL for the whole host in cache mode, not once per worker', async () => {
+    const backend = await backends.start('wc');
+    const name = await service([backend.url]);
+    const gateway = await serve(['--workers', '3', '--watch', 'off', '--cache-ttl', '20000']);
+    expect(descendants(gateway.pid!)).toHaveLength(3);
+    for (let i = 0; i < 30; i++) expect((await fresh(gateway, `/svc/${name}/x`)).status).toBe(200);
+    const text = await metrics(gateway);
+    expect([...perWorker(text).values()].filter((n) => n > 0)).toHaveLength(3);
+    // Each worker missed once and asked the primary; the primary read etcd once.
+    expect(sample(text, 'etcd_edge_cache_misses_total')).toBe(3);
+    expect(sample(text, 'etcd_edge_cache_refreshes_total')).toBe(1);
+    expect(sample(text, 'etcd_edge_watches')).toBe(0);
+  });
+
+  it('runs as one process with --workers 1 (the default) and ETCD_EDGE_WORKERS sets the count', async () => {
+    const one = await startServeProcess({ ETCD_ENDPOINTS: cluster.endpoints.join(','), ETCD_EDGE_ALLOW_LOOPBACK: 'true' }, ['--workers', '1']);
+    stops.push(() => one.close());
+    expect(descendants(one.pid!)).toEqual([]);
+    const byEnv = await serve([], { ETCD_EDGE_WORKERS: '2' });
+    expect(descendants(byEnv.pid!)).toHaveLength(2);
+    const refused = cli(['serve', '--workers', '2', '--relay'], { ETCD_ENDPOINTS: cluster.endpoints.join(','), ETCD_EDGE_RELAY_TOKENS: 'x'.repeat(32) });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--relay and --workers');
+    expect(cli(['serve', '--workers', '0']).stderr).toContain('--workers must be a whole number from 1 to 256');
   });
 
   it('replaces a worker that dies; requests keep being answered', async () => {

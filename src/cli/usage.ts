@@ -18,6 +18,9 @@ Commands:
       --admin-port N                admin routes (/_edge/) on their own listener
                                     (env ETCD_EDGE_ADMIN_PORT; needs ADMIN_TOKEN)
       --admin-host H                its interface (env ETCD_EDGE_ADMIN_HOST, default 127.0.0.1)
+      --workers N|auto              processes serving the port (env ETCD_EDGE_WORKERS,
+                                    default 1; auto = one per core); one of them
+                                    holds etcd for all; SIGHUP restarts them in turn
       --relay                       also serve the snapshot relay at /v1/ on this port
                                     (needs ETCD_EDGE_RELAY_TOKENS; see README)
   relay                             run the snapshot relay: GET /v1/services/{name}

@@ -10,11 +10,11 @@ const BENCH = new URL('../bench/', import.meta.url).pathname;
 const scripts = (dir: string): string[] => readdirSync(join(BENCH, dir)).filter((f) => f.endsWith('.mjs')).map((f) => join(BENCH, dir, f));
 
 describe('bench/', () => {
-  it('has scripts and proxies that parse', () => {
-    const files = [...scripts('.'), ...scripts('proxies'), ...scripts('lib')];
+  it('has scripts, proxies, instances and load generators that parse', () => {
+    const files = [...scripts('.'), ...scripts('proxies'), ...scripts('lib'), ...scripts('instances'), ...scripts('load')];
     expect(files.length).toBeGreaterThan(10);
     // Named so that removing or renaming one fails here, not at the next run.
-    for (const name of ['compare.mjs', 'scale.mjs']) expect(files, name).toContain(join(BENCH, '.', name));
+    for (const name of ['compare.mjs', 'scale.mjs', 'grpc.mjs', 'websocket.mjs']) expect(files, name).toContain(join(BENCH, '.', name));
     for (const file of files) {
       const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
       expect(check.status, `${file}: ${check.stderr}`).toBe(0);

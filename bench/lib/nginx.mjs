@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnChild, waitFor } from './processes.mjs';
+import { accepts, freePort, spawnChild, waitFor } from './processes.mjs';
 
 export const SMALL_BODY_BYTES = 1024;
 export const LARGE_BODY_BYTES = 1024 * 1024;
@@ -28,10 +28,10 @@ http {
 `;
 }
 
-async function start(config, dir, what, cpus, port) {
+async function start(config, dir, what, cpus, port, ready = async () => (await fetch(`http://127.0.0.1:${port}/`)).ok) {
   writeFileSync(join(dir, 'nginx.conf'), config);
   const child = spawnChild('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { cpus });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`)).ok, what, { child });
+  await waitFor(ready, what, { child });
   return { pid: child.pid, child, async stop() { await child.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
@@ -85,5 +85,50 @@ export async function startNginxProxy(upstream, { cpus } = {}) {
 }
 `;
   const proxy = await start(config, dir, 'nginx proxy', cpus, port);
+  return { ...proxy, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * nginx as a gRPC proxy (`grpc_pass`) to `upstream` (`host:port`, h2c):
+ * clients speak h2c with prior knowledge to it. nginx sends one call at a
+ * time per upstream connection, kept alive (up to 64 idle).
+ */
+export async function startNginxGrpcProxy(upstream, { cpus } = {}) {
+  const dir = tempDir();
+  const port = await freePort();
+  const config = `${head(dir)}
+  upstream grpc_backend {
+    server ${upstream};
+    keepalive 64;
+    keepalive_requests 100000000;
+  }
+  server {
+    listen 127.0.0.1:${port} http2;
+    location / { grpc_pass grpc://grpc_backend; }
+  }
+}
+`;
+  const proxy = await start(config, dir, 'nginx gRPC proxy', cpus, port, () => accepts(port));
+  return { ...proxy, url: `http://127.0.0.1:${port}` };
+}
+
+/** nginx as a WebSocket reverse proxy to `upstream` (an origin): Upgrade passed on, no read timeout within a run. */
+export async function startNginxWebSocketProxy(upstream, { cpus } = {}) {
+  const dir = tempDir();
+  const port = await freePort();
+  const config = `${head(dir)}
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass ${upstream};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_read_timeout 300s;
+    }
+  }
+}
+`;
+  const proxy = await start(config, dir, 'nginx WebSocket proxy', cpus, port);
   return { ...proxy, url: `http://127.0.0.1:${port}` };
 }

@@ -2,7 +2,7 @@
 // that the whole tree (nginx's workers, wrangler's workerd) dies with it, and
 // every one is killed when the benchmark exits, fails or is interrupted.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 const groups = new Set();
 
@@ -77,6 +77,17 @@ export const freePort = () =>
       const { port } = s.address();
       s.close(() => resolve(port));
     });
+  });
+
+/** Whether something accepts TCP connections on loopback `port` (for servers that answer no HTTP/1.1 GET). */
+export const accepts = (port) =>
+  new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

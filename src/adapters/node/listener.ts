@@ -72,7 +72,8 @@ export class GatewayListener {
     // Node starts tracking an HTTP/1.1 server's connections (idle ones, header and request timeouts) when it
     // listens; this one never listens itself, as the sniffing server hands it its connections.
     http1.emit('listening');
-    const outer = createNetServer((socket) => sniff(socket, http1, http2));
+    // No Nagle delay on client sockets, as Node's HTTP server sets for the connections it accepts itself.
+    const outer = createNetServer({ noDelay: true }, (socket) => sniff(socket, http1, http2));
     return new GatewayListener(outer, http1, http2);
   }
 

@@ -157,6 +157,8 @@ describe('etcd-edge serve --workers', { timeout: 60_000 }, () => {
     const backend: Backend = await backends.start('wr');
     const name = await service([backend.url]);
     const gateway = await serve();
+    for (let i = 0; i < 4; i++) expect((await fresh(gateway, `/svc/${name}/x`)).status).toBe(200);
+    const etcdCalls = sample(await metrics(gateway), 'etcd_edge_etcd_calls_total{outcome="ok"}');
     const [victim] = descendants(gateway.pid!);
     process.kill(victim!, 'SIGKILL');
     await until(() => !running(victim!), 5_000);
@@ -169,6 +171,8 @@ describe('etcd-edge serve --workers', { timeout: 60_000 }, () => {
     for (let i = 0; i < 10; i++) expect((await fresh(gateway, `/svc/${name}/x`)).status).toBe(200);
     for (const [pid, n] of perWorker(await metrics(gateway))) if (n > 0) answered.add(pid);
     expect(answered.size).toBe(2);
+    // The replacement got its snapshot from the primary's memory: etcd was not asked again.
+    expect(sample(await metrics(gateway), 'etcd_edge_etcd_calls_total{outcome="ok"}')).toBe(etcdCalls);
   });
 
   it('takes its workers down when the primary is killed: no orphan', async () => {

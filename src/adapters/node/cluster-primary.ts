@@ -17,6 +17,8 @@ import { UndiciUpstream } from './undici-upstream.js';
 const PUSH_EVERY_MS = 20;
 /** How long a worker may take to send its metrics before `/_edge/metrics` goes without them (ms). */
 const METRICS_BOUND_MS = 2_000;
+/** How long before a replacement that failed to start is tried again (ms): a worker that cannot start must not fork in a loop. */
+const RETRY_FORK_MS = 1_000;
 /** The variable that tells a forked worker its slot (1 to N). */
 export const WORKER_SLOT = 'ETCD_EDGE_WORKER_SLOT';
 
@@ -147,7 +149,14 @@ export class ClusterPrimary {
     if (slot === undefined || this.#stopping) return;
     this.#slots.delete(slot);
     this.#o.log(`worker ${slot} (pid ${worker.process.pid}) exited (${signal ?? code}); starting another`);
-    this.#fork(slot).catch((error: unknown) => this.#o.log(`worker ${slot} could not start: ${error instanceof Error ? error.message : String(error)}`));
+    this.#replace(slot);
+  }
+
+  #replace(slot: number): void {
+    this.#fork(slot).catch((error: unknown) => {
+      this.#o.log(`worker ${slot} could not start: ${error instanceof Error ? error.message : String(error)}; trying again in ${RETRY_FORK_MS} ms`);
+      setTimeout(() => this.#stopping || this.#slots.has(slot) || this.#replace(slot), RETRY_FORK_MS).unref();
+    });
   }
 
   async #receive(worker: Worker, message: WorkerMessage): Promise<void> {

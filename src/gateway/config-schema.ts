@@ -102,6 +102,14 @@ const grpcServices = list(
   (entries): Readonly<Record<string, string>> => Object.fromEntries(entries.map((entry) => entry.split('=').map((part) => part.trim()) as [string, string])),
 );
 
+/** An origin as browsers send it (`scheme://host[:port]`, no path), or `*` for any. */
+const ORIGIN = /^(\*|https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?|https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?)$/;
+
+const corsOrigins = list(
+  (entry) => (ORIGIN.test(entry) ? undefined : `${JSON.stringify(entry)}: expected an origin (https://app.example.com[:port]) or *`),
+  (entries) => entries,
+);
+
 const ipInstances = oneOf(['allow', 'loopback-only'] as const);
 
 const cidrs = list((entry) => (parseCidr(entry) ? undefined : `${JSON.stringify(entry)}: expected an IP address or CIDR`), (entries) => entries);
@@ -161,6 +169,8 @@ export const ENV_SCHEMA = z.object({
   ETCD_EDGE_WS_IDLE_TIMEOUT_MS: int(1_000, 86_400_000, 300_000),
   /** Node: which registry service takes each gRPC service's calls to /{package.Service}/{Method}. */
   ETCD_EDGE_GRPC_SERVICES: z._default(grpcServices, {}),
+  /** Node: browser origins whose gRPC-Web calls the gateway answers with CORS (preflights included); `*` for any. */
+  ETCD_EDGE_CORS_ORIGINS: z._default(corsOrigins, []),
   ETCD_EDGE_ACCESS_LOG: z._default(accessLog, 'off'),
   ETCD_EDGE_ADMIN_PORT: z.optional(wholeNumber(0, 65_535)),
   ETCD_EDGE_ADMIN_HOST: z._default(z.string().check(z.regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'expected a host name or IP address')), '127.0.0.1'),

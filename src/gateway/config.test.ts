@@ -36,6 +36,7 @@ describe('loadConfig defaults', () => {
       trustedProxies: [],
       deployment: expect.stringMatching(/^[0-9a-f]{8}$/),
       grpcServices: {},
+      corsOrigins: [],
       websocket: { maxConnections: 10_000, idleTimeoutMs: 300_000 },
       accessLog: 'off',
       adminToken: undefined,

@@ -45,6 +45,8 @@ export interface GatewayConfig {
   deployment: string;
   /** gRPC services (`package.Service`) mapped to the registry service that takes their calls (Node); others go to the service named like them. */
   grpcServices: Readonly<Record<string, string>>;
+  /** Origins whose gRPC-Web calls get CORS from the gateway, `*` for any (Node); empty for no CORS fields from the gateway. */
+  corsOrigins: readonly string[];
   /** WebSocket relaying where the runtime holds the connections (Node): how many at once, and how long one may stay silent. */
   websocket: { maxConnections: number; idleTimeoutMs: number };
   accessLog: 'off' | 'stdout' | { path: string };
@@ -165,6 +167,7 @@ export function loadConfig(env: Env, defaults: RuntimeDefaults): GatewayConfig {
     trustedProxies: v.ETCD_EDGE_TRUSTED_PROXIES,
     deployment: v.ETCD_EDGE_DEPLOYMENT ?? randomDeploymentName(),
     grpcServices: v.ETCD_EDGE_GRPC_SERVICES,
+    corsOrigins: v.ETCD_EDGE_CORS_ORIGINS,
     websocket: { maxConnections: v.ETCD_EDGE_WS_MAX_CONNECTIONS, idleTimeoutMs: v.ETCD_EDGE_WS_IDLE_TIMEOUT_MS },
     accessLog: v.ETCD_EDGE_ACCESS_LOG,
     adminToken: v.ADMIN_TOKEN,

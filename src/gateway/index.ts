@@ -17,3 +17,6 @@ export { proxyOutcome, type Outcome, type ProxyHandler, type Responder } from '.
 export { AccessRecord, type AccessFacts, type AccessLogSink } from './access-log.js';
 export { requestIdOf } from './headers.js';
 export { RecentTraffic, type TrafficSeries } from './traffic.js';
+export { asGrpcCallFields, grpcWebContentTypeOf, grpcWebEncodingOf, statusFields, trailerFrame, type GrpcWebEncoding } from './grpc-web.js';
+export { GrpcWebCors, isGrpcWebPreflight } from './grpc-web-cors.js';
+export { base64Decoded, base64DecodedAll, Base64Encoder } from './base64-stream.js';

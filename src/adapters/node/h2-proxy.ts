@@ -2,6 +2,7 @@ import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node
 import { isIP } from 'node:net';
 import { errorParts, fieldValue, isGrpcContentType, validIp, type ProxyHandler } from '../../gateway/index.js';
 import { GrpcExchange, writeGrpcError } from './grpc-exchange.js';
+import type { GrpcWebEdge } from './grpc-web.js';
 import { isHost, NodeExchange, writeError, type StreamFacts } from './node-proxy.js';
 
 const isIpLiteral = (text: string): boolean => isIP(text) !== 0;
@@ -15,14 +16,19 @@ const sessionFacts = new WeakMap<Http2Session, { ip: string | undefined; proto: 
  * read here: pseudo-header fields (`:authority` is the Host), a body known by
  * the stream, the client gone when its stream closes, not its connection.
  * A gRPC call (`application/grpc*`) becomes a `GrpcExchange`, whose outcome
- * is written in gRPC's terms.
+ * is written in gRPC's terms; a gRPC-Web one (`application/grpc-web*`) the
+ * exchange of `GrpcWebEdge` (grpc-web.ts).
  */
-export function h2ProxyListener(proxy: ProxyHandler, onError?: (error: unknown) => void): (incoming: Http2ServerRequest, outgoing: Http2ServerResponse) => void {
+export function h2ProxyListener(proxy: ProxyHandler, onError?: (error: unknown) => void, grpcWeb?: GrpcWebEdge): (incoming: Http2ServerRequest, outgoing: Http2ServerResponse) => void {
   return (incoming, outgoing) => {
-    const grpc = isGrpcContentType(incoming.headers['content-type']);
-    const exchange = exchangeOf(incoming, outgoing, grpc, onError);
+    const { headers } = incoming;
+    const grpc = isGrpcContentType(headers['content-type']);
+    // gRPC-Web (grpc-web.ts): a call goes through the proxy as gRPC, a CORS preflight is answered here.
+    const web = grpc ? undefined : grpcWeb?.kindOf(incoming.method, headers['content-type'], headers['access-control-request-headers']);
+    if (web === 'preflight') return grpcWeb!.preflight(incoming, outgoing);
+    const exchange = exchangeOf(incoming, outgoing, grpc ? GrpcExchange : web === 'call' ? grpcWeb!.Exchange : NodeExchange, onError);
     if (typeof exchange === 'string') {
-      if (grpc) writeGrpcError(outgoing, errorParts('BAD_REQUEST', exchange));
+      if (grpc || web === 'call') writeGrpcError(outgoing, errorParts('BAD_REQUEST', exchange));
       else writeError(outgoing, errorParts('BAD_REQUEST', exchange));
       return;
     }
@@ -35,13 +41,12 @@ export function h2ProxyListener(proxy: ProxyHandler, onError?: (error: unknown) 
   };
 }
 
-function exchangeOf(incoming: Http2ServerRequest, outgoing: Http2ServerResponse, grpc: boolean, onError: ((error: unknown) => void) | undefined): NodeExchange | string {
+function exchangeOf(incoming: Http2ServerRequest, outgoing: Http2ServerResponse, Exchange: typeof NodeExchange, onError: ((error: unknown) => void) | undefined): NodeExchange | string {
   const target = incoming.url || '/';
   const fields = fieldsOfH2(incoming.rawHeaders);
   const host = fields && fieldValue(fields, 'host');
   if (host === undefined || !isHost(host)) return 'the request names no host (:authority), or not a host name or address';
   const facts: StreamFacts = { ...connectionOf(incoming.stream.session!), hasBody: !incoming.stream.endAfterHeaders };
-  const Exchange = grpc ? GrpcExchange : NodeExchange;
   return new Exchange(incoming, outgoing, target, target.indexOf('?'), fields!, host, onError, facts);
 }
 

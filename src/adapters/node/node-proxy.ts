@@ -20,6 +20,7 @@ import {
   type UpstreamResponse,
 } from '../../gateway/index.js';
 import { ClientConnection, type ConnectionRequest } from './client-connection.js';
+import type { GrpcWebEdge } from './grpc-web.js';
 import { pullStream } from './streams.js';
 
 /** A request as Node's HTTP/1.1 server or its HTTP/2 compatibility API gives it. */
@@ -44,9 +45,12 @@ const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
  * every runtime (`createProxy`, gateway/proxy.ts); only the reading
  * (`NodeExchange`) and the writing (`writeOutcome`) are Node's.
  */
-export function nodeProxyListener(proxy: ProxyHandler, onError?: (error: unknown) => void): (incoming: IncomingMessage, outgoing: ServerResponse) => void {
+export function nodeProxyListener(proxy: ProxyHandler, onError?: (error: unknown) => void, grpcWeb?: GrpcWebEdge): (incoming: IncomingMessage, outgoing: ServerResponse) => void {
   return (incoming, outgoing) => {
-    const inbound = inboundOf(incoming, outgoing, onError);
+    // gRPC-Web (grpc-web.ts): a call goes through the proxy as gRPC, a CORS preflight is answered here.
+    const web = grpcWeb?.kindOfRaw(incoming);
+    if (web === 'preflight') return grpcWeb!.preflight(incoming, outgoing);
+    const inbound = inboundOf(incoming, outgoing, onError, web === 'call' ? grpcWeb!.Exchange : NodeExchange);
     if (typeof inbound === 'string') {
       writeError(outgoing, errorParts('BAD_REQUEST', inbound));
       return;

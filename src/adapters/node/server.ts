@@ -7,6 +7,7 @@ import { createGateway, type Gateway } from '../../http/index.js';
 import type { FetchLike } from '../../etcd/index.js';
 import { nodeAccessLog } from './access-log-sink.js';
 import { guardedLookup } from './guarded-lookup.js';
+import { GrpcWebEdge } from './grpc-web.js';
 import { h2ProxyListener } from './h2-proxy.js';
 import { H2Upstream } from './h2-upstream.js';
 import { nodeHooks } from './hooks.js';
@@ -137,7 +138,8 @@ function urlOf(address: AddressInfo, scheme = 'http'): string {
 }
 
 function gatewayListener(gateway: Gateway, onError: ((error: unknown) => void) | undefined, mount: NodeMount | undefined): RequestListener {
-  const proxy = nodeProxyListener(gateway.proxy, onError);
+  const grpcWeb = new GrpcWebEdge(gateway.config.corsOrigins);
+  const proxy = nodeProxyListener(gateway.proxy, onError, grpcWeb);
   const app = getRequestListener(gateway.app.fetch);
   // `/svc/` in origin form (what clients send) skips Hono; the rest (admin routes, absolute form) goes through it.
   return (incoming, outgoing) => {
@@ -145,16 +147,21 @@ function gatewayListener(gateway: Gateway, onError: ((error: unknown) => void) |
     else if (mount && incoming.url?.startsWith(mount.prefix)) mount.listener(incoming, outgoing);
     // A gRPC call over HTTP/1.1: the proxy refuses it, saying why.
     else if (isGrpcContentType(incoming.headers['content-type'])) proxy(incoming, outgoing);
+    // gRPC-Web calls to /{pkg.Service}/{Method} and their CORS preflights.
+    else if (grpcWeb.kindOfRaw(incoming) !== undefined) proxy(incoming, outgoing);
     else void app(incoming, outgoing);
   };
 }
 
 /** The same routes for HTTP/2, where gRPC calls (`/{pkg.Service}/{Method}`) go to the proxy too. */
 function http2Listener(gateway: Gateway, onError: ((error: unknown) => void) | undefined, mount: NodeMount | undefined): (incoming: Http2ServerRequest, outgoing: Http2ServerResponse) => void {
-  const proxy = h2ProxyListener(gateway.proxy, onError);
+  const grpcWeb = new GrpcWebEdge(gateway.config.corsOrigins);
+  const proxy = h2ProxyListener(gateway.proxy, onError, grpcWeb);
   const app = getRequestListener(gateway.app.fetch);
   return (incoming, outgoing) => {
-    if (incoming.url.startsWith('/svc/') || isGrpcContentType(incoming.headers['content-type'])) proxy(incoming, outgoing);
+    const { headers } = incoming;
+    if (incoming.url.startsWith('/svc/') || isGrpcContentType(headers['content-type'])) proxy(incoming, outgoing);
+    else if (grpcWeb.kindOf(incoming.method, headers['content-type'], headers['access-control-request-headers']) !== undefined) proxy(incoming, outgoing);
     // The mounted relay is Hono's, whose Node listener takes HTTP/2's compatibility request as well.
     else if (mount && incoming.url.startsWith(mount.prefix)) mount.listener(incoming as never, outgoing as never);
     else void app(incoming, outgoing);

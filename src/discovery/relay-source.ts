@@ -80,7 +80,7 @@ export class RelaySource implements SnapshotSource {
   }
 
   /** Watch mode: one long-poll loop per held service. */
-  tracker(options: { now: () => number }): Tracker {
+  tracker(options: { now: () => number; onChange?: (service: string) => void }): Tracker {
     return new RelayWatch(this, { ...this.#watch, ...options });
   }
 

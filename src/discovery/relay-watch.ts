@@ -22,6 +22,8 @@ export interface RelayWatchOptions {
   /** Default 10,000. */
   maxBackoffMs?: number;
   random?: () => number;
+  /** The held service's snapshot changed. */
+  onChange?: (service: string) => void;
 }
 
 /**
@@ -50,6 +52,7 @@ export class RelayWatch implements Tracker {
       backoffMs: options.backoffMs ?? 250,
       maxBackoffMs: options.maxBackoffMs ?? 10_000,
       random: options.random ?? Math.random,
+      onChange: options.onChange ?? (() => undefined),
     };
   }
 
@@ -137,7 +140,9 @@ class PollLoop implements Tracked {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        this.current = await this.#source.read(this.service, this.current, { waitMs: this.#options.waitMs, signal });
+        const previous = this.current;
+        this.current = await this.#source.read(this.service, previous, { waitMs: this.#options.waitMs, signal });
+        if (previous !== undefined && this.current !== previous) this.#options.onChange(this.service);
         this.#failingSince = undefined;
         failures = 0;
       } catch (error) {

@@ -50,15 +50,22 @@ export interface ResolverOptions {
   watchSilenceMs?: number;
   /** Told once about each record that does not decode. */
   onSkipped?: (record: SkippedRecord) => void;
+  /**
+   * Watch mode: told that a watched service's records changed (a watch batch,
+   * a relay's long-poll answer), so whoever copies snapshots elsewhere (the
+   * primary of `serve --workers N`) looks again now, not on a timer.
+   */
+  onChange?: (service: string) => void;
   /** The clock, in ms since the epoch. */
   now?: () => number;
 }
 
-export type ResolvedOptions = Required<Omit<ResolverOptions, 'onSkipped' | 'layouts' | 'etcd' | 'source'>> & {
+export type ResolvedOptions = Required<Omit<ResolverOptions, 'onSkipped' | 'onChange' | 'layouts' | 'etcd' | 'source'>> & {
   etcd: EtcdClient | undefined;
   source: SnapshotSource | undefined;
   layouts: readonly KeyLayout[];
   onSkipped: ResolverOptions['onSkipped'] | undefined;
+  onChange: ResolverOptions['onChange'] | undefined;
 };
 
 const DEFAULTS = {
@@ -96,5 +103,6 @@ export function resolveOptions(options: ResolverOptions): ResolvedOptions {
     watch: options.watch ?? false,
     now: options.now ?? Date.now,
     onSkipped: options.onSkipped,
+    onChange: options.onChange,
   };
 }

@@ -92,12 +92,13 @@ export class Resolver {
     this.#hub = !this.#o.watch
       ? undefined
       : source?.tracker
-        ? source.tracker({ now: this.#o.now })
+        ? source.tracker({ now: this.#o.now, ...(this.#o.onChange ? { onChange: this.#o.onChange } : {}) })
         : new WatchHub(etcd!, this.#o.layouts, {
           pageSize: this.#o.pageSize,
           now: this.#o.now,
           silenceMs: this.#o.watchSilenceMs,
           onLost: (service) => this.#resync(service),
+          ...(this.#o.onChange ? { onChange: this.#o.onChange } : {}),
         });
   }
 

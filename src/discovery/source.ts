@@ -19,7 +19,7 @@ export interface SnapshotSource {
   /** The longest one read can take with its failover (ms): a shared read is given up after it. */
   readonly callBoundMs: number | undefined;
   /** Watch mode over this source (a relay's long-polls); without it, watch mode reads etcd. */
-  tracker?(options: { now: () => number }): Tracker;
+  tracker?(options: { now: () => number; onChange?: (service: string) => void }): Tracker;
   /** What `/_edge/health` shows of a source in front of etcd or the relay (the Workers snapshot hub). */
   health?(): SourceHealth;
 }

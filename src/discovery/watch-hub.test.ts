@@ -23,7 +23,8 @@ function setup() {
   };
   const etcd = new EtcdClient({ endpoints: fake.endpoints, fetch, timeoutMs: 5_000 });
   const lost: string[] = [];
-  const hub = new WatchHub(etcd, [native], { pageSize: 100, now: Date.now, silenceMs: 0, onLost: (service) => lost.push(service) });
+  const changed: string[] = [];
+  const hub = new WatchHub(etcd, [native], { pageSize: 100, now: Date.now, silenceMs: 0, onLost: (service) => lost.push(service), onChange: (service) => changed.push(service) });
   closers.push(() => hub.close(), () => fake.close());
   const add = async (service: string, url: string): Promise<void> => {
     const record = native.encode({ service, url });
@@ -37,12 +38,23 @@ function setup() {
       release();
     };
   };
-  return { fake, hub, lost, gate, add, hold };
+  return { fake, hub, lost, changed, gate, add, hold };
 }
 
 const urls = (hub: WatchHub, service: string): string[] | undefined => hub.live(service)?.snapshot(0).instances.map((i) => i.url);
 
 describe('WatchHub', () => {
+  it('tells of a change to a watched service, and of none to a service nobody tracks', async () => {
+    const { hub, changed, add } = setup();
+    await add('orders', 'http://10.0.0.1:80');
+    await hub.track('orders');
+    expect(changed).toEqual([]);
+    await add('orders', 'http://10.0.0.2:80');
+    await add('billing', 'http://10.0.0.3:80');
+    await until(() => hub.live('orders')?.snapshot(Date.now()).instances.length === 2);
+    expect(changed).toEqual(['orders']);
+  });
+
   it('watches a service whose shared feed was lost to compaction while its first read was in flight', async () => {
     const { fake, hub, lost, gate, add, hold } = setup();
     await add('a', '10.0.0.1:80');

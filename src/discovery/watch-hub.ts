@@ -12,6 +12,8 @@ export interface WatchHubOptions {
   silenceMs: number;
   /** A service's feed was lost (compaction, permanent error); it is no longer tracked and should be tracked again. */
   onLost: (service: string, error: unknown) => void;
+  /** A service's records changed (its snapshot is built on the next look). */
+  onChange?: (service: string) => void;
 }
 
 /**
@@ -143,7 +145,10 @@ export class WatchHub {
       if (list) list.push(event);
       else byService.set(live, [event]);
     }
-    for (const [live, list] of byService) live.apply(index, list, revision);
+    for (const [live, list] of byService) {
+      live.apply(index, list, revision);
+      this.#options.onChange?.(live.service);
+    }
   }
 
   #lose(feed: Feed, error: unknown): void {

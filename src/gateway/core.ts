@@ -22,6 +22,8 @@ export interface CoreOptions {
   relayFetch?: FetchLike;
   /** Puts another source in front of the configured one (etcd or the relay, given as `direct`): the Workers snapshot hub. */
   source?: (direct: SnapshotSource) => SnapshotSource;
+  /** Watch mode: told that a watched service changed (`serve --workers N`'s primary pushes it to workers then). */
+  onSnapshotChange?: (service: string) => void;
   /**
    * Where access log lines go when `ETCD_EDGE_ACCESS_LOG` is not `off`: Node
    * gives stdout or a file; by default they go to `console.log` (Workers, Lambda).
@@ -80,7 +82,7 @@ export function createGatewayCore(options: CoreOptions): GatewayCore {
   const layouts = config.layouts.map((name) => layoutByName(name, { nativePrefix: config.prefix }));
   const direct = relay ?? etcdSource(etcd!, { layouts, pageSize: 1_000, now });
   const front = options.source?.(direct);
-  const resolver = new Resolver({ ...(front ? { source: front } : relay ? { source: relay } : { etcd: etcd! }), layouts, cacheTtlMs: config.cacheTtlMs, watch: config.watch, now });
+  const resolver = new Resolver({ ...(front ? { source: front } : relay ? { source: relay } : { etcd: etcd! }), layouts, cacheTtlMs: config.cacheTtlMs, watch: config.watch, now, ...(options.onSnapshotChange ? { onChange: options.onSnapshotChange } : {}) });
   const balancer = new Balancer({ strategy: config.strategy, ejection: config.ejection, now, onEject: () => metrics.ejection() });
   const routable = new RoutableCache(new AddressPolicy(config.addresses));
   const coldLookups = new ColdLookupLimiter(DEFAULT_COLD_LIMITS, now);

@@ -13,8 +13,13 @@ import { HAND_OVER_MS } from './cluster-worker.js';
 import { isEdgeMessage, toWire, type PrimaryMessage, type WorkerMessage } from './snapshot-ipc.js';
 import { UndiciUpstream } from './undici-upstream.js';
 
-/** How often tracked services are looked at for a change to push (ms): the resolver has no change events, and a look is a pointer compare. */
-const PUSH_EVERY_MS = 20;
+/**
+ * How often every tracked service is looked at (ms), besides the look a
+ * change triggers: it keeps the service in use (watched) in the primary's
+ * resolver, and pushes what no watch batch announces (a watch going down or
+ * up, a resync after a lost watch).
+ */
+const LOOK_EVERY_MS = 1_000;
 /** How long a worker may take to send its metrics before `/_edge/metrics` goes without them (ms). */
 const METRICS_BOUND_MS = 2_000;
 /** How long before a replacement that failed to start is tried again (ms): a worker that cannot start must not fork in a loop. */
@@ -54,6 +59,8 @@ export class ClusterPrimary {
   readonly #pushed = new Map<string, Pushed>();
   readonly #metricsAsked = new Map<number, (text: string) => void>();
   readonly #ticker: NodeJS.Timeout;
+  /** Services whose watch announced a change, looked at once on the next turn. */
+  readonly #changed = new Set<string>();
   #admin: Server | undefined;
   #next = 1;
   #stopping = false;
@@ -69,11 +76,12 @@ export class ClusterPrimary {
       exposeMetrics: true,
       adminApart: config.adminListener !== undefined,
       runtimeMetrics: processMetrics,
+      onSnapshotChange: (service) => this.#announce(service),
       ...(options.etcdFetch ? { etcdFetch: options.etcdFetch } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     });
-    this.#ticker = setInterval(() => this.#push(), PUSH_EVERY_MS);
+    this.#ticker = setInterval(() => this.#lookAll(), LOOK_EVERY_MS);
     cluster.on('message', (worker, message) => {
       if (isEdgeMessage(message)) void this.#receive(worker, message as WorkerMessage);
     });
@@ -192,32 +200,49 @@ export class ClusterPrimary {
     }
   }
 
-  /** Every tracked service, looked at once: a change (or a watch going down or up) goes to its subscribers. */
-  #push(): void {
-    const { resolver } = this.gateway;
-    for (const [service, subscribers] of this.#subscribers) {
-      if (subscribers.size === 0) {
-        this.#subscribers.delete(service);
-        this.#pushed.delete(service);
-        continue;
-      }
-      let now;
-      try {
-        // A lookup, not a peek: it keeps the service in use (watched) and resyncs a lost watch.
-        now = resolver.resolveNow(service);
-      } catch {
-        continue;
-      }
-      if (now instanceof Promise) {
-        now.catch(() => undefined);
-        continue;
-      }
-      const brokenSince = resolver.status(service)?.watchDownSince;
-      const last = this.#pushed.get(service);
-      if (last && last.snapshot === now && last.brokenSince === brokenSince) continue;
-      this.#pushed.set(service, { snapshot: now, brokenSince });
-      for (const worker of subscribers) this.#send(worker, { etcdEdge: 1, kind: 'changed', service, snapshot: now, brokenSince });
+  /** A watch batch changed `service`: looked at on the next turn, once however many batches came. */
+  #announce(service: string): void {
+    if (!this.#subscribers.has(service)) return;
+    if (this.#changed.size === 0) {
+      setImmediate(() => {
+        for (const changed of this.#changed) this.#look(changed);
+        this.#changed.clear();
+      });
     }
+    this.#changed.add(service);
+  }
+
+  #lookAll(): void {
+    for (const service of this.#subscribers.keys()) this.#look(service);
+  }
+
+  /** A tracked service, looked at: a new snapshot (or a watch going down or up) goes to its subscribers. */
+  #look(service: string): void {
+    const subscribers = this.#subscribers.get(service);
+    if (!subscribers) return;
+    if (subscribers.size === 0) {
+      this.#subscribers.delete(service);
+      this.#pushed.delete(service);
+      return;
+    }
+    const { resolver } = this.gateway;
+    let now;
+    try {
+      // A lookup, not a peek: it keeps the service in use (watched) and resyncs a lost watch.
+      now = resolver.resolveNow(service);
+    } catch {
+      return;
+    }
+    if (now instanceof Promise) {
+      // A lost watch's resync (or a read after it): what it brings is pushed when it lands.
+      now.then(() => this.#look(service), () => undefined);
+      return;
+    }
+    const brokenSince = resolver.status(service)?.watchDownSince;
+    const last = this.#pushed.get(service);
+    if (last && last.snapshot === now && last.brokenSince === brokenSince) return;
+    this.#pushed.set(service, { snapshot: now, brokenSince });
+    for (const worker of subscribers) this.#send(worker, { etcdEdge: 1, kind: 'changed', service, snapshot: now, brokenSince });
   }
 
   async #answerForwarded(worker: Worker, message: Extract<WorkerMessage, { kind: 'admin' }>): Promise<void> {

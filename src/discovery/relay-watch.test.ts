@@ -22,7 +22,7 @@ async function until(check: () => boolean, ms = 2_000): Promise<void> {
   }
 }
 
-function setup(urls = ['http://relay-a.test'], options: { watchIdleMs?: number; staleIfErrorMs?: number } = {}) {
+function setup(urls = ['http://relay-a.test'], options: { watchIdleMs?: number; staleIfErrorMs?: number; onChange?: (service: string) => void } = {}) {
   const relay = new FakeRelay({ token: TOKEN });
   const calls: string[] = [];
   const down = new Set<string>();
@@ -38,6 +38,18 @@ function setup(urls = ['http://relay-a.test'], options: { watchIdleMs?: number; 
 }
 
 describe('watch mode over a relay', () => {
+  it('tells onChange of a change a long-poll brought, not of the first read', async () => {
+    const changed: string[] = [];
+    const { relay, resolver } = setup(undefined, { onChange: (service) => changed.push(service) });
+    relay.set('orders', [instance('a', 8080)]);
+    await resolver.resolve('orders');
+    expect(changed).toEqual([]);
+    relay.set('orders', [instance('a', 8080), instance('b', 8081)]);
+    await until(() => changed.length === 1);
+    expect(changed).toEqual(['orders']);
+    expect(resolver.peek('orders')?.instances).toHaveLength(2);
+  });
+
   it('keeps one long-poll per service whatever the lookups, sees a change within one round trip, and makes no other request', async () => {
     const { relay, calls, resolver } = setup();
     relay.set('orders', [instance('a', 8080)]);

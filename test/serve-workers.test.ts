@@ -153,6 +153,20 @@ describe('etcd-edge serve --workers', { timeout: 60_000 }, () => {
     expect(cli(['serve', '--workers', '0']).stderr).toContain('--workers must be a whole number from 1 to 256');
   });
 
+  it('serves admin on a listener of the primary with ETCD_EDGE_ADMIN_PORT, none on the shared port', async () => {
+    const backend = await backends.start('wadmin');
+    const name = await service([backend.url]);
+    const gateway = await serve(['--workers', '2'], { ETCD_EDGE_ADMIN_PORT: '0' });
+    await until(() => /admin on http/.test(gateway.process.stderr), 5_000);
+    const adminUrl = /admin on (http:\/\/\S+)\/_edge\//.exec(gateway.process.stderr)![1]!;
+    expect(adminUrl).not.toBe(gateway.url);
+    for (let i = 0; i < 10; i++) expect((await fresh(gateway, `/svc/${name}/x`)).status).toBe(200);
+    expect((await fresh(gateway, '/_edge/health')).status).toBe(404);
+    const text = await (await fetch(`${adminUrl}/_edge/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    expect([...perWorker(text).values()].reduce((a, b) => a + b, 0)).toBe(10);
+    expect((await fetch(`${adminUrl}/_edge/health`)).status).toBe(401);
+  });
+
   it('replaces a worker that dies; requests keep being answered', async () => {
     const backend: Backend = await backends.start('wr');
     const name = await service([backend.url]);

@@ -13,6 +13,7 @@ export class OutgoingBody {
   readonly #maxBytes: number;
   #streamed = 0;
   #touched = false;
+  #finished = false;
   #overLimit = false;
 
   private constructor(bytes: Uint8Array | null, stream: ReadableStream<Uint8Array> | undefined, maxBytes = Infinity) {
@@ -43,6 +44,11 @@ export class OutgoingBody {
     return this.#overLimit;
   }
 
+  /** A streamed body an attempt has started and not finished sending: the instance cannot answer before it ends. */
+  get sending(): boolean {
+    return this.#touched && !this.#finished;
+  }
+
   /** Whether sending it (again) repeats nothing an instance may already have received. */
   get replayable(): boolean {
     return this.#reader === undefined || !this.#touched;
@@ -56,7 +62,10 @@ export class OutgoingBody {
       pull: async (controller) => {
         this.#touched = true;
         const { done, value } = await reader.read();
-        if (done) return controller.close();
+        if (done) {
+          this.#finished = true;
+          return controller.close();
+        }
         this.#streamed += value.byteLength;
         if (this.#streamed > this.#maxBytes) {
           this.#overLimit = true;

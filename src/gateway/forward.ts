@@ -249,11 +249,18 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
     this.cancel.cancel(CLIENT_GONE);
   }
 
-  /** The timer fired: cancel, unless headers came and some of the deadline is left. */
+  /**
+   * The timer fired: cancel, unless some of the deadline is left and headers
+   * came, or the request's body is still being sent (an upload the instance
+   * must read whole before it answers: the wait for headers starts again).
+   */
   expire(): void {
     if (this.#ended) return;
-    const left = this.#run.deadline - this.#run.deps.now();
-    if (this.#headersArrived && left > 0) this.#timer = setTimeout(expire, left, this);
+    const { deps, request } = this.#run;
+    const left = this.#run.deadline - deps.now();
+    if (left <= 0) this.cancel.cancel(TIMEOUT);
+    else if (this.#headersArrived) this.#timer = setTimeout(expire, left, this);
+    else if (request.body.sending) this.#timer = setTimeout(expire, Math.min(left, deps.retry.upstreamTimeoutMs), this);
     else this.cancel.cancel(TIMEOUT);
   }
 

@@ -374,3 +374,29 @@ describe('millis (Server-Timing durations)', () => {
     expect([0, 0.0004, 0.05, 1.23456, 12.0004, 999.9996, 1234.5, -0.2].map(millis)).toEqual(['0.000', '0.000', '0.050', '1.235', '12.000', '1000.000', '1234.500', '0.000']);
   });
 });
+
+describe('upstream timeout and uploads', () => {
+  it('does not time out while a streamed body is still being sent, and still does once it is sent', async () => {
+    const h = await setup({ instances: orders(A), env: { ETCD_EDGE_UPSTREAM_TIMEOUT_MS: '50' } });
+    const chunks = (gapMs: number) => {
+      let sent = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent === 5) return controller.close();
+          await new Promise((r) => setTimeout(r, gapMs));
+          sent++;
+          controller.enqueue(new Uint8Array(1_024).fill(sent));
+        },
+      });
+    };
+    // 5 chunks 40 ms apart: 200 ms of upload against a 50 ms wait for headers, then the instance answers at once.
+    const slowUpload = await h.request('/svc/orders/up', { method: 'PUT', body: chunks(40), duplex: 'half' } as RequestInit);
+    expect(slowUpload.status).toBe(200);
+    expect(h.upstream.sent[0]!.bytes).toHaveLength(5 * 1_024);
+    // Once the body is sent, an instance that does not answer still times out.
+    h.upstream.script = () => 'hang';
+    const silent = await h.request('/svc/orders/up', { method: 'PUT', body: chunks(1), duplex: 'half' } as RequestInit);
+    expect(silent.status).toBe(504);
+  });
+});
+

@@ -26,12 +26,10 @@ import { logWhenSent, nativeBodyOf, NodeExchange, type StreamFacts } from './nod
 export class GrpcExchange extends NodeExchange {
   readonly grpc = true;
   readonly #outgoing: Http2ServerResponse;
-  readonly #onError: ((error: unknown) => void) | undefined;
 
   constructor(incoming: Http2ServerRequest, outgoing: Http2ServerResponse, target: string, q: number, fields: string[], host: string, onError: ((error: unknown) => void) | undefined, stream: StreamFacts) {
     super(incoming, outgoing, target, q, fields, host, onError, stream);
     this.#outgoing = outgoing;
-    this.#onError = onError;
   }
 
   override answer(outcome: Outcome): void {
@@ -47,17 +45,8 @@ export class GrpcExchange extends NodeExchange {
     }
   }
 
-  override broke(error: unknown): void {
-    try {
-      this.#onError?.(error);
-    } catch {
-      // A failing error hook must not take the answer (or the process) down with it.
-    }
-    try {
-      writeGrpcError(this.#outgoing, errorParts('INTERNAL', 'the gateway failed on this call'));
-    } catch {
-      this.#outgoing.destroy();
-    }
+  protected override writeBroken(): void {
+    writeGrpcError(this.#outgoing, errorParts('INTERNAL', 'the gateway failed on this call'));
   }
 }
 

@@ -94,7 +94,6 @@ abstract class GrpcWebExchange extends NodeExchange {
   protected abstract readonly cors: GrpcWebCors;
   readonly #incoming: NodeIncoming;
   readonly #outgoing: NodeOutgoing;
-  readonly #onError: ((error: unknown) => void) | undefined;
   readonly #encoding: GrpcWebEncoding;
   readonly #origin: string | undefined;
   /** Base64 for a `-text` answer, kept across chunks. */
@@ -104,7 +103,6 @@ abstract class GrpcWebExchange extends NodeExchange {
     super(incoming, outgoing, target, q, fields, host, onError, stream);
     this.#incoming = incoming;
     this.#outgoing = outgoing;
-    this.#onError = onError;
     this.#encoding = grpcWebEncodingOf(fieldValue(fields, 'content-type')) ?? 'binary';
     this.#origin = fieldValue(fields, 'origin');
     if (this.#encoding === 'text') this.#encoder = new Base64Encoder();
@@ -135,17 +133,8 @@ abstract class GrpcWebExchange extends NodeExchange {
     }
   }
 
-  override broke(error: unknown): void {
-    try {
-      this.#onError?.(error);
-    } catch {
-      // A failing error hook must not take the answer (or the process) down with it.
-    }
-    try {
-      this.#writeError(errorParts('INTERNAL', 'the gateway failed on this call'));
-    } catch {
-      this.#outgoing.destroy();
-    }
+  protected override writeBroken(): void {
+    this.#writeError(errorParts('INTERNAL', 'the gateway failed on this call'));
   }
 
   #write(outcome: Outcome): void {

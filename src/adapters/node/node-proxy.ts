@@ -164,10 +164,15 @@ export class NodeExchange implements Inbound, Responder, ClientLink, ConnectionR
       // A failing error hook must not take the answer (or the process) down with it.
     }
     try {
-      writeError(this.#outgoing, errorParts('INTERNAL', 'the gateway failed on this request'));
+      this.writeBroken();
     } catch {
       this.#outgoing.destroy();
     }
+  }
+
+  /** The gateway's own answer when a step broke: its JSON error here, a gRPC status in the gRPC exchanges. */
+  protected writeBroken(): void {
+    writeError(this.#outgoing, errorParts('INTERNAL', 'the gateway failed on this request'));
   }
 
   readBody(): Promise<Uint8Array> {

@@ -54,7 +54,7 @@ export class FakeUpstream implements Upstream {
     const step = this.script(sent, index);
     // A connect failure sends nothing, so it reads nothing of the body.
     if (!(typeof step === 'object' && 'error' in step && step.error === 'connect')) {
-      sent.bytes = await readBody(request.body);
+      sent.bytes = await readUnlessCancelled(request);
       sent.body = sent.bytes === null ? null : new TextDecoder().decode(sent.bytes);
     }
     if (step === 'hang') {
@@ -69,6 +69,14 @@ export class FakeUpstream implements Upstream {
   get origins(): string[] {
     return this.sent.map((s) => s.origin);
   }
+}
+
+/** The body as an instance reads it; a cancelled attempt (the gateway's timeout) stops reading, as a real connection would. */
+function readUnlessCancelled(request: UpstreamRequest): Promise<Uint8Array | null> {
+  return new Promise((resolve, reject) => {
+    request.cancel.onCancel({ cancel: () => reject(new UpstreamError('failed', 'aborted')) });
+    readBody(request.body).then(resolve, reject);
+  });
 }
 
 async function readBody(body: UpstreamRequest['body']): Promise<Uint8Array | null> {

@@ -6,7 +6,7 @@ import type { Snapshot } from '../../discovery/index.js';
 import type { FetchLike } from '../../etcd/index.js';
 import type { GatewayConfig } from '../../gateway/index.js';
 import { createGateway, type Gateway } from '../../http/index.js';
-import { hostMetrics, type WorkerMetrics } from './host-metrics.js';
+import { HostAdmin } from './host-admin.js';
 import { nodeHooks } from './hooks.js';
 import { processMetrics } from './process-metrics.js';
 import { HAND_OVER_MS } from './cluster-worker.js';
@@ -20,8 +20,6 @@ import { UndiciUpstream } from './undici-upstream.js';
  * up, a resync after a lost watch).
  */
 const LOOK_EVERY_MS = 1_000;
-/** How long a worker may take to send its metrics before `/_edge/metrics` goes without them (ms). */
-const METRICS_BOUND_MS = 2_000;
 /** How long before a replacement that failed to start is tried again (ms): a worker that cannot start must not fork in a loop. */
 const RETRY_FORK_MS = 1_000;
 /** The variable that tells a forked worker its slot (1 to N). */
@@ -57,12 +55,11 @@ export class ClusterPrimary {
   readonly #slots = new Map<number, Worker>();
   readonly #subscribers = new Map<string, Set<Worker>>();
   readonly #pushed = new Map<string, Pushed>();
-  readonly #metricsAsked = new Map<number, (text: string) => void>();
+  readonly #hostAdmin: HostAdmin;
   readonly #ticker: NodeJS.Timeout;
   /** Services whose watch announced a change, looked at once on the next turn. */
   readonly #changed = new Set<string>();
   #admin: Server | undefined;
-  #next = 1;
   #stopping = false;
 
   constructor(options: ClusterPrimaryOptions) {
@@ -81,9 +78,11 @@ export class ClusterPrimary {
       ...(options.onError ? { onError: options.onError } : {}),
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     });
+    this.#hostAdmin = new HostAdmin(this.gateway, () => [...this.#slots].map(([slot, worker]) => ({ slot, pid: worker.process.pid ?? 0, ask: (id) => this.#send(worker, { etcdEdge: 1, kind: 'metrics', id }) })));
     this.#ticker = setInterval(() => this.#lookAll(), LOOK_EVERY_MS);
     cluster.on('message', (worker, message) => {
-      if (isEdgeMessage(message)) void this.#receive(worker, message as WorkerMessage);
+      // A message that cannot be answered (a forwarded admin request Request() refuses) must not take the host down.
+      if (isEdgeMessage(message)) this.#receive(worker, message as WorkerMessage).catch((error: unknown) => this.#o.onError?.(error));
     });
     cluster.on('exit', (worker, code, signal) => this.#exited(worker, code, signal));
   }
@@ -93,7 +92,7 @@ export class ClusterPrimary {
     const listening = await Promise.all(Array.from({ length: this.#o.workers }, (_, i) => this.#fork(i + 1)));
     const { config } = this.#o;
     if (this.gateway.admin && config.adminListener) {
-      const app = getRequestListener((request) => this.#answerAdmin(request));
+      const app = getRequestListener((request) => this.#hostAdmin.answer(request));
       this.#admin = createServer((incoming, outgoing) => void app(incoming, outgoing));
       const admin = this.#admin;
       await new Promise<void>((resolve, reject) => {
@@ -176,9 +175,10 @@ export class ClusterPrimary {
         this.#subscribers.get(message.service)?.delete(worker);
         return;
       case 'admin':
-        return this.#answerForwarded(worker, message);
+        this.#send(worker, await this.#hostAdmin.answerForwarded(message));
+        return;
       case 'metrics':
-        this.#metricsAsked.get(message.id)?.(message.text);
+        this.#hostAdmin.metricsArrived(message.id, message.text);
         return;
     }
   }
@@ -243,45 +243,6 @@ export class ClusterPrimary {
     if (last && last.snapshot === now && last.brokenSince === brokenSince) return;
     this.#pushed.set(service, { snapshot: now, brokenSince });
     for (const worker of subscribers) this.#send(worker, { etcdEdge: 1, kind: 'changed', service, snapshot: now, brokenSince });
-  }
-
-  async #answerForwarded(worker: Worker, message: Extract<WorkerMessage, { kind: 'admin' }>): Promise<void> {
-    const body = message.body === '' || message.method === 'GET' || message.method === 'HEAD' ? undefined : Buffer.from(message.body, 'base64');
-    const request = new Request(new URL(message.url, 'http://gateway.invalid'), { method: message.method, headers: message.headers, ...(body ? { body } : {}) });
-    const response = await this.#answerAdmin(request);
-    const headers: [string, string][] = [];
-    response.headers.forEach((value, name) => void (name !== 'set-cookie' && headers.push([name, value])));
-    for (const cookie of response.headers.getSetCookie()) headers.push(['set-cookie', cookie]);
-    const answer = Buffer.from(await response.arrayBuffer()).toString('base64');
-    this.#send(worker, { etcdEdge: 1, kind: 'admin', id: message.id, status: response.status, headers, body: answer });
-  }
-
-  /** An admin request, as the primary's gateway answers it; `/_edge/metrics` with every worker's figures merged in. */
-  async #answerAdmin(request: Request): Promise<Response> {
-    const app = this.gateway.admin ?? this.gateway.app;
-    const metrics = new URL(request.url).pathname === '/_edge/metrics' && request.method === 'GET';
-    const workers = metrics ? await this.#workerMetrics() : [];
-    const response = await app.fetch(request);
-    if (!metrics || response.status !== 200) return response;
-    return new Response(hostMetrics(await response.text(), workers), { status: 200, headers: response.headers });
-  }
-
-  #workerMetrics(): Promise<WorkerMetrics[]> {
-    return Promise.all(
-      [...this.#slots].map(async ([slot, worker]) => {
-        const id = this.#next++;
-        const text = await new Promise<string>((resolve) => {
-          const timer = setTimeout(() => resolve(''), METRICS_BOUND_MS);
-          this.#metricsAsked.set(id, (answer) => {
-            clearTimeout(timer);
-            resolve(answer);
-          });
-          this.#send(worker, { etcdEdge: 1, kind: 'metrics', id });
-        });
-        this.#metricsAsked.delete(id);
-        return { worker: slot, pid: worker.process.pid ?? 0, text };
-      }),
-    );
   }
 
   #send(worker: Worker, message: PrimaryMessage): void {

@@ -20,7 +20,6 @@ import {
   type UpstreamResponse,
 } from '../../gateway/index.js';
 import { ClientConnection, type ConnectionRequest } from './client-connection.js';
-import type { GrpcWebEdge } from './grpc-web.js';
 import { pullStream } from './streams.js';
 
 /** A request as Node's HTTP/1.1 server or its HTTP/2 compatibility API gives it. */
@@ -38,6 +37,13 @@ export interface StreamFacts {
 /** A Host field as a client may send it: a name, IPv4 or bracketed IPv6 literal, and a port. */
 const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
+/** What the HTTP/1.1 listener asks of gRPC-Web (`GrpcWebEdge`, grpc-web.ts): a request's kind, the preflight's answer, the calls' exchange. */
+export interface GrpcWebRouting {
+  kindOfRaw(incoming: IncomingMessage): 'call' | 'preflight' | undefined;
+  preflight(incoming: IncomingMessage, outgoing: ServerResponse): void;
+  readonly Exchange: typeof NodeExchange;
+}
+
 /**
  * Serves `/svc/…` straight from Node's request and response: no Web
  * `Request`, `Headers` or `AbortSignal` per request, which is most of what
@@ -45,7 +51,7 @@ const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
  * every runtime (`createProxy`, gateway/proxy.ts); only the reading
  * (`NodeExchange`) and the writing (`writeOutcome`) are Node's.
  */
-export function nodeProxyListener(proxy: ProxyHandler, onError?: (error: unknown) => void, grpcWeb?: GrpcWebEdge): (incoming: IncomingMessage, outgoing: ServerResponse) => void {
+export function nodeProxyListener(proxy: ProxyHandler, onError?: (error: unknown) => void, grpcWeb?: GrpcWebRouting): (incoming: IncomingMessage, outgoing: ServerResponse) => void {
   return (incoming, outgoing) => {
     // gRPC-Web (grpc-web.ts): a call goes through the proxy as gRPC, a CORS preflight is answered here.
     const web = grpcWeb?.kindOfRaw(incoming);

@@ -15,7 +15,7 @@ export function scale<T>(fast: T, full: T): T {
 
 /** One line of the RELIABILITY.md table: what was done and what it cost. */
 export interface ChaosRow {
-  /** Scenario number from the issue (1-9); orders the table. */
+  /** Scenario number from the issue (1-11); orders the table. */
   id: number;
   scenario: string;
   /** Traffic during the fault, e.g. "4 clients, GET, 1,200 requests". */

@@ -30,7 +30,7 @@ export default function setup(): () => void {
 
 export function renderTable(rows: readonly ChaosRow[]): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const missing = Array.from({ length: 10 }, (_, i) => i + 1).filter((id) => !rows.some((r) => r.id === id));
+  const missing = Array.from({ length: 11 }, (_, i) => i + 1).filter((id) => !rows.some((r) => r.id === id));
   return [
     `Measured by \`npm run chaos\` on ${new Date().toISOString().slice(0, 10)} (${process.platform}, Node ${process.versions.node}).`,
     '',

@@ -58,14 +58,26 @@ export class FakeEtcd {
 
   /** A `fetch` that serves the fake's endpoints; other URLs fail like an unknown host. */
   readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    return this.handle(new Request(input, init));
+    const request = new Request(input, init);
+    if (init?.signal) this.#callerSignals.set(request, init.signal);
+    return this.handle(request);
   };
+
+  /**
+   * The caller's own signal for a request made through `fetch`. A `Request`'s
+   * signal follows the one it was made with only while the `Request` lives
+   * (undici holds it weakly): a watch stream outlives its `Request`, and its
+   * caller's abort must still end it.
+   */
+  readonly #callerSignals = new WeakMap<Request, AbortSignal>();
 
   /** Answers one request; throws a `TypeError` where a real fetch would fail at the network level. */
   async handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const faults = this.#faults.get(url.origin);
     if (!faults || faults.down) throw new FakeNetworkError(url.origin);
+    // As fetch: a request whose signal is already aborted is never sent.
+    if (request.signal.aborted) throw request.signal.reason;
     if (faults.delayMs > 0) await delay(faults.delayMs, request.signal);
     const failure = this.#injectedFailure(faults);
     if (failure) return failure;
@@ -161,7 +173,7 @@ export class FakeEtcd {
         prevKv: create.flag('prev_kv'),
         progressNotify: create.flag('progress_notify'),
       },
-      request.signal,
+      this.#callerSignals.get(request) ?? request.signal,
       refusal,
     );
     return new Response(body, { headers: { 'content-type': 'application/json' } });

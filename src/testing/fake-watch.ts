@@ -93,6 +93,8 @@ export class FakeWatchHub {
     const stream = new FakeWatchStream(create, () => this.#streams.delete(stream));
     this.#streams.add(stream);
     signal?.addEventListener('abort', () => stream.end(), { once: true });
+    // Aborted while the request was on its way (its body being read): no 'abort' event is coming.
+    if (signal?.aborted) stream.end();
     if (refusal !== undefined) {
       stream.send({ result: { header: this.header(), watch_id: '-1', created: true, canceled: true, cancel_reason: refusal } });
       return stream.body;

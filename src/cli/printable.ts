@@ -49,8 +49,8 @@ export function quoted(text: string): string {
 const RAW_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu;
 
 /**
- * Indented JSON for a terminal: DEL, C1 and format characters become `\uXXXX`
- * escapes (a pair for one beyond U+FFFF), which any JSON reader decodes to the
+ * Indented JSON for a terminal: DEL, C1 and format characters become `\u`
+ * escapes such as `\u007f` (a pair for one beyond U+FFFF), which any JSON reader decodes to the
  * same value.
  */
 export function printableJson(value: unknown): string {

@@ -92,7 +92,6 @@ function rawValue(raw: readonly string[], name: string): string | undefined {
 abstract class GrpcWebExchange extends NodeExchange {
   readonly grpc = true;
   protected abstract readonly cors: GrpcWebCors;
-  readonly #incoming: NodeIncoming;
   readonly #outgoing: NodeOutgoing;
   readonly #encoding: GrpcWebEncoding;
   readonly #origin: string | undefined;
@@ -101,7 +100,6 @@ abstract class GrpcWebExchange extends NodeExchange {
 
   constructor(incoming: NodeIncoming, outgoing: NodeOutgoing, target: string, q: number, fields: string[], host: string, onError: ((error: unknown) => void) | undefined, stream?: StreamFacts) {
     super(incoming, outgoing, target, q, fields, host, onError, stream);
-    this.#incoming = incoming;
     this.#outgoing = outgoing;
     this.#encoding = grpcWebEncodingOf(fieldValue(fields, 'content-type')) ?? 'binary';
     this.#origin = fieldValue(fields, 'origin');
@@ -121,8 +119,7 @@ abstract class GrpcWebExchange extends NodeExchange {
 
   override answer(outcome: Outcome): void {
     try {
-      // As NodeExchange: an answer before the whole body came ends the HTTP/1.1 connection after it.
-      if (this.hasBody && !this.#incoming.complete && this.#outgoing instanceof ServerResponse) this.#outgoing.shouldKeepAlive = false;
+      this.settleBody();
       if (outcome.record) {
         if (outcome.kind === 'error') this.#outgoing.once('close', () => outcome.record!.sent(200, 0, this.#outgoing.writableFinished));
         else logWhenSent(this.#outgoing, outcome, outcome.record);

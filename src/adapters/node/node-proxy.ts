@@ -1,4 +1,4 @@
-import { ServerResponse, type IncomingMessage } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Readable, pipeline } from 'node:stream';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
@@ -21,6 +21,7 @@ import {
 } from '../../gateway/index.js';
 import { ClientConnection, type ConnectionRequest } from './client-connection.js';
 import { pullStream } from './streams.js';
+import { settleUnreadBody, type BodyUse } from './unread-body.js';
 
 /** A request as Node's HTTP/1.1 server or its HTTP/2 compatibility API gives it. */
 export type NodeIncoming = IncomingMessage | Http2ServerRequest;
@@ -106,6 +107,8 @@ export class NodeExchange implements Inbound, Responder, ClientLink, ConnectionR
   readonly #outgoing: NodeOutgoing;
   readonly #onError: ((error: unknown) => void) | undefined;
   #gone = false;
+  /** How the body was asked for, if it was: what an early answer does with the rest of it (unread-body.ts). */
+  #body: BodyUse = 'unread';
   #watcher: GoneWatcher | undefined;
 
   constructor(incoming: NodeIncoming, outgoing: NodeOutgoing, target: string, q: number, fields: string[], host: string, onError: ((error: unknown) => void) | undefined, stream?: StreamFacts) {
@@ -153,9 +156,7 @@ export class NodeExchange implements Inbound, Responder, ClientLink, ConnectionR
 
   answer(outcome: Outcome): void {
     try {
-      // Answered before the client finished sending its body (refused, cut off at the limit, or an instance that
-      // answered early): the rest would be read as the next request, so the connection closes after this answer.
-      if (this.hasBody && !this.#incoming.complete && this.#outgoing instanceof ServerResponse) this.#outgoing.shouldKeepAlive = false;
+      this.settleBody();
       if (outcome.record) logWhenSent(this.#outgoing, outcome, outcome.record);
       writeOutcome(this.#outgoing, outcome);
     } catch (error) {
@@ -176,18 +177,27 @@ export class NodeExchange implements Inbound, Responder, ClientLink, ConnectionR
     }
   }
 
+  /** Answered before the client finished sending its body (refused, cut off at the limit, or an instance that answered early): unread-body.ts. */
+  protected settleBody(): void {
+    const incoming = this.#incoming;
+    if (this.hasBody && !incoming.complete && incoming instanceof IncomingMessage) {
+      settleUnreadBody(incoming, this.#outgoing as ServerResponse, fieldValue(this.fields, 'content-length'), this.#body);
+    }
+  }
+
   /** The gateway's own answer when a step broke: its JSON error here, a gRPC status in the gRPC exchanges. */
   protected writeBroken(): void {
     writeError(this.#outgoing, errorParts('INTERNAL', 'the gateway failed on this request'));
   }
 
   readBody(): Promise<Uint8Array> {
+    this.#body = 'read';
     return readAll(this.#incoming);
   }
 
   streamBody(): ReadableStream<Uint8Array> {
-    // Left to the server to drain or close if no attempt reads it.
-    return pullStream(this.#incoming, () => undefined);
+    // Left to the server to drain or close if no attempt reads it (unread-body.ts).
+    return pullStream(this.#incoming, () => undefined, () => (this.#body = 'streamed'));
   }
 }
 

@@ -1,3 +1,7 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient, nativeLayout } from '../src/index.js';
 import { Backends, type Backend } from './support/backend.js';
@@ -6,6 +10,7 @@ import { startEtcd, type EtcdCluster } from './support/etcd-server.js';
 import { ADMIN_TOKEN } from './support/gateway-scenarios.js';
 import { startServeProcess } from './support/node-gateway.js';
 import { rawRequest } from './support/raw-http.js';
+import { makeTestPki } from './support/test-ca.js';
 import { until } from './support/until.js';
 
 let cluster: EtcdCluster;
@@ -151,6 +156,13 @@ describe('etcd-edge serve --workers', { timeout: 60_000 }, () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--relay and --workers');
     expect(cli(['serve', '--workers', '0']).stderr).toContain('--workers must be a whole number from 1 to 256');
+    // ETCD_EDGE_CONFIG names the file as --config does; what it sets wins over the environment, a flag over both.
+    const file = join(mkdtempSync(join(tmpdir(), 'etcd-edge-config-')), 'edge.env');
+    writeFileSync(file, 'export ETCD_EDGE_WORKERS=3\n');
+    const byFile = await serve([], { ETCD_EDGE_WORKERS: '1', ETCD_EDGE_CONFIG: file });
+    await until(() => descendants(byFile.pid!).length === 3, 20_000);
+    const missing = cli(['serve', '--config', join(file, 'nowhere')]);
+    expect([missing.code, missing.stderr.trim()]).toEqual([2, expect.stringContaining(`--config ${join(file, 'nowhere')}: cannot be read`)]);
   });
 
   it('serves admin on a listener of the primary with ETCD_EDGE_ADMIN_PORT, none on the shared port', async () => {
@@ -246,4 +258,80 @@ describe('etcd-edge serve --workers', { timeout: 60_000 }, () => {
     for (const pid of old) expect(now).not.toContain(pid);
     expect(ok).toBeGreaterThan(100);
   }, 90_000);
+
+  it('re-reads --config on SIGHUP: new workers and the primary run on it; a file that does not parse or moves a listener changes nothing', async () => {
+    const backend = await backends.start('we');
+    const name = await service([backend.url]);
+    const file = join(mkdtempSync(join(tmpdir(), 'etcd-edge-config-')), 'edge.env');
+    const [first, second] = ['first-admin-token-0123456789', 'second-admin-token-0123456789'];
+    writeFileSync(file, `# the gateway's settings\nETCD_EDGE_MAX_BODY_BYTES=1000\nADMIN_TOKEN="${first}"\n`);
+    const gateway = await serve(['--workers', '2', '--config', file]);
+    const post = () => rawRequest(gateway.url, `/svc/${name}/up`, { method: 'POST', body: 'x'.repeat(2_000) });
+    const admin = async (token: string) => (await fetch(`${gateway.url}/_edge/health`, { headers: { authorization: `Bearer ${token}` } })).status;
+    // Fresh connections reach both workers: every one of them runs on the file.
+    for (let i = 0; i < 4; i++) expect((await post()).status).toBe(413);
+    expect(await admin(first)).toBe(200);
+
+    writeFileSync(file, `ETCD_EDGE_MAX_BODY_BYTES=100000\nADMIN_TOKEN=${second}\n`);
+    const hangups = (): number => gateway.process.stderr.split('workers restarted').length - 1;
+    gateway.process.child.kill('SIGHUP');
+    await until(() => hangups() === 1, 40_000);
+    expect(gateway.process.stderr).toContain(`with the configuration read from ${file}`);
+    for (let i = 0; i < 4; i++) expect((await post()).status).toBe(200);
+    // Admin is the primary's: it was rebuilt on the new file too.
+    expect([await admin(first), await admin(second)]).toEqual([401, 200]);
+    const workers = descendants(gateway.pid!);
+
+    for (const [text, said] of [
+      ['ETCD_EDGE_STRATEGY=fastest\n', /configuration not reloaded, every worker keeps the one it has: ETCD_EDGE_STRATEGY/],
+      [`ETCD_EDGE_ADMIN_PORT=1\nADMIN_TOKEN=${second}\n`, /configuration not reloaded[^\n]*a new admin listener/],
+    ] as const) {
+      writeFileSync(file, text);
+      gateway.process.child.kill('SIGHUP');
+      await until(() => said.test(gateway.process.stderr), 10_000);
+    }
+    rmSync(file);
+    gateway.process.child.kill('SIGHUP');
+    await until(() => /configuration not reloaded[^\n]*no such file/.test(gateway.process.stderr), 10_000);
+    expect(hangups()).toBe(1);
+    expect(descendants(gateway.pid!)).toEqual(workers);
+    expect((await post()).status).toBe(200);
+    expect(await admin(second)).toBe(200);
+  }, 90_000);
+
+  it('serves TLS from every worker and rotates the certificate on SIGHUP', async () => {
+    const backend = await backends.start('wtls');
+    const name = await service([backend.url]);
+    const [before, after] = await Promise.all([makeTestPki(), makeTestPki()]);
+    const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-tls-'));
+    const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
+    copyFileSync(before.serverCert, cert);
+    copyFileSync(before.serverKey, key);
+    try {
+      const gateway = await serve(['--workers', '2', '--tls-cert', cert, '--tls-key', key]);
+      expect(gateway.url).toMatch(/^https:\/\//);
+      // Fresh connections reach both workers; each verifies against the CA that signed what it was given.
+      const status = (caFile: string) => httpsStatus(`${gateway.url}/svc/${name}/x`, readFileSync(caFile));
+      for (let i = 0; i < 4; i++) expect(await status(before.caFile)).toBe(200);
+      copyFileSync(after.serverCert, cert);
+      copyFileSync(after.serverKey, key);
+      gateway.process.child.kill('SIGHUP');
+      await until(() => /workers restarted/.test(gateway.process.stderr), 40_000);
+      for (let i = 0; i < 4; i++) expect(await status(after.caFile)).toBe(200);
+      await expect(status(before.caFile)).rejects.toThrow(/self.signed|unable to verify|certificate/i);
+    } finally {
+      await Promise.all([before.remove(), after.remove()]);
+    }
+  }, 90_000);
 });
+
+/** The status of a GET over HTTPS on a connection of its own, trusting only `ca`. */
+function httpsStatus(url: string, ca: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpsGet(url, { ca, agent: false }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    request.on('error', reject);
+  });
+}

@@ -21,6 +21,7 @@ export interface Flags extends ConnectionFlags {
   'admin-host'?: string;
   'tls-cert'?: string;
   'tls-key'?: string;
+  config?: string;
   help?: boolean;
   version?: boolean;
 }
@@ -31,7 +32,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   deregister: ['layout'],
   ls: ['json', 'layout'],
   watch: ['layout'],
-  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain', 'admin-port', 'admin-host', 'relay', 'tls-cert', 'tls-key', 'workers'],
+  serve: ['port', 'host', 'layout', 'strategy', 'watch', 'cache-ttl', 'drain', 'admin-port', 'admin-host', 'relay', 'tls-cert', 'tls-key', 'workers', 'config'],
   relay: ['port', 'host', 'layout', 'drain'],
 };
 
@@ -49,6 +50,7 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   'admin-host': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  config: { type: 'string' },
   strategy: { type: 'string' },
   watch: { type: 'string' },
   'cache-ttl': { type: 'string' },

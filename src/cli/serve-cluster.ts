@@ -10,8 +10,20 @@ import { numberFlag } from './args.js';
 import type { CliContext } from './context.js';
 import { listenFailure, listeningLine } from './listening.js';
 
+/** What a SIGHUP read: the configuration, the variables workers get on top of the environment, and where they came from. */
+export interface Reloaded {
+  config: GatewayConfig;
+  workerEnv: Readonly<Record<string, string>>;
+  workers: number;
+  from: string;
+}
+
 export interface ServeClusterOptions {
   config: GatewayConfig;
+  /** Variables for every worker on top of the environment (the --config file's). */
+  workerEnv: Readonly<Record<string, string>>;
+  /** Reads the configuration again (SIGHUP), or throws why it cannot; undefined when there is nothing to re-read (no --config file). */
+  reload: (() => Reloaded) | undefined;
   workers: number;
   drainMs: number;
   host: string | undefined;
@@ -48,6 +60,7 @@ async function serveAsPrimary(options: ServeClusterOptions): Promise<number> {
   const { config, ctx, log, drainMs } = options;
   const primary = new ClusterPrimary({
     config,
+    workerEnv: options.workerEnv,
     workers: options.workers,
     log,
     ...(options.etcdFetch ? { etcdFetch: options.etcdFetch } : {}),
@@ -63,9 +76,25 @@ async function serveAsPrimary(options: ServeClusterOptions): Promise<number> {
   log(`${options.workers} workers; ${config.relay ? `relay ${config.relay.urls.join(', ')}` : `etcd ${config.etcd.endpoints.join(', ')}`} read by the primary (pid ${process.pid}); ${config.watch ? 'watch mode' : `cache ${config.cacheTtlMs} ms`}${config.adminToken ? `; admin on ${admin ? urlOf(admin) : urlOf(address)}/_edge/` : ''}`);
   if (primary.gateway.etcd) options.probe(primary.gateway.etcd);
   let restarting: Promise<void> | undefined;
+  let current = { config, workers: options.workers };
   const onHangup = (): void => {
     if (restarting) return;
-    log('SIGHUP: restarting workers one at a time');
+    let from = '';
+    if (options.reload) {
+      let next: Reloaded;
+      try {
+        next = options.reload();
+      } catch (error) {
+        log(`SIGHUP: configuration not reloaded, every worker keeps the one it has: ${error instanceof Error ? error.message : String(error)}`);
+        return;
+      }
+      const refusal = unreloadable(current, next);
+      if (refusal) return log(`SIGHUP: configuration not reloaded, every worker keeps the one it has: ${refusal} needs a restart of etcd-edge serve, not a reload`);
+      primary.reconfigure(next.config, next.workerEnv);
+      current = next;
+      from = ` with the configuration read from ${next.from}`;
+    }
+    log(`SIGHUP: restarting workers one at a time${from}`);
     restarting = primary.restart(drainMs).then(
       () => log('workers restarted'),
       (error: unknown) => log(`restart failed: ${error instanceof Error ? error.message : String(error)}`),
@@ -78,6 +107,15 @@ async function serveAsPrimary(options: ServeClusterOptions): Promise<number> {
   await primary.close(drainMs);
   log('stopped');
   return 0;
+}
+
+/** What a reload cannot change (the listeners, the number of workers), by the setting's name; undefined when it can apply `next`. */
+function unreloadable(now: { config: GatewayConfig; workers: number }, next: Reloaded): string | undefined {
+  if (next.config.port !== now.config.port) return 'a new PORT';
+  const [a, b] = [now.config.adminListener, next.config.adminListener];
+  if (a?.port !== b?.port || a?.host !== b?.host) return 'a new admin listener (ETCD_EDGE_ADMIN_PORT, ETCD_EDGE_ADMIN_HOST)';
+  if (next.workers !== now.workers) return 'a new ETCD_EDGE_WORKERS';
+  return undefined;
 }
 
 async function serveAsWorker(options: ServeClusterOptions): Promise<number> {

@@ -4,7 +4,8 @@ import { ConfigError, type GatewayConfig } from '../gateway/index.js';
 import type { Gateway } from '../http/index.js';
 import { expectArgs, numberFlag, type Flags } from './args.js';
 import { relayMount } from './relay.js';
-import { isServeWorker, serveCluster, workerCount } from './serve-cluster.js';
+import { configFileOf, readConfigFile } from './config-file.js';
+import { isServeWorker, serveCluster, workerCount, type Reloaded } from './serve-cluster.js';
 import { readFlagFile, tlsFetch } from './tls-fetch.js';
 import type { CliContext } from './context.js';
 import { describeError, UsageError } from './errors.js';
@@ -32,15 +33,24 @@ const PROBE_TIMEOUT_MS = 2_000;
 export async function serveCommand(positionals: readonly string[], flags: Flags, ctx: CliContext): Promise<number> {
   expectArgs(positionals, []);
   const drainMs = numberFlag(flags.drain, 'drain', 10_000, { min: 0, max: 600_000, integer: true });
-  const config = configFrom(flags, ctx.env);
+  const configFile = configFileOf(flags.config, ctx.env);
+  // A worker of `--workers N` has the file's values in its environment, as its primary last read them.
+  const fileValues = configFile === undefined || isServeWorker() ? {} : readConfigFile(configFile);
+  const env = { ...ctx.env, ...fileValues };
+  const config = configFrom(flags, env);
   const log = (text: string): void => void ctx.err.write(`${new Date().toISOString()} ${safeLine(text)}\n`);
   if (flags.relay && config.relay) throw new UsageError('--relay serves what etcd holds; this gateway reads a relay (ETCD_EDGE_RELAY_URL), not etcd');
-  const workers = workerCount(flags.workers, ctx.env);
+  const workers = workerCount(flags.workers, env);
   if (workers > 1 || isServeWorker()) {
     if (flags.relay) throw new UsageError('--relay and --workers: run the relay in a process of its own (etcd-edge relay)');
     const etcdFetch = flags.cacert || flags.cert ? tlsFetch(flags) : undefined;
     const tls = flags['tls-cert'] && flags['tls-key'] ? { cert: readFlagFile(flags['tls-cert'], '--tls-cert'), key: readFlagFile(flags['tls-key'], '--tls-key') } : undefined;
-    return serveCluster({ config, workers, drainMs, host: flags.host, tls, etcdFetch, ctx, log, probe: (etcd) => void probe(etcd, config, log) });
+    const reload = configFile === undefined ? undefined : (): Reloaded => {
+      const values = readConfigFile(configFile);
+      const next = { ...ctx.env, ...values };
+      return { config: configFrom(flags, next), workerEnv: values, workers: workerCount(flags.workers, next), from: configFile };
+    };
+    return serveCluster({ config, workerEnv: fileValues, reload, workers, drainMs, host: flags.host, tls, etcdFetch, ctx, log, probe: (etcd) => void probe(etcd, config, log) });
   }
   const relay = flags.relay ? relayMount(flags, ctx.env) : undefined;
   const node = await startNodeGateway({

@@ -21,6 +21,9 @@ Commands:
       --workers N|auto              processes serving the port (env ETCD_EDGE_WORKERS,
                                     default 1; auto = one per core); one of them
                                     holds etcd for all; SIGHUP restarts them in turn
+      --config FILE                 settings as NAME=value lines over the environment
+                                    (env ETCD_EDGE_CONFIG); with --workers, SIGHUP
+                                    reads it again and the new workers run on it
       --relay                       also serve the snapshot relay at /v1/ on this port
                                     (needs ETCD_EDGE_RELAY_TOKENS; see README)
   relay                             run the snapshot relay: GET /v1/services/{name}

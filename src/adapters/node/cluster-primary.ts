@@ -22,11 +22,15 @@ import { UndiciUpstream } from './undici-upstream.js';
 const LOOK_EVERY_MS = 1_000;
 /** How long before a replacement that failed to start is tried again (ms): a worker that cannot start must not fork in a loop. */
 const RETRY_FORK_MS = 1_000;
+/** How long a gateway replaced by a reload lives on for the reads it is answering (ms). */
+const RETIRE_AFTER_MS = 5_000;
 /** The variable that tells a forked worker its slot (1 to N). */
 export const WORKER_SLOT = 'ETCD_EDGE_WORKER_SLOT';
 
 export interface ClusterPrimaryOptions {
   config: GatewayConfig;
+  /** Variables for every worker on top of the primary's environment (a --config file's values); a reload replaces them. */
+  workerEnv?: Readonly<Record<string, string>>;
   workers: number;
   etcdFetch?: FetchLike;
   log: (text: string) => void;
@@ -50,8 +54,10 @@ interface Pushed {
  * needed, and a worker replaced or restarted never closes the port.
  */
 export class ClusterPrimary {
-  readonly gateway: Gateway;
-  readonly #o: ClusterPrimaryOptions;
+  #gateway: Gateway;
+  #o: ClusterPrimaryOptions;
+  /** Gateways a reload replaced, each closed when its timer fires (the reads it was answering done) or the primary stops. */
+  readonly #retiring = new Map<Gateway, NodeJS.Timeout>();
   readonly #slots = new Map<number, Worker>();
   readonly #subscribers = new Map<string, Set<Worker>>();
   readonly #pushed = new Map<string, Pushed>();
@@ -64,8 +70,24 @@ export class ClusterPrimary {
 
   constructor(options: ClusterPrimaryOptions) {
     this.#o = options;
-    const { config } = options;
-    this.gateway = createGateway({
+    this.#gateway = this.#build(options.config);
+    this.#hostAdmin = new HostAdmin(() => this.#gateway, () => [...this.#slots].map(([slot, worker]) => ({ slot, pid: worker.process.pid ?? 0, ask: (id) => this.#send(worker, { etcdEdge: 1, kind: 'metrics', id }) })));
+    this.#ticker = setInterval(() => this.#lookAll(), LOOK_EVERY_MS);
+    cluster.on('message', (worker, message) => {
+      // A message that cannot be answered (a forwarded admin request Request() refuses) must not take the host down.
+      if (isEdgeMessage(message)) this.#receive(worker, message as WorkerMessage).catch((error: unknown) => this.#o.onError?.(error));
+    });
+    cluster.on('exit', (worker, code, signal) => this.#exited(worker, code, signal));
+  }
+
+  /** The host's one gateway core: etcd client, watches, snapshot cache, admin routes. */
+  get gateway(): Gateway {
+    return this.#gateway;
+  }
+
+  #build(config: GatewayConfig): Gateway {
+    const options = this.#o;
+    return createGateway({
       config,
       // The primary proxies nothing: an upstream nobody calls.
       upstream: new UndiciUpstream({ connectTimeoutMs: config.retry.connectTimeoutMs }),
@@ -78,13 +100,28 @@ export class ClusterPrimary {
       ...(options.onError ? { onError: options.onError } : {}),
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     });
-    this.#hostAdmin = new HostAdmin(this.gateway, () => [...this.#slots].map(([slot, worker]) => ({ slot, pid: worker.process.pid ?? 0, ask: (id) => this.#send(worker, { etcdEdge: 1, kind: 'metrics', id }) })));
-    this.#ticker = setInterval(() => this.#lookAll(), LOOK_EVERY_MS);
-    cluster.on('message', (worker, message) => {
-      // A message that cannot be answered (a forwarded admin request Request() refuses) must not take the host down.
-      if (isEdgeMessage(message)) this.#receive(worker, message as WorkerMessage).catch((error: unknown) => this.#o.onError?.(error));
-    });
-    cluster.on('exit', (worker, code, signal) => this.#exited(worker, code, signal));
+  }
+
+  /**
+   * A reload's new configuration: workers forked from now on get `workerEnv`,
+   * and the primary's own side (etcd client, login, watches, admin) is built
+   * anew from `config`, every tracked service read again and pushed to its
+   * workers. The old core answers the reads under way, then is closed.
+   * The listeners stay as they are: the caller refuses a reload that moves them.
+   */
+  reconfigure(config: GatewayConfig, workerEnv: Readonly<Record<string, string>>): void {
+    const old = this.#gateway;
+    this.#o = { ...this.#o, config, workerEnv };
+    this.#gateway = this.#build(config);
+    this.#pushed.clear();
+    this.#lookAll();
+    this.#retiring.set(old, setTimeout(() => void this.#retire(old), RETIRE_AFTER_MS));
+  }
+
+  #retire(gateway: Gateway): Promise<void> {
+    clearTimeout(this.#retiring.get(gateway));
+    this.#retiring.delete(gateway);
+    return gateway.close().catch((error: unknown) => this.#o.onError?.(error));
   }
 
   /** Forks every worker; resolves with the address they listen on once all do. */
@@ -124,11 +161,11 @@ export class ClusterPrimary {
     this.#admin?.closeAllConnections();
     this.#admin?.close();
     await Promise.all([...this.#slots.values()].map((worker) => this.#drain(worker, drainMs, false)));
-    await this.gateway.close();
+    await Promise.all([this.#gateway.close(), ...[...this.#retiring.keys()].map((gateway) => this.#retire(gateway))]);
   }
 
   #fork(slot: number): Promise<AddressInfo> {
-    const worker = cluster.fork({ [WORKER_SLOT]: String(slot) });
+    const worker = cluster.fork({ ...this.#o.workerEnv, [WORKER_SLOT]: String(slot) });
     return new Promise((resolve, reject) => {
       const onExit = (code: number | null): void => reject(new Error(`worker ${slot} exited (${code}) before it listened`));
       worker.once('exit', onExit);
@@ -184,7 +221,7 @@ export class ClusterPrimary {
   }
 
   async #answerRead(worker: Worker, message: Extract<WorkerMessage, { kind: 'read' | 'track' }>): Promise<void> {
-    const { resolver } = this.gateway;
+    const { resolver } = this.#gateway;
     try {
       const snapshot = await resolver.resolve(message.service);
       const brokenSince = resolver.status(message.service)?.watchDownSince;
@@ -225,7 +262,7 @@ export class ClusterPrimary {
       this.#pushed.delete(service);
       return;
     }
-    const { resolver } = this.gateway;
+    const { resolver } = this.#gateway;
     let now;
     try {
       // A lookup, not a peek: it keeps the service in use (watched) and resyncs a lost watch.

@@ -19,19 +19,21 @@ export interface AdminWorker {
  * snapshot cache, and `/_edge/metrics` merges every worker's figures in.
  */
 export class HostAdmin {
-  readonly #gateway: Gateway;
+  /** The primary's gateway as it is now: a reload replaces it. */
+  readonly #gateway: () => Gateway;
   readonly #workers: () => AdminWorker[];
   readonly #asked = new Map<number, (text: string) => void>();
   #next = 1;
 
-  constructor(gateway: Gateway, workers: () => AdminWorker[]) {
+  constructor(gateway: () => Gateway, workers: () => AdminWorker[]) {
     this.#gateway = gateway;
     this.#workers = workers;
   }
 
   /** An admin request, as the primary's gateway answers it; `/_edge/metrics` with every worker's figures merged in. */
   async answer(request: Request): Promise<Response> {
-    const app = this.#gateway.admin ?? this.#gateway.app;
+    const gateway = this.#gateway();
+    const app = gateway.admin ?? gateway.app;
     const metrics = new URL(request.url).pathname === '/_edge/metrics' && request.method === 'GET';
     const workers = metrics ? await this.#workerMetrics() : [];
     const response = await app.fetch(request);

@@ -39,40 +39,48 @@ class Wire {
   }
 }
 
+const POST = 'POST /svc/x/a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n';
+const CHUNKED = 'POST /svc/x/a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n';
+const NEXT = 'GET /svc/x/b HTTP/1.1\r\nHost: h\r\n\r\n';
+
+/** `head` answered (503, the connection not closing), then `rest` of its body and a second request: that one is answered too. */
+async function expectKept(port: number, head: string, rest: string): Promise<void> {
+  const wire = new Wire(port);
+  wire.socket.write(head);
+  await wire.until(() => wire.answers() === 1);
+  expect(wire.text).toMatch(/^HTTP\/1\.1 503 /);
+  expect(wire.text).not.toMatch(/connection: close/i);
+  wire.socket.write(rest);
+  wire.socket.write(NEXT);
+  await wire.until(() => wire.answers() === 2);
+  expect(wire.closed).toBe(false);
+  wire.socket.destroy();
+}
+
+/** `head` answered with 503 and `Connection: close`, and the connection closed. */
+async function expectClosed(port: number, head: string): Promise<void> {
+  const wire = new Wire(port);
+  wire.socket.write(head);
+  await wire.until(() => wire.closed);
+  expect(wire.text).toMatch(/^HTTP\/1\.1 503 [^]*connection: close/i);
+}
+
 describe('an HTTP/1.1 request answered before its body came (unread-body.ts)', () => {
   it('a small body still on its way is read and dropped: the client sees the answer, and the connection serves the next request', async () => {
-    const wire = new Wire(await listen());
-    wire.socket.write('POST /svc/x/a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n');
-    await wire.until(() => wire.answers() === 1);
-    expect(wire.text).toMatch(/^HTTP\/1\.1 503 /);
-    expect(wire.text).not.toMatch(/connection: close/i);
-    // The body after the answer, then a second request on the same connection.
-    wire.socket.write('hello');
-    wire.socket.write('GET /svc/x/b HTTP/1.1\r\nHost: h\r\n\r\n');
-    await wire.until(() => wire.answers() === 2);
-    expect(wire.closed).toBe(false);
-    wire.socket.destroy();
+    await expectKept(await listen(), POST, 'hello');
   });
 
   it('a chunked body is dropped the same way', async () => {
-    const wire = new Wire(await listen());
-    wire.socket.write('POST /svc/x/a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n');
-    await wire.until(() => wire.answers() === 1);
-    wire.socket.write('5\r\nhello\r\n0\r\n\r\nGET /svc/x/b HTTP/1.1\r\nHost: h\r\n\r\n');
-    await wire.until(() => wire.answers() === 2);
-    wire.socket.destroy();
+    await expectKept(await listen(), CHUNKED, '5\r\nhello\r\n0\r\n\r\n');
   });
 
   it('a declared body larger than the gateway drops closes the connection after the answer', async () => {
-    const wire = new Wire(await listen());
-    wire.socket.write(`POST /svc/x/a HTTP/1.1\r\nHost: h\r\nContent-Length: ${DISCARD_BYTES + 1}\r\n\r\n`);
-    await wire.until(() => wire.closed);
-    expect(wire.text).toMatch(/^HTTP\/1\.1 503 [^]*connection: close/i);
+    await expectClosed(await listen(), `POST /svc/x/a HTTP/1.1\r\nHost: h\r\nContent-Length: ${DISCARD_BYTES + 1}\r\n\r\n`);
   });
 
   it('a chunked body that goes on past what the gateway drops closes the connection', async () => {
     const wire = new Wire(await listen());
-    wire.socket.write('POST /svc/x/a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n');
+    wire.socket.write(CHUNKED);
     await wire.until(() => wire.answers() === 1);
     const chunk = 'x'.repeat(16 * 1024);
     for (let i = 0; i < 8 && !wire.closed; i++) {
@@ -84,36 +92,26 @@ describe('an HTTP/1.1 request answered before its body came (unread-body.ts)', (
   });
 
   it('a body being read whole is left to its reader, which takes the rest: the connection is kept', async () => {
-    const wire = new Wire(await listen((request, responder) => {
+    const port = await listen((request, responder) => {
       void request.readBody();
       refuse(request, responder);
-    }));
-    wire.socket.write('POST /svc/x/a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n');
-    await wire.until(() => wire.answers() === 1);
-    wire.socket.write('helloGET /svc/x/b HTTP/1.1\r\nHost: h\r\n\r\n');
-    await wire.until(() => wire.answers() === 2);
-    wire.socket.destroy();
+    });
+    await expectKept(port, POST, 'hello');
   });
 
   it('a body taken as a stream but never pulled is dropped like an unread one', async () => {
-    const wire = new Wire(await listen((request, responder) => {
+    const port = await listen((request, responder) => {
       request.streamBody();
       refuse(request, responder);
-    }));
-    wire.socket.write('POST /svc/x/a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n');
-    await wire.until(() => wire.answers() === 1);
-    wire.socket.write('helloGET /svc/x/b HTTP/1.1\r\nHost: h\r\n\r\n');
-    await wire.until(() => wire.answers() === 2);
-    wire.socket.destroy();
+    });
+    await expectKept(port, POST, 'hello');
   });
 
   it('a body an attempt began to stream closes the connection after the answer', async () => {
-    const wire = new Wire(await listen((request, responder) => {
+    const port = await listen((request, responder) => {
       void request.streamBody()!.getReader().read();
       setTimeout(() => refuse(request, responder), 20);
-    }));
-    wire.socket.write('POST /svc/x/a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n');
-    await wire.until(() => wire.closed);
-    expect(wire.text).toMatch(/^HTTP\/1\.1 503 [^]*connection: close/i);
+    });
+    await expectClosed(port, POST);
   });
 });

@@ -150,6 +150,10 @@ describe('etcd-edge serve --workers', { timeout: 60_000 }, () => {
     const one = await startServeProcess({ ETCD_ENDPOINTS: cluster.endpoints.join(','), ETCD_EDGE_ALLOW_LOOPBACK: 'true' }, ['--workers', '1']);
     stops.push(() => one.close());
     expect(descendants(one.pid!)).toEqual([]);
+    // SIGHUP (a reload, to tools such as systemd) does not end a lone gateway: it says what a reload needs.
+    one.process.child.kill('SIGHUP');
+    await until(() => /SIGHUP: one process keeps its configuration/.test(one.process.stderr), 5_000);
+    expect((await fetch(`${one.url}/svc/nobody/`)).status).toBe(503);
     const byEnv = await serve([], { ETCD_EDGE_WORKERS: '2' });
     expect(descendants(byEnv.pid!)).toHaveLength(2);
     const refused = cli(['serve', '--workers', '2', '--relay'], { ETCD_ENDPOINTS: cluster.endpoints.join(','), ETCD_EDGE_RELAY_TOKENS: 'x'.repeat(32) });

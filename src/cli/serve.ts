@@ -70,10 +70,14 @@ export async function serveCommand(positionals: readonly string[], flags: Flags,
   log(`${config.relay ? `relay ${config.relay.urls.join(', ')}` : `etcd ${config.etcd.endpoints.join(', ')}`}; layouts ${config.layouts.join(', ')}; ${config.watch ? 'watch mode' : `cache ${config.cacheTtlMs} ms`}; strategy ${config.strategy}${config.adminToken ? `; admin on ${node.adminUrl ?? node.url}/_edge/` : ''}`);
   // With a relay, etcd is not this process's to reach; /_edge/health reports the relay.
   if (node.gateway.etcd) void probe(node.gateway.etcd, config, log);
+  // Tools that reload with SIGHUP (systemd's ExecReload, logrotate) must not take a lone gateway down: Node's default ends the process.
+  const onHangup = (): void => log('SIGHUP: one process keeps its configuration (a reload restarts workers: --workers 2 or more); restart etcd-edge serve to apply a new one');
+  process.on('SIGHUP', onHangup);
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) resolve();
     ctx.signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  process.off('SIGHUP', onHangup);
   log(`shutting down: draining in-flight requests for up to ${drainMs} ms`);
   relay?.release();
   await node.close(drainMs);

@@ -78,7 +78,7 @@ async function serveAsPrimary(options: ServeClusterOptions): Promise<number> {
   let restarting: Promise<void> | undefined;
   let current = { config, workers: options.workers };
   const onHangup = (): void => {
-    if (restarting) return;
+    if (restarting) return log('SIGHUP: a restart is under way; send it again once it is done');
     let from = '';
     if (options.reload) {
       let next: Reloaded;

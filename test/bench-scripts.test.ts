@@ -14,7 +14,7 @@ describe('bench/', () => {
     const files = [...scripts('.'), ...scripts('proxies'), ...scripts('lib'), ...scripts('instances'), ...scripts('load')];
     expect(files.length).toBeGreaterThan(10);
     // Named so that removing or renaming one fails here, not at the next run.
-    for (const name of ['compare.mjs', 'scale.mjs', 'grpc.mjs', 'websocket.mjs']) expect(files, name).toContain(join(BENCH, '.', name));
+    for (const name of ['compare.mjs', 'scale.mjs', 'grpc.mjs', 'websocket.mjs', 'cores.mjs']) expect(files, name).toContain(join(BENCH, '.', name));
     for (const file of files) {
       const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
       expect(check.status, `${file}: ${check.stderr}`).toBe(0);

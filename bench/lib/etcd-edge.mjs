@@ -13,12 +13,13 @@ export function gatewayEnv(extra) {
 }
 
 /**
- * `etcd-edge serve` on loopback. Resolves once it listens; `ready` (a path)
- * also waits for a 200 through it, so the service's snapshot is loaded.
+ * `etcd-edge serve` on loopback, with `args` after the listener's flags
+ * (`['--workers', '2']`). Resolves once it listens; `ready` (a path) also
+ * waits for a 200 through it, so the service's snapshot is loaded.
  */
-export async function startServe({ etcdUrl, env = {}, cpus, ready }) {
+export async function startServe({ etcdUrl, env = {}, cpus, ready, args = [] }) {
   const port = await freePort();
-  const child = spawnChild(process.execPath, [join(ROOT, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port)], {
+  const child = spawnChild(process.execPath, [join(ROOT, 'bin/etcd-edge.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), ...args], {
     cpus,
     env: gatewayEnv({ ETCD_ENDPOINTS: etcdUrl, ETCD_EDGE_STRATEGY: 'weighted-random', ETCD_EDGE_ALLOW_LOOPBACK: 'true', ...env }),
     inheritEnv: false,

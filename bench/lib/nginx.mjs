@@ -9,9 +9,9 @@ import { accepts, freePort, spawnChild, waitFor } from './processes.mjs';
 export const SMALL_BODY_BYTES = 1024;
 export const LARGE_BODY_BYTES = 1024 * 1024;
 
-/** What both configs share: one worker, no access log, every path inside `dir`. */
-function head(dir) {
-  return `worker_processes 1;
+/** What every config shares: `workers` worker processes (one unless asked), no access log, every path inside `dir`. */
+function head(dir, workers = 1) {
+  return `worker_processes ${workers};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log error;
 events { worker_connections 8192; }
@@ -64,11 +64,14 @@ export async function startBackend(ports, { cpus } = {}) {
   return { ...backend, urls: ports.map((p) => `http://127.0.0.1:${p}`) };
 }
 
-/** nginx as a reverse proxy to `upstream` (an origin), keeping up to 64 idle upstream connections. */
-export async function startNginxProxy(upstream, { cpus } = {}) {
+/**
+ * nginx as a reverse proxy to `upstream` (an origin), keeping up to 64 idle
+ * upstream connections per worker; `workers` worker processes (default 1).
+ */
+export async function startNginxProxy(upstream, { cpus, workers = 1 } = {}) {
   const dir = tempDir();
   const port = await freePort();
-  const config = `${head(dir)}
+  const config = `${head(dir, workers)}
   upstream backend {
     server ${new URL(upstream).host};
     keepalive 64;

@@ -3,7 +3,7 @@
 // bench/latency.svg. wrk, the nginx backend and etcd run on core 0, the proxy
 // under test alone on core 1. Environment (for quick runs):
 //   BENCH_RUN_S=10 BENCH_WARMUP_S=3 BENCH_ROUNDS=3 BENCH_CONCURRENCY=1,16,64
-//   BENCH_ONLY=direct,nginx,fastify,etcd-edge,http-proxy,undici,worker
+//   BENCH_ONLY=direct,nginx,fastify,etcd-edge,http-proxy,undici,workerd,workerd-bare,worker
 //   BENCH_DISCOVERY_S=10 BENCH_DROP_S=5 BENCH_TRIES=3 BENCH_NOISE=0.05 BENCH_STEAL=0.05
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -49,7 +49,7 @@ try {
   await registerInstances(etcd.url, 'bench', backend.urls.slice(1), 3);
   Object.assign(results, await loadPhase(backend.urls[0], etcd.url));
   if (has('etcd-edge')) results.coldStart = await coldStart({ etcdUrl: etcd.url, path: '/svc/bench/', cpus: PROXY_CPUS });
-  if (has('worker')) results.bundle = await workerBundle();
+  if (has('worker') || has('workerd')) results.bundle = await workerBundle();
   if (has('etcd-edge')) results.discovery = await discoveryPhase(etcd.url, backend.urls.slice(1));
   await backend.stop();
 } finally {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { startServe, startWranglerDev } from './etcd-edge.mjs';
 import { startNginxProxy } from './nginx.mjs';
 import { freePort, spawnChild, waitFor } from './processes.mjs';
+import { startWorkerdGateway, startWorkerdPassthrough } from './workerd.mjs';
 
 const PROXIES = new URL('../proxies/', import.meta.url).pathname;
 
@@ -44,6 +45,16 @@ export const CONTENDERS = [
   { key: 'http-proxy', name: 'node http-proxy', label: 'http-proxy', path: '/', start: ({ backend, cpus }) => nodeProxy('http-proxy.mjs', backend, cpus) },
   // What Node's HTTP server and undici cost alone: the ceiling for etcd-edge on Node.
   { key: 'undici', name: 'bare undici proxy (no discovery)', label: 'bare undici', path: '/', start: ({ backend, cpus }) => nodeProxy('undici-proxy.mjs', backend, cpus) },
+  // The Worker's headline: workerd alone, beside the least a Worker can do in it, one after the other in each round.
+  {
+    key: 'workerd',
+    name: 'etcd-edge Worker (workerd alone)',
+    label: 'etcd-edge workerd',
+    path: '/svc/bench/',
+    gateway: true,
+    start: ({ etcdUrl, cpus }) => startWorkerdGateway({ etcdUrl, cpus, ready: '/svc/bench/' }),
+  },
+  { key: 'workerd-bare', name: 'bare passthrough Worker (workerd alone)', label: 'bare Worker', path: '/', start: ({ backend, cpus }) => startWorkerdPassthrough({ backend, cpus }) },
   {
     key: 'worker',
     name: 'etcd-edge Worker (wrangler dev, workerd)',

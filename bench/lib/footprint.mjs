@@ -10,16 +10,31 @@ import { freePort, run, sleep, spawnChild } from './processes.mjs';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
+/** The project's budget for the Worker bundle, gzipped at level 9 (test/worker-deploy.test.ts holds the same). */
+export const BUNDLE_BUDGET_KIB = 64;
+
+/**
+ * Builds the Worker into `outdir` as `wrangler deploy --dry-run` uploads it
+ * (wrangler.toml's top-level environment), `args` added to wrangler's
+ * (`['--no-minify']` for a profile with names); resolves with its module
+ * files and their size, raw and gzipped (KiB).
+ */
+export async function dryRunBundle(outdir, args = []) {
+  await run(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir, ...args], {
+    cwd: ROOT,
+    env: { WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+  });
+  const modules = readdirSync(outdir).filter((f) => /\.m?js$/.test(f));
+  const code = Buffer.concat(modules.map((f) => readFileSync(join(outdir, f))));
+  return { modules, rawKiB: code.length / 1024, gzipKiB: gzipSync(code, { level: 9 }).length / 1024 };
+}
+
 /** The JavaScript of `wrangler deploy --dry-run`, raw and gzipped (KiB). */
 export async function workerBundle() {
   const dir = mkdtempSync(join(tmpdir(), 'etcd-edge-bench-bundle-'));
   try {
-    await run(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', dir], {
-      cwd: ROOT,
-      env: { WRANGLER_SEND_METRICS: 'false', CI: 'true' },
-    });
-    const code = Buffer.concat(readdirSync(dir).filter((f) => /\.m?js$/.test(f)).map((f) => readFileSync(join(dir, f))));
-    return { rawKiB: code.length / 1024, gzipKiB: gzipSync(code, { level: 9 }).length / 1024 };
+    const { rawKiB, gzipKiB } = await dryRunBundle(dir);
+    return { rawKiB, gzipKiB };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

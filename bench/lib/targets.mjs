@@ -56,6 +56,10 @@ export function targetLines({ rows, runs = [], discovery = [], bundle, health = 
   const allowed = Math.floor(settings.discoveryS / 2) + 1;
   lines.push(`${mark(cacheFew ? cacheFew.ranges <= allowed : undefined)} cache mode about one range call per service per 2 s TTL: ${cacheFew ? `${cacheFew.ranges} in ${settings.discoveryS} s (${fixed(cacheFew.rangesPerRequest, 6)} per request)` : 'n/a'}`);
 
+  // CPU per request, not req/s: the passthrough is the floor of any Worker in workerd, and CPU is what Workers bill.
+  const worker = pairedRatio(runs, 'workerd', 'workerd-bare', 64, (r) => r.cpuPer10k);
+  lines.push(`${mark(worker ? worker.median <= 1.5 : undefined)} Worker CPU per request in workerd alone ≤ 1.5× the bare passthrough Worker's at 64 connections: ${worker ? range(worker, 2, '×') : 'n/a'}`);
+
   lines.push(`${mark(bundle ? bundle.gzipKiB < 64 : undefined)} Worker bundle < 64 KiB gzipped: ${bundle ? `${fixed(bundle.gzipKiB, 1)} KiB` : 'n/a'}`);
 
   const node = health['etcd-edge'];

@@ -66,7 +66,7 @@ describe('exclusions on a large list', () => {
 
 describe('per-list cache', () => {
   it('builds a pool once per array object and reuses it', () => {
-    const big = Array.from({ length: 10_000 }, (_, i) => instance(`n${i}`));
+    const big = Array.from({ length: 10_000 }, (_, i) => instance(`n${i}`, { tags: { zone: i % 2 ? 'eu' : 'us' } }));
     const pool = poolFor(big);
     const balancer = new Balancer({ random: mulberry32(1) });
     for (let i = 0; i < 1_000; i++) balancer.pick(big, { zone: 'eu' });
@@ -74,6 +74,15 @@ describe('per-list cache', () => {
     expect(pool.candidates(undefined, 'eu')).toBe(pool.candidates(undefined, 'eu'));
     expect(pool.cachedFilters).toBe(1);
     expect(poolFor([...big])).not.toBe(pool);
+  });
+
+  it('lets a zone change nothing where no instance is tagged with one: no filter built, the same candidates', () => {
+    const plain = Array.from({ length: 10 }, (_, i) => instance(`n${i}`));
+    const pool = poolFor(plain);
+    expect(pool.candidates(undefined, 'eu')).toBe(pool.candidates(undefined, undefined));
+    expect(pool.cachedFilters).toBe(0);
+    const zoned = [...plain, instance('z', { tags: { zone: 'eu' } })];
+    expect(poolFor(zoned).candidates(undefined, 'eu').preferred.instances).toEqual([zoned[10]]);
   });
 
   it('remembers a bounded number of filters, so hostile tag headers cannot grow memory', () => {

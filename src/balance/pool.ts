@@ -25,6 +25,8 @@ export class Pool {
   readonly routable: number;
   readonly #unfiltered: Candidates;
   readonly #filtered = new Map<string, Candidates>();
+  /** Whether any routable instance is tagged with a zone: when none is, a zone prefers nothing and changes no pick. */
+  readonly #zoned: boolean;
 
   constructor(instances: readonly Instance[]) {
     this.instances = instances;
@@ -32,10 +34,12 @@ export class Pool {
     const routable = instances.filter((instance) => instance.weight > 0);
     this.routable = routable.length;
     this.#unfiltered = { preferred: new Tier(routable), fallback: undefined };
+    this.#zoned = routable.some((instance) => Object.hasOwn(instance.tags, 'zone'));
   }
 
   /** The candidates for these tags and zone, built on first use and cached. */
   candidates(tags: Tags | undefined, zone: string | undefined): Candidates {
+    if (!this.#zoned) zone = undefined;
     if (!zone && !hasEntries(tags)) return this.#unfiltered;
     // Insertion order, not sorted: the same request shape always gives the same key.
     const key = JSON.stringify([zone ?? '', tags ?? {}]);

@@ -58,6 +58,13 @@ export interface Inbound {
   waitUntil: ((promise: Promise<unknown>) => void) | undefined;
 }
 
+/**
+ * The link of a runtime that never says when a client goes away, because it
+ * ends what the request started itself (Workers cancel a request's
+ * subrequests when its client disconnects).
+ */
+export const UNWATCHED_CLIENT: ClientLink = { gone: false, watch: () => undefined };
+
 /** A client link over a request's `AbortSignal`, for runtimes that give one. */
 export function signalLink(signal: AbortSignal): ClientLink {
   return new SignalLink(signal);

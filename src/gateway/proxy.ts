@@ -55,7 +55,7 @@ import { requestIdOf, upstreamRequestHeaders, viaEntry } from './headers.js';
 import type { Inbound } from './inbound.js';
 import type { GatewayMetrics } from './metrics.js';
 import { answerOf, fail, failureOf, millis, upgradedOf, type NoAnswer, type Outcome, type ProxyHandler, type Responder } from './outcome.js';
-import { bodyTooLarge, routeOf, type EdgeRules, type GrpcCall } from './target.js';
+import { bodyTooLarge, routeOf, zonePicks, type EdgeRules, type GrpcCall } from './target.js';
 import { discardBody, type Cancellable, type Upstream, type UpstreamResponse } from './upstream.js';
 
 /** What the proxy is built from: the gateway's parts. */
@@ -82,6 +82,7 @@ export function createProxy(deps: ProxyDeps): ProxyHandler {
     upgrading: handshakes(forwarding),
     exposed: exposedServices(deps.config.services),
     plainPick: Object.freeze({ tags: deps.config.tags }),
+    zonePick: zonePicks(deps.config.tags),
     via: viaEntry(deps.config.deployment),
     trusted: new TrustedProxies(deps.config.trustedProxies),
     upgrades: deps.upstream.upgrade !== undefined,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isServiceName } from '../registry/index.js';
-import { parseTarget, pathOf } from './target.js';
+import { parseTarget, pathOf, splitUrl, zonePicks } from './target.js';
 
 describe('parseTarget', () => {
   it('splits the service from the path to send on', () => {
@@ -81,6 +81,35 @@ describe('pathOf', () => {
     expect(pathOf('http://host:8080/svc/a?x')).toBe('/svc/a');
     expect(pathOf('http://host:8080')).toBe('/');
     expect(pathOf('/a#b?c')).toBe('/a');
+  });
+});
+
+describe('splitUrl', () => {
+  it('gives what URL gives for a request URL, the path and query as sent', () => {
+    for (const url of [
+      'http://gw.test/svc/a/b?x=1&y=%2F',
+      'https://gw.test:8443/svc/a/%2e%2e/b',
+      'http://gw.test/',
+      'http://gw.test/svc/a?',
+      'http://gw.test/svc/a?#frag',
+      'http://gw.test/svc/a?q#frag',
+      'http://[::1]:8787/svc/a/b/',
+    ]) {
+      const parsed = new URL(url);
+      expect(splitUrl(url), url).toEqual({ proto: parsed.protocol.slice(0, -1), host: parsed.host, path: pathOf(url), query: parsed.search });
+    }
+    expect(splitUrl('http://gw.test').path).toBe('/');
+  });
+});
+
+describe('zonePicks', () => {
+  it('keeps one pick per zone while the zone stays, with the required tags', () => {
+    const pickOf = zonePicks({ tier: 'gold' });
+    const dfw = pickOf('DFW');
+    expect(dfw).toEqual({ tags: { tier: 'gold' }, zone: 'DFW' });
+    expect(pickOf('DFW')).toBe(dfw);
+    expect(pickOf('FRA')).toEqual({ tags: { tier: 'gold' }, zone: 'FRA' });
+    expect(Object.isFrozen(dfw)).toBe(true);
   });
 });
 

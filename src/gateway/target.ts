@@ -53,6 +53,39 @@ export function pathOf(target: string): string {
   return target.slice(start, end);
 }
 
+/** A request's URL in the parts the proxy reads. */
+export interface UrlParts {
+  /** `http` or `https`. */
+  proto: string;
+  host: string;
+  /** Still percent-encoded, dot segments as sent. */
+  path: string;
+  /** Empty or `?…`, as `URL.search` gives it. */
+  query: string;
+}
+
+/**
+ * Splits an absolute URL as a runtime serializes a request's (`Request.url`:
+ * scheme, `//`, host, a path that starts with `/`) without building a `URL`,
+ * which the proxy would do once per request.
+ */
+export function splitUrl(url: string): UrlParts {
+  const scheme = url.indexOf('://');
+  const hostStart = scheme === -1 ? 0 : scheme + 3;
+  let pathStart = url.indexOf('/', hostStart);
+  if (pathStart === -1) pathStart = url.length;
+  let end = url.indexOf('#', pathStart);
+  if (end === -1) end = url.length;
+  let queryStart = url.indexOf('?', pathStart);
+  if (queryStart === -1 || queryStart > end) queryStart = end;
+  return {
+    proto: scheme === -1 ? '' : url.slice(0, scheme),
+    host: url.slice(hostStart, pathStart),
+    path: pathStart === queryStart ? '/' : url.slice(pathStart, queryStart),
+    query: end - queryStart > 1 ? url.slice(queryStart, end) : '',
+  };
+}
+
 /** A `/svc/` request checked at the edge: where it goes, or why the gateway refuses it (`service` once known). */
 export type Route =
   | { readonly ok: true; readonly service: string; readonly path: string; readonly pick: PickRequest; readonly grpc?: GrpcCall }
@@ -70,6 +103,8 @@ export interface EdgeRules {
   via: string;
   /** The pick of a request that brings no tags, zone or hash key of its own (most). */
   plainPick: PickRequest;
+  /** The pick of a request that brings a zone and nothing else (every request where the edge has a zone). */
+  zonePick: (zone: string) => PickRequest;
   /** Whether the runtime relays WebSockets (its upstream has `upgrade`); a handshake is refused with 501 otherwise. */
   upgrades: boolean;
   /** Whether the runtime forwards gRPC (it has an HTTP/2 upstream for it). */
@@ -125,8 +160,8 @@ export function routeOf(request: Inbound, config: GatewayConfig, rules: EdgeRule
   }
   const zone = request.zone ?? config.zone;
   const hashKey = hashKeyOf(config.hashKey, fields, clientIp);
-  const plain = requestTags === undefined && zone === undefined && hashKey === undefined;
-  const pick = plain ? rules.plainPick : pickRequest(required, requestTags, zone, hashKey);
+  const own = requestTags !== undefined || hashKey !== undefined;
+  const pick = own ? pickRequest(required, requestTags, zone, hashKey) : zone === undefined ? rules.plainPick : rules.zonePick(zone);
   if (grpc !== undefined) return { ok: true, service, path: target.path + request.query, pick, grpc };
   return { ok: true, service, path: target.path + request.query, pick };
 }
@@ -138,6 +173,15 @@ export function bodyTooLarge(maxBodyBytes: number | undefined): string {
 
 function refused(code: GatewayErrorCode, message: string, service: string | undefined): Route {
   return { ok: false, code, message, service };
+}
+
+/** `EdgeRules.zonePick`: one pick per zone, the last one kept (a gateway's zone rarely changes: a Worker isolate's colo, `EDGE_ZONE`). */
+export function zonePicks(required: Readonly<Record<string, string>>): (zone: string) => PickRequest {
+  let last: PickRequest | undefined;
+  return (zone) => {
+    if (last?.zone !== zone) last = Object.freeze({ tags: required, zone });
+    return last;
+  };
 }
 
 /** What selection needs of a request that brings tags, a zone or a hash key. */

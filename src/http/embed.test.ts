@@ -86,6 +86,34 @@ describe('etcdEdge: the gateway composed into an app of ones own', () => {
     expect(await (await app.request('/')).text()).toBe('home');
   });
 
+  it('proxyFetch answers a /svc/ request as the app does, past the router, and a failure inside as the app does', async () => {
+    const r = await registry();
+    const failures: unknown[] = [];
+    const edge = edgeOf({
+      env: { ETCD_ENDPOINTS: r.etcd.endpoints.join(',') },
+      etcdFetch: r.etcdFetch,
+      upstreamFetch: r.upstreamFetch,
+      onError: (error) => failures.push(error),
+      hooks: {
+        clientIp: (c) => {
+          if (c.req.header('x-break') !== undefined) throw new Error('hook broke');
+          return undefined;
+        },
+      },
+    });
+    const direct = await edge.proxyFetch(new Request('http://gw.test/svc/orders/list?x=1'));
+    expect(direct.status).toBe(200);
+    expect(await direct.text()).toBe('from orders');
+    expect(r.reached).toEqual(['GET http://10.0.0.5:8080/list?x=1']);
+    const [viaApp, viaProxy] = await Promise.all([
+      edge.app.request('http://gw.test/svc/orders/list', { headers: { 'x-break': '1' } }),
+      edge.proxyFetch(new Request('http://gw.test/svc/orders/list', { headers: { 'x-break': '1' } })),
+    ]);
+    expect([viaApp.status, viaProxy.status]).toEqual([500, 500]);
+    expect(await viaProxy.json()).toEqual(await viaApp.json());
+    expect(failures).toHaveLength(2);
+  });
+
   it('typed changes after the variables, and a configuration error naming the variable', async () => {
     const r = await registry();
     const edge = edgeOf({

@@ -1,3 +1,4 @@
+import { Context, type ExecutionContext } from 'hono';
 import { Hono } from 'hono/tiny';
 import { createGatewayCore, DOT_SEGMENT, errorResponse, fieldsOf, requestIdOf, type CoreOptions, type GatewayCore } from '../gateway/index.js';
 import { adminDashboard, adminRoutes, type AdminDeps } from './admin.js';
@@ -21,6 +22,12 @@ export interface Gateway extends GatewayCore {
   readonly app: Hono;
   /** The admin routes alone, when asked for apart (`adminApart`) and an admin token is set. */
   readonly admin: Hono | undefined;
+  /**
+   * `ANY /svc/*` alone, past the router, as `app.fetch` would answer it: for
+   * a runtime that has seen the path start with `/svc/` (the Worker). Not for
+   * a runtime whose hooks check raw paths (`rawPath`), which `app` runs first.
+   */
+  readonly proxyFetch: (request: Request, env?: unknown, ctx?: ExecutionContext) => Promise<Response>;
 }
 
 /**
@@ -66,8 +73,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     adminApp.route('/_edge/', adminDashboard(deps));
     adminApp.route('/_edge', adminRoutes(deps));
   }
-  app.all('/svc/*', proxyRoute(core.proxy, options.hooks));
-  return { ...core, app, admin: options.adminApart ? adminApp : undefined, close: core.close };
+  const route = proxyRoute(core.proxy, options.hooks);
+  app.all('/svc/*', route);
+  const proxyFetch = async (request: Request, env?: unknown, executionCtx?: ExecutionContext): Promise<Response> => {
+    try {
+      return await route(new Context(request, { env, executionCtx }));
+    } catch (error) {
+      return failed(options, error);
+    }
+  };
+  return { ...core, app, admin: options.adminApart ? adminApp : undefined, proxyFetch, close: core.close };
+}
+
+/** The answer to a request the gateway failed on (a bug): logged through `onError`, told to the client without detail. */
+function failed(options: GatewayOptions, error: unknown): Response {
+  options.onError?.(error);
+  return errorResponse('INTERNAL', 'the gateway failed on this request');
 }
 
 /** A Hono app with the gateway's checks on raw paths, its 404 and its error answer. */
@@ -85,9 +106,6 @@ function edgeApp(options: GatewayOptions): Hono {
     });
   }
   app.notFound(() => errorResponse('NOT_FOUND', 'routes are /svc/{service}/{path}'));
-  app.onError((error) => {
-    options.onError?.(error);
-    return errorResponse('INTERNAL', 'the gateway failed on this request');
-  });
+  app.onError((error) => failed(options, error));
   return app;
 }

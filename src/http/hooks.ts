@@ -12,6 +12,13 @@ export interface RuntimeHooks {
   /** Keeps background work alive after the response (a Worker's `ctx.waitUntil`). */
   waitUntil?(c: Context): ((promise: Promise<unknown>) => void) | undefined;
   /**
+   * Whether `request.signal` aborts when the client goes away (default true).
+   * False where the runtime ends the request's subrequests itself and the
+   * signal never fires (Workers without `enable_request_signal`): no
+   * listener is then added per request.
+   */
+  clientSignal?: boolean;
+  /**
    * The runtime may still replace the answer (Lambda's result limit), so it
    * writes each request's access log line itself, from `accessRecordOf`.
    */

@@ -5,10 +5,11 @@ import {
   fieldsOf,
   fieldValue,
   headersOf,
-  pathOf,
   proxyOutcome,
   responseOfError,
   signalLink,
+  splitUrl,
+  UNWATCHED_CLIENT,
   type AccessRecord,
   type FetchedWebSocket,
   type Inbound,
@@ -42,22 +43,24 @@ export function accessRecordOf(response: Response): AccessRecord | undefined {
 
 function inboundOf(hooks: RuntimeHooks, c: Context): Inbound {
   const request = c.req.raw;
-  const url = new URL(request.url);
+  // Each read of a runtime's `url`, `headers` or `signal` crosses into the runtime: once each.
+  const { proto, host, path, query } = splitUrl(request.url);
+  const fields = fieldsOf(request.headers);
   return {
     method: request.method,
-    path: hooks.rawPath?.(c) ?? pathOf(request.url),
-    query: url.search,
-    fields: fieldsOf(request.headers),
+    path: hooks.rawPath?.(c) ?? path,
+    query,
+    fields,
     ip: clientIpOf(hooks, c),
-    proto: url.protocol.slice(0, -1),
-    host: url.host,
+    proto,
+    host,
     zone: hooks.zone?.(c),
     hasBody: request.body !== null,
     // Only a runtime whose upstream can hand over a WebSocket relays it (Workers' fetch); elsewhere the proxy answers 501.
-    upgrade: request.headers.get('upgrade')?.trim().toLowerCase() === 'websocket',
+    upgrade: fieldValue(fields, 'upgrade')?.trim().toLowerCase() === 'websocket',
     readBody: async () => new Uint8Array(await request.arrayBuffer()),
     streamBody: () => request.body,
-    client: signalLink(request.signal),
+    client: hooks.clientSignal === false ? UNWATCHED_CLIENT : signalLink(request.signal),
     waitUntil: hooks.waitUntil?.(c),
   };
 }

@@ -57,6 +57,28 @@ describe('Worker address rules', () => {
       await backend.close();
     }
   });
+
+  it("prefers instances in the isolate's colo (request.cf.colo, DFW under wrangler dev) and falls back to the others", async () => {
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    const [here, there] = await Promise.all([Backend.start('dfw'), Backend.start('fra')]);
+    try {
+      for (const [url, zone, weight] of [[here.url, 'DFW', 1], [there.url, 'fra', 100]] as const) {
+        const record = nativeLayout().encode({ service: 'zoned', url, weight, tags: { zone } });
+        await etcd.put(record.key, record.value);
+      }
+      for (let i = 0; i < 10; i++) expect((await worker.fetch('http://gateway.test/svc/zoned/')).status).toBe(200);
+      expect([here.requests, there.requests]).toEqual([10, 0]);
+      await etcd.delete(nativeLayout().encode({ service: 'zoned', url: here.url }).key);
+      // The cache keeps the old list for its TTL (2 s) and may answer from it once more while it reads again.
+      for (let i = 0; i < 50 && there.requests === 0; i++) {
+        expect((await worker.fetch('http://gateway.test/svc/zoned/')).status).toBe(200);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(there.requests).toBe(1);
+    } finally {
+      await Promise.all([here.close(), there.close()]);
+    }
+  });
 });
 
 describe('Worker access log', () => {

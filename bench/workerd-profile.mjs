@@ -7,7 +7,9 @@
 // shares, or runs under the profiler with each other. workerd's C++ shows as
 // the native calls JavaScript makes (fetch, Response, Headers' forEach) and
 // as (program), its HTTP server and I/O outside any JavaScript.
-//   SECONDS=5 CONNECTIONS=16 TOP=30 VARS=NAME=value,...  node bench/workerd-profile.mjs [passthrough]
+// LINES=name,... adds, for functions of those names, their self time by
+// source line and, for native ones, by the function that called them.
+//   SECONDS=5 CONNECTIONS=16 TOP=30 LINES=send,fetch VARS=NAME=value,...  node bench/workerd-profile.mjs [passthrough]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ import { startWorkerdGateway, startWorkerdPassthrough } from './lib/workerd.mjs'
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 16);
 const TOP = Number(process.env.TOP ?? 30);
+const LINES = new Set((process.env.LINES ?? '').split(',').filter(Boolean));
 const VARS = Object.fromEntries((process.env.VARS ?? '').split(',').filter(Boolean).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)]));
 const bare = process.argv[2] === 'passthrough';
 
@@ -101,4 +104,32 @@ function summarize(profile, requests, bundle) {
   };
   print('self time by function', byFunction, TOP);
   print('self time by module', byModule, TOP);
+  if (LINES.size > 0) detail(profile, self, total, requests, bundle);
+}
+
+/** For the functions named in LINES: self time by source line (a share of the function's ticks), or by caller for native ones. */
+function detail(profile, self, total, requests, bundle) {
+  const lines = bundle?.split('\n') ?? [];
+  const parentOf = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
+  const rows = new Map();
+  for (const node of profile.nodes) {
+    const { functionName, url } = node.callFrame;
+    const us = self.get(node.id) ?? 0;
+    if (!us || !LINES.has(functionName)) continue;
+    if (!url) {
+      const caller = parentOf.get(node.id)?.callFrame;
+      const key = `${functionName} <- ${caller?.functionName || '(anonymous)'}:${(caller?.lineNumber ?? -1) + 1}`;
+      rows.set(key, (rows.get(key) ?? 0) + us);
+      continue;
+    }
+    const ticks = node.positionTicks ?? [];
+    const all = ticks.reduce((a, t) => a + t.ticks, 0);
+    for (const { line, ticks: n } of ticks) {
+      const key = `${functionName}:${line} ${(lines[line - 1] ?? '').trim().slice(0, 90)}`;
+      rows.set(key, (rows.get(key) ?? 0) + (us * n) / all);
+    }
+  }
+  console.log('\nby line or caller (µs per request):');
+  for (const [name, us] of [...rows].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`  ${(us / requests).toFixed(1).padStart(6)}  ${name}`);
 }

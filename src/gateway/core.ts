@@ -8,6 +8,7 @@ import { ColdLookupLimiter, DEFAULT_COLD_LIMITS } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
 import { GatewayMetrics } from './metrics.js';
 import type { ProxyHandler } from './outcome.js';
+import type { Deadlines } from './deadlines.js';
 import { createProxy } from './proxy.js';
 import type { Upstream } from './upstream.js';
 
@@ -31,6 +32,8 @@ export interface CoreOptions {
   accessLog?: AccessLogSink;
   /** Told once about a condition only an operator can fix: the relay refusing the token (again after it was accepted since). */
   onWarning?: (text: string) => void;
+  /** How attempts' timeouts are kept: Node sweeps them (`SweptDeadlines`); default a timer each, which Workers need. */
+  deadlines?: Deadlines;
   now?: () => number;
 }
 
@@ -87,7 +90,7 @@ export function createGatewayCore(options: CoreOptions): GatewayCore {
   const routable = new RoutableCache(new AddressPolicy(config.addresses));
   const coldLookups = new ColdLookupLimiter(DEFAULT_COLD_LIMITS, now);
   const accessLog = config.accessLog === 'off' ? undefined : (options.accessLog ?? ((line: string) => console.log(line)));
-  const proxy = createProxy({ config, resolver, routable, balancer, upstream: options.upstream, grpcUpstream: options.grpcUpstream, metrics, coldLookups, now, accessLog });
+  const proxy = createProxy({ config, resolver, routable, balancer, upstream: options.upstream, grpcUpstream: options.grpcUpstream, metrics, coldLookups, now, accessLog, deadlines: options.deadlines });
   return {
     config,
     proxy,

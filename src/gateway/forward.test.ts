@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Balancer } from '../balance/index.js';
 import { instance } from '../testing/internal/balance.js';
 import { OutgoingBody } from './body.js';
+import { SweptDeadlines, TIMERS, type Deadlines } from './deadlines.js';
 import { forward, type ForwardDeps, type Forwarded, type Forwarding } from './forward.js';
 import type { ClientLink } from './inbound.js';
-import type { Upstream, UpstreamReply, UpstreamRequest } from './upstream.js';
+import type { Cancellable, Upstream, UpstreamReply, UpstreamRequest } from './upstream.js';
 
 const A = instance('a');
 const B = instance('b');
@@ -81,4 +82,36 @@ describe('forward', () => {
     expect(results).toEqual([]);
     expect(broken.map((e) => (e as Error).message)).toEqual(['a bug in outlier tracking']);
   });
+
+  for (const [name, deadlines] of [
+    ['a timer each', TIMERS],
+    ['swept', new SweptDeadlines({ tickMs: 100 })],
+  ] as [string, Deadlines][]) {
+    it(`times out an instance that never answers and tries the other (${name}), cancelling the hung attempt`, () => {
+      vi.useFakeTimers();
+      try {
+        const cancelled: unknown[] = [];
+        const upstream: Upstream = {
+          send(request, reply) {
+            if (request.origin === B.url) return reply.answered({ status: 200, headers: [], body: null });
+            // A never answers; its attempt is cancelled on timeout, and the upstream then fails it.
+            const target: Cancellable = { cancel: (reason) => (cancelled.push(reason), reply.failed(new Error('cancelled'))) };
+            request.cancel.onCancel(target);
+          },
+        };
+        const { results } = run({ ...deps(upstream), deadlines, now: Date.now }, request());
+        vi.advanceTimersByTime(999);
+        expect(results).toEqual([]);
+        vi.advanceTimersByTime(300);
+        expect(cancelled).toHaveLength(1);
+        expect(results[0]).toMatchObject({ ok: true, instance: B, attempts: 2 });
+        // Nothing is left armed: the answered attempt disarmed its deadline.
+        vi.advanceTimersByTime(10_000);
+        expect(results).toHaveLength(1);
+        expect(vi.getTimerCount()).toBe(0);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+  }
 });

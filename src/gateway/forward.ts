@@ -2,6 +2,7 @@ import type { Attempt, Balancer, PickRequest } from '../balance/index.js';
 import type { Instance } from '../registry/index.js';
 import type { OutgoingBody } from './body.js';
 import { grpcUnavailable } from './grpc.js';
+import { TIMERS, type Deadlines, type Expiring } from './deadlines.js';
 import type { ClientLink, GoneWatcher } from './inbound.js';
 import { AttemptCancel, discardBody, UpstreamError, type Upstream, type UpstreamFailure, type UpstreamReply, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
@@ -45,6 +46,8 @@ export interface ForwardDeps {
   upstream: Upstream;
   retry: RetryPolicy;
   now: () => number;
+  /** How each attempt's timeout is kept; default a timer per attempt (`TIMERS`). */
+  deadlines?: Deadlines | undefined;
   onRetry?: () => void;
   /**
    * gRPC's rules instead of HTTP's: a call is sent again only when nothing
@@ -211,13 +214,13 @@ function mayResend(request: Forwarding, failure: UpstreamFailure): boolean {
 
 /**
  * One attempt on one instance while it runs, in one object: the request the
- * upstream sends, the upstream's reply, its one timer and its cancel
+ * upstream sends, the upstream's reply, its one deadline and its cancel
  * (timeout, client gone), and its count in the balancer's in-flight and
- * ejection figures. The timer first bounds the wait for response headers,
+ * ejection figures. The deadline first bounds the wait for response headers,
  * then (rarely needed) the rest of the deadline for whatever an upstream
  * still reads before answering (a small body it buffers).
  */
-class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
+class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher, Expiring {
   readonly cancel = new AttemptCancel();
   readonly origin: string;
   readonly path: string;
@@ -227,7 +230,8 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
   readonly #run: ForwardRun;
   readonly #instance: Instance;
   readonly #attempt: Attempt;
-  #timer: ReturnType<typeof setTimeout>;
+  readonly #deadlines: Deadlines;
+  deadlineSlot: unknown = undefined;
   #headersArrived = false;
   #ended = false;
 
@@ -241,7 +245,8 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
     this.#run = run;
     this.#instance = instance;
     this.#attempt = deps.balancer.begin(instance);
-    this.#timer = setTimeout(expire, timeoutMs, this);
+    this.#deadlines = deps.deadlines ?? TIMERS;
+    this.#deadlines.arm(this, timeoutMs);
     request.client.watch(this);
   }
 
@@ -250,7 +255,7 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
   }
 
   /**
-   * The timer fired: cancel, unless some of the deadline is left and headers
+   * The deadline passed: cancel, unless some of the deadline is left and headers
    * came, or the request's body is still being sent (an upload the instance
    * must read whole before it answers: the wait for headers starts again).
    */
@@ -259,8 +264,8 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
     const { deps, request } = this.#run;
     const left = this.#run.deadline - deps.now();
     if (left <= 0) this.cancel.cancel(TIMEOUT);
-    else if (this.#headersArrived) this.#timer = setTimeout(expire, left, this);
-    else if (request.body.sending) this.#timer = setTimeout(expire, Math.min(left, deps.retry.upstreamTimeoutMs), this);
+    else if (this.#headersArrived) this.#deadlines.arm(this, left);
+    else if (request.body.sending) this.#deadlines.arm(this, Math.min(left, deps.retry.upstreamTimeoutMs));
     else this.cancel.cancel(TIMEOUT);
   }
 
@@ -308,10 +313,8 @@ class LiveAttempt implements UpstreamRequest, UpstreamReply, GoneWatcher {
   #end(): boolean {
     if (this.#ended) return false;
     this.#ended = true;
-    clearTimeout(this.#timer);
+    this.#deadlines.disarm(this);
     this.#run.request.client.watch(undefined);
     return true;
   }
 }
-
-const expire = (attempt: LiveAttempt): void => attempt.expire();

@@ -6,6 +6,7 @@ export { ENV_SCHEMA } from './config-schema.js';
 export { errorParts, errorResponse, responseOfError, type ErrorParts, type GatewayErrorCode } from './errors.js';
 export { FetchedWebSocket, FetchUpstream } from './fetch-upstream.js';
 export { createGatewayCore, type CoreOptions, type GatewayCore } from './core.js';
+export { SweptDeadlines, TIMERS, type Deadlines, type Expiring, type SweptDeadlinesOptions } from './deadlines.js';
 export { GatewayMetrics, type UpgradeResult } from './metrics.js';
 export { EXPOSITION_TYPE, Exposition } from './exposition.js';
 export { DOT_SEGMENT, parseTarget, pathOf, SERVICE_PREFIX, splitUrl, type UrlParts } from './target.js';

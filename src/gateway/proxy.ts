@@ -47,6 +47,7 @@ import type { RoutableCache } from './address-policy.js';
 import { OutgoingBody } from './body.js';
 import { TrustedProxies } from './client-address.js';
 import type { ColdLookupLimiter } from './cold-limiter.js';
+import type { Deadlines } from './deadlines.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayErrorCode } from './errors.js';
 import { exposedServices } from './exposed-services.js';
@@ -72,11 +73,13 @@ export interface ProxyDeps {
   accessLog?: AccessLogSink | undefined;
   /** Sends gRPC calls (HTTP/2 to instances: Node's `H2Upstream`); absent where gRPC is not forwarded. */
   grpcUpstream?: Upstream | undefined;
+  /** How attempts' timeouts are kept; default a timer each. */
+  deadlines?: Deadlines | undefined;
 }
 
 /** The proxy, with what every request shares built once. */
 export function createProxy(deps: ProxyDeps): ProxyHandler {
-  const forwarding: ForwardDeps = { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, onRetry: () => deps.metrics.retry() };
+  const forwarding: ForwardDeps = { balancer: deps.balancer, upstream: deps.upstream, retry: deps.config.retry, now: deps.now, deadlines: deps.deadlines, onRetry: () => deps.metrics.retry() };
   const shared: Shared = {
     forwarding,
     upgrading: handshakes(forwarding),

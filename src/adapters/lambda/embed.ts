@@ -1,4 +1,4 @@
-import { loadConfig } from '../../gateway/index.js';
+import { loadConfig, SweptDeadlines } from '../../gateway/index.js';
 import { etcdEdge, type Edge, type EdgeOptions } from '../../http/index.js';
 import { instanceUpstream, lambdaDefaults, lambdaHooks } from './gateway.js';
 
@@ -20,5 +20,5 @@ export function lambdaEdge(options: EdgeOptions = {}): Edge {
   const env = options.env ?? process.env;
   const configure = options.configure ?? ((loaded) => loaded);
   const config = options.config ?? configure(loadConfig(env, options.defaults ?? lambdaDefaults(env)));
-  return etcdEdge({ ...options, config, upstream: options.upstream ?? instanceUpstream(config), hooks: { ...lambdaHooks, ...options.hooks } });
+  return etcdEdge({ deadlines: new SweptDeadlines(), ...options, config, upstream: options.upstream ?? instanceUpstream(config), hooks: { ...lambdaHooks, ...options.hooks } });
 }

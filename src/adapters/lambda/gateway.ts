@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { getConnInfo, type LambdaEvent } from 'hono/aws-lambda';
-import { AddressPolicy, type Env, type GatewayConfig, type RuntimeDefaults } from '../../gateway/index.js';
+import { AddressPolicy, SweptDeadlines, type Env, type GatewayConfig, type RuntimeDefaults } from '../../gateway/index.js';
 import type { RuntimeHooks } from '../../http/index.js';
 import { EnvGateway } from '../from-env.js';
 import { guardedLookup } from '../node/guarded-lookup.js';
@@ -31,6 +31,7 @@ export const gateways = new EnvGateway(
     logsAnswers: true,
   },
   instanceUpstream,
+  () => ({ deadlines: new SweptDeadlines() }),
 );
 
 /** What Lambda allows before the environment speaks: no watch (nothing may outlive an invocation), the region as zone. */

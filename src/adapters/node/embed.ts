@@ -1,4 +1,4 @@
-import { AddressPolicy, loadConfig } from '../../gateway/index.js';
+import { AddressPolicy, loadConfig, SweptDeadlines } from '../../gateway/index.js';
 import { etcdEdge, type Edge, type EdgeOptions } from '../../http/index.js';
 import { guardedLookup } from './guarded-lookup.js';
 import { nodeHooks } from './hooks.js';
@@ -26,6 +26,7 @@ export function nodeEdge(options: EdgeOptions = {}): Edge {
   return etcdEdge({
     exposeMetrics: true,
     runtimeMetrics: processMetrics,
+    deadlines: new SweptDeadlines(),
     ...options,
     config,
     upstream: options.upstream ?? new UndiciUpstream({ connectTimeoutMs: config.retry.connectTimeoutMs, lookup: guardedLookup((address) => policy.checkResolved(address)) }),

@@ -2,7 +2,7 @@ import { getRequestListener } from '@hono/node-server';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { AddressPolicy, isGrpcContentType, loadConfig, type CoreOptions, type Env, type GatewayConfig } from '../../gateway/index.js';
+import { AddressPolicy, isGrpcContentType, loadConfig, SweptDeadlines, type CoreOptions, type Env, type GatewayConfig } from '../../gateway/index.js';
 import { createGateway, type Gateway } from '../../http/index.js';
 import type { FetchLike } from '../../etcd/index.js';
 import { nodeAccessLog } from './access-log-sink.js';
@@ -88,6 +88,7 @@ export async function startNodeGateway(options: NodeGatewayOptions): Promise<Nod
     config,
     upstream,
     grpcUpstream: new H2Upstream({ connectTimeoutMs: config.retry.connectTimeoutMs, lookup }),
+    deadlines: new SweptDeadlines(options.onError ? { onError: options.onError } : {}),
     ...(accessLog.sink ? { accessLog: accessLog.sink } : {}),
     hooks: nodeHooks,
     exposeMetrics: true,

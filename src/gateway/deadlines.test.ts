@@ -1,0 +1,117 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SweptDeadlines, TIMERS, type Expiring } from './deadlines.js';
+
+/** An entry that records when it expired (fake time). */
+function entry(onExpire?: (self: Expiring) => void): Expiring & { expiredAt: number[] } {
+  const self = {
+    deadlineSlot: undefined as unknown,
+    expiredAt: [] as number[],
+    expire() {
+      self.expiredAt.push(Date.now());
+      onExpire?.(self);
+    },
+  };
+  return self;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('TIMERS', () => {
+  it('expires an entry once its time has passed, and never once disarmed', () => {
+    const [kept, dropped] = [entry(), entry()];
+    TIMERS.arm(kept, 50);
+    TIMERS.arm(dropped, 50);
+    TIMERS.disarm(dropped);
+    vi.advanceTimersByTime(49);
+    expect(kept.expiredAt).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(kept.expiredAt).toEqual([50]);
+    vi.advanceTimersByTime(1_000);
+    expect([kept.expiredAt, dropped.expiredAt]).toEqual([[50], []]);
+  });
+});
+
+describe('SweptDeadlines', () => {
+  it('expires a long deadline never early and at most two ticks late, whenever within a tick it was armed', () => {
+    const deadlines = new SweptDeadlines({ tickMs: 100 });
+    const entries: ReturnType<typeof entry>[] = [];
+    for (const offset of [0, 1, 50, 99]) {
+      vi.advanceTimersByTime(offset);
+      const e = entry();
+      entries.push(e);
+      deadlines.arm(e, 1_000);
+    }
+    vi.advanceTimersByTime(2_000);
+    for (const [i, e] of entries.entries()) {
+      const armedAt = [0, 1, 51, 150][i]!;
+      expect(e.expiredAt).toHaveLength(1);
+      expect(e.expiredAt[0]! - armedAt).toBeGreaterThanOrEqual(1_000);
+      expect(e.expiredAt[0]! - armedAt).toBeLessThanOrEqual(1_200);
+    }
+  });
+
+  it('forgets a disarmed entry at the next tick and stops ticking when nothing is armed', () => {
+    const deadlines = new SweptDeadlines({ tickMs: 100 });
+    const e = entry();
+    deadlines.arm(e, 5_000);
+    expect(vi.getTimerCount()).toBe(1);
+    deadlines.disarm(e);
+    expect(deadlines.size).toBe(1);
+    vi.advanceTimersByTime(100);
+    expect(deadlines.size).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(10_000);
+    expect(e.expiredAt).toEqual([]);
+  });
+
+  it('gives a short deadline a timer of its own, exact', () => {
+    const deadlines = new SweptDeadlines({ tickMs: 100, minMs: 1_000 });
+    const e = entry();
+    deadlines.arm(e, 30);
+    expect(deadlines.size).toBe(0);
+    vi.advanceTimersByTime(30);
+    expect(e.expiredAt).toEqual([30]);
+    const dropped = entry();
+    deadlines.arm(dropped, 30);
+    deadlines.disarm(dropped);
+    vi.advanceTimersByTime(100);
+    expect(dropped.expiredAt).toEqual([]);
+  });
+
+  it('lets an entry arm itself again as it expires, and expires an entry armed twice once per arming', () => {
+    const deadlines = new SweptDeadlines({ tickMs: 100 });
+    const again = entry((self) => {
+      if (again.expiredAt.length === 1) deadlines.arm(self, 1_000);
+    });
+    deadlines.arm(again, 1_000);
+    const twice = entry();
+    deadlines.arm(twice, 1_000);
+    deadlines.disarm(twice);
+    deadlines.arm(twice, 2_000);
+    vi.advanceTimersByTime(5_000);
+    expect(again.expiredAt).toHaveLength(2);
+    expect(again.expiredAt[1]! - again.expiredAt[0]!).toBeGreaterThanOrEqual(1_000);
+    expect(twice.expiredAt).toHaveLength(1);
+    expect(twice.expiredAt[0]).toBeGreaterThanOrEqual(2_000);
+  });
+
+  it('tells onError about an entry whose expire throws, and still expires the others', () => {
+    const errors: unknown[] = [];
+    const deadlines = new SweptDeadlines({ tickMs: 100, onError: (error) => errors.push(error) });
+    const broken = entry(() => {
+      throw new Error('broken');
+    });
+    const fine = entry();
+    deadlines.arm(broken, 1_000);
+    deadlines.arm(fine, 1_000);
+    vi.advanceTimersByTime(1_300);
+    expect(errors).toEqual([new Error('broken')]);
+    expect(fine.expiredAt).toHaveLength(1);
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * Timeouts for what almost never times out: an attempt's wait for its
+ * answer's headers is armed and disarmed once per request, and expires only
+ * when an instance hangs. `TIMERS` gives each its own timer (exact; what
+ * Workers need, whose timers belong to one request). `SweptDeadlines`, on
+ * Node, checks every long one from a single ticking timer, so arming and
+ * disarming cost an array push and a field write instead of a `setTimeout`
+ * and a `clearTimeout` (Node allocates and links a timer object for each).
+ */
+
+/** What waits for a deadline: `expire` is called once when it passes, unless disarmed first. */
+export interface Expiring {
+  expire(): void;
+  /** The scheduler's record of this entry (a timer, or the tick it is due at): only a `Deadlines` reads or writes it. */
+  deadlineSlot: unknown;
+}
+
+export interface Deadlines {
+  /** Calls `entry.expire()` once `ms` have passed (a swept entry possibly up to two ticks later), unless disarmed first. */
+  arm(entry: Expiring, ms: number): void;
+  /** Cancels the entry's deadline; harmless when it is not armed. */
+  disarm(entry: Expiring): void;
+}
+
+/** A timer of its own for each deadline. */
+export const TIMERS: Deadlines = {
+  arm(entry, ms) {
+    entry.deadlineSlot = setTimeout(fire, ms, entry);
+  },
+  disarm(entry) {
+    const timer = entry.deadlineSlot;
+    if (timer === undefined) return;
+    entry.deadlineSlot = undefined;
+    clearTimeout(timer as ReturnType<typeof setTimeout>);
+  },
+};
+
+const fire = (entry: Expiring): void => {
+  entry.deadlineSlot = undefined;
+  entry.expire();
+};
+
+export interface SweptDeadlinesOptions {
+  /** How often armed deadlines are checked (ms); default 100. */
+  tickMs?: number;
+  /** Deadlines shorter than this get a timer of their own, since a tick late would matter to them (ms); default 1,000. */
+  minMs?: number;
+  /** Told when an entry's `expire` throws; the others still expire. Default `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Deadlines of a second or more checked by one timer, which ticks every
+ * `tickMs` while any is armed and is unref'd (it never keeps a process up).
+ * An entry is due after the tick that ends at least `ms` after it was armed:
+ * never early, at most two ticks (200 ms by default) late. A disarmed entry
+ * only has its slot cleared; the next tick drops it. For runtimes whose
+ * `setTimeout` returns an object (Node): a number in the slot is a tick.
+ */
+export class SweptDeadlines implements Deadlines {
+  readonly #tickMs: number;
+  readonly #minMs: number;
+  readonly #onError: (error: unknown) => void;
+  #tick = 0;
+  #armed: Expiring[] = [];
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: SweptDeadlinesOptions = {}) {
+    this.#tickMs = options.tickMs ?? 100;
+    this.#minMs = options.minMs ?? 1_000;
+    this.#onError = options.onError ?? ((error) => console.error('etcd-edge: a deadline failed to expire', error));
+  }
+
+  arm(entry: Expiring, ms: number): void {
+    if (ms < this.#minMs) return TIMERS.arm(entry, ms);
+    entry.deadlineSlot = this.#tick + Math.ceil(ms / this.#tickMs) + 1;
+    this.#armed.push(entry);
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#sweep(), this.#tickMs);
+      this.#timer.unref?.();
+    }
+  }
+
+  disarm(entry: Expiring): void {
+    if (typeof entry.deadlineSlot === 'number') entry.deadlineSlot = undefined;
+    else TIMERS.disarm(entry);
+  }
+
+  /** How many entries the next tick looks at (armed, or disarmed since the last tick), for tests. */
+  get size(): number {
+    return this.#armed.length;
+  }
+
+  #sweep(): void {
+    const tick = ++this.#tick;
+    const armed = this.#armed;
+    let kept = 0;
+    let due: Expiring[] | undefined;
+    for (let i = 0; i < armed.length; i++) {
+      const entry = armed[i]!;
+      const at = entry.deadlineSlot;
+      // Disarmed, or armed again on a timer of its own, or seen already (an entry armed twice is listed twice).
+      if (typeof at !== 'number') continue;
+      if (at > tick) {
+        armed[kept++] = entry;
+        continue;
+      }
+      entry.deadlineSlot = undefined;
+      (due ??= []).push(entry);
+    }
+    armed.length = kept;
+    if (kept === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+    // After the list is settled: an entry may arm itself again as it expires.
+    if (due === undefined) return;
+    for (const entry of due) {
+      try {
+        entry.expire();
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
+  }
+}

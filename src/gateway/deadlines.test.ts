@@ -56,18 +56,29 @@ describe('SweptDeadlines', () => {
     }
   });
 
-  it('forgets a disarmed entry at the next tick and stops ticking when nothing is armed', () => {
+  it('lets go of a disarmed entry at once and stops ticking when nothing is armed', () => {
     const deadlines = new SweptDeadlines({ tickMs: 100 });
     const e = entry();
     deadlines.arm(e, 5_000);
-    expect(vi.getTimerCount()).toBe(1);
+    expect([deadlines.size, vi.getTimerCount()]).toEqual([1, 1]);
     deadlines.disarm(e);
-    expect(deadlines.size).toBe(1);
-    vi.advanceTimersByTime(100);
     expect(deadlines.size).toBe(0);
+    vi.advanceTimersByTime(100);
     expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(10_000);
     expect(e.expiredAt).toEqual([]);
+  });
+
+  it('expires each armed entry once and no disarmed one, whichever were disarmed among many', () => {
+    const deadlines = new SweptDeadlines({ tickMs: 100 });
+    const entries = Array.from({ length: 200 }, () => entry());
+    entries.forEach((e, i) => deadlines.arm(e, 1_000 + (i % 7) * 300));
+    const dropped = new Set(entries.filter((_, i) => i % 3 === 0 || i === 199));
+    for (const e of dropped) deadlines.disarm(e);
+    expect(deadlines.size).toBe(200 - dropped.size);
+    vi.advanceTimersByTime(5_000);
+    for (const e of entries) expect(e.expiredAt).toHaveLength(dropped.has(e) ? 0 : 1);
+    expect(deadlines.size).toBe(0);
   });
 
   it('gives a short deadline a timer of its own, exact', () => {

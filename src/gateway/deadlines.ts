@@ -53,16 +53,21 @@ export interface SweptDeadlinesOptions {
  * Deadlines of a second or more checked by one timer, which ticks every
  * `tickMs` while any is armed and is unref'd (it never keeps a process up).
  * An entry is due after the tick that ends at least `ms` after it was armed:
- * never early, at most two ticks (200 ms by default) late. A disarmed entry
- * only has its slot cleared; the next tick drops it. For runtimes whose
- * `setTimeout` returns an object (Node): a number in the slot is a tick.
+ * never early, at most two ticks (200 ms by default) late. Armed entries sit
+ * in an array, their slot holding their index there, so disarming swaps the
+ * last one into the gap at once: a finished request is not kept alive until
+ * the next tick (holding thousands of them made young-generation GC copy
+ * them, costing more than the timers saved). For runtimes whose
+ * `setTimeout` returns an object (Node): a number in the slot is an index.
  */
 export class SweptDeadlines implements Deadlines {
   readonly #tickMs: number;
   readonly #minMs: number;
   readonly #onError: (error: unknown) => void;
   #tick = 0;
-  #armed: Expiring[] = [];
+  readonly #armed: Expiring[] = [];
+  /** The tick each armed entry is due at, by the same index. */
+  readonly #dueAt: number[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: SweptDeadlinesOptions = {}) {
@@ -72,9 +77,11 @@ export class SweptDeadlines implements Deadlines {
   }
 
   arm(entry: Expiring, ms: number): void {
+    this.disarm(entry);
     if (ms < this.#minMs) return TIMERS.arm(entry, ms);
-    entry.deadlineSlot = this.#tick + Math.ceil(ms / this.#tickMs) + 1;
+    entry.deadlineSlot = this.#armed.length;
     this.#armed.push(entry);
+    this.#dueAt.push(this.#tick + Math.ceil(ms / this.#tickMs) + 1);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.#sweep(), this.#tickMs);
       this.#timer.unref?.();
@@ -82,34 +89,40 @@ export class SweptDeadlines implements Deadlines {
   }
 
   disarm(entry: Expiring): void {
-    if (typeof entry.deadlineSlot === 'number') entry.deadlineSlot = undefined;
+    const slot = entry.deadlineSlot;
+    if (typeof slot === 'number') this.#remove(slot);
     else TIMERS.disarm(entry);
   }
 
-  /** How many entries the next tick looks at (armed, or disarmed since the last tick), for tests. */
+  /** How many entries are armed on the sweep, for tests. */
   get size(): number {
     return this.#armed.length;
+  }
+
+  /** Takes the entry at `index` out: the last one moves into its place. */
+  #remove(index: number): void {
+    const armed = this.#armed;
+    const dueAt = this.#dueAt;
+    armed[index]!.deadlineSlot = undefined;
+    const last = armed.pop()!;
+    const due = dueAt.pop()!;
+    if (index === armed.length) return;
+    armed[index] = last;
+    dueAt[index] = due;
+    last.deadlineSlot = index;
   }
 
   #sweep(): void {
     const tick = ++this.#tick;
     const armed = this.#armed;
-    let kept = 0;
     let due: Expiring[] | undefined;
-    for (let i = 0; i < armed.length; i++) {
-      const entry = armed[i]!;
-      const at = entry.deadlineSlot;
-      // Disarmed, or armed again on a timer of its own, or seen already (an entry armed twice is listed twice).
-      if (typeof at !== 'number') continue;
-      if (at > tick) {
-        armed[kept++] = entry;
-        continue;
-      }
-      entry.deadlineSlot = undefined;
-      (due ??= []).push(entry);
+    // From the end, so the entry swapped into a gap has been looked at already.
+    for (let i = armed.length - 1; i >= 0; i--) {
+      if (this.#dueAt[i]! > tick) continue;
+      (due ??= []).push(armed[i]!);
+      this.#remove(i);
     }
-    armed.length = kept;
-    if (kept === 0) {
+    if (armed.length === 0) {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }

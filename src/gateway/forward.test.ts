@@ -5,7 +5,7 @@ import { OutgoingBody } from './body.js';
 import { SweptDeadlines, TIMERS, type Deadlines } from './deadlines.js';
 import { forward, type ForwardDeps, type Forwarded, type Forwarding } from './forward.js';
 import type { ClientLink } from './inbound.js';
-import type { Cancellable, Upstream, UpstreamReply, UpstreamRequest } from './upstream.js';
+import { UpstreamError, type Cancellable, type Upstream, type UpstreamReply, type UpstreamRequest } from './upstream.js';
 
 const A = instance('a');
 const B = instance('b');
@@ -95,7 +95,7 @@ describe('forward', () => {
           send(request, reply) {
             if (request.origin === B.url) return reply.answered({ status: 200, headers: [], body: null });
             // A never answers; its attempt is cancelled on timeout, and the upstream then fails it.
-            const target: Cancellable = { cancel: (reason) => (cancelled.push(reason), reply.failed(new Error('cancelled'))) };
+            const target: Cancellable = { cancel: (reason) => (cancelled.push(reason), reply.failed(new UpstreamError('failed', 'cancelled'))) };
             request.cancel.onCancel(target);
           },
         };

@@ -9,12 +9,13 @@ export type FieldList = string[];
 /** The fields of a `Headers` (names are lower case there already). */
 export function fieldsOf(headers: Headers): FieldList {
   const fields: FieldList = [];
+  let cookies = false;
   headers.forEach((value, name) => {
-    if (name === 'set-cookie') return;
-    fields.push(name, value);
+    if (name === 'set-cookie') cookies = true;
+    else fields.push(name, value);
   });
-  // forEach joins repeated fields with ", ", which Set-Cookie values cannot take.
-  for (const cookie of headers.getSetCookie()) fields.push('set-cookie', cookie);
+  // forEach joins repeated fields with ", ", which Set-Cookie values cannot take; asked for only when there are some (a call into the runtime).
+  if (cookies) for (const cookie of headers.getSetCookie()) fields.push('set-cookie', cookie);
   return fields;
 }
 

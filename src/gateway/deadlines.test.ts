@@ -15,7 +15,7 @@ function entry(onExpire?: (self: Expiring) => void): Expiring & { expiredAt: num
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: 0 });
+  vi.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] });
 });
 
 afterEach(() => {
@@ -38,7 +38,7 @@ describe('TIMERS', () => {
 });
 
 describe('SweptDeadlines', () => {
-  it('expires a long deadline never early and at most two ticks late, whenever within a tick it was armed', () => {
+  it('expires a long deadline never early and at most a tick late, whenever within a tick it was armed', () => {
     const deadlines = new SweptDeadlines({ tickMs: 100 });
     const entries: ReturnType<typeof entry>[] = [];
     for (const offset of [0, 1, 50, 99]) {
@@ -52,7 +52,7 @@ describe('SweptDeadlines', () => {
       const armedAt = [0, 1, 51, 150][i]!;
       expect(e.expiredAt).toHaveLength(1);
       expect(e.expiredAt[0]! - armedAt).toBeGreaterThanOrEqual(1_000);
-      expect(e.expiredAt[0]! - armedAt).toBeLessThanOrEqual(1_200);
+      expect(e.expiredAt[0]! - armedAt).toBeLessThanOrEqual(1_100);
     }
   });
 
@@ -112,6 +112,16 @@ describe('SweptDeadlines', () => {
     expect(twice.expiredAt[0]).toBeGreaterThanOrEqual(2_000);
   });
 
+  it('skips a due entry that another due one disarmed before its turn', () => {
+    const deadlines = new SweptDeadlines({ tickMs: 100 });
+    const second = entry();
+    const first = entry(() => deadlines.disarm(second));
+    deadlines.arm(second, 1_000);
+    deadlines.arm(first, 1_000);
+    vi.advanceTimersByTime(2_000);
+    expect([first.expiredAt.length, second.expiredAt.length]).toEqual([1, 0]);
+  });
+
   it('tells onError about an entry whose expire throws, and still expires the others', () => {
     const errors: unknown[] = [];
     const deadlines = new SweptDeadlines({ tickMs: 100, onError: (error) => errors.push(error) });
@@ -124,5 +134,26 @@ describe('SweptDeadlines', () => {
     vi.advanceTimersByTime(1_300);
     expect(errors).toEqual([new Error('broken')]);
     expect(fine.expiredAt).toHaveLength(1);
+  });
+});
+
+describe('SweptDeadlines on a lagging event loop', () => {
+  beforeEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('is late by a tick and one turn of the lag, not by the lag of every tick (real timers)', async () => {
+    const deadlines = new SweptDeadlines({ tickMs: 100 });
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    // Every 10 ms the loop is held for 60 ms, as a busy gateway holds it; counting ticks instead of time made this ~1.5 s.
+    const lag = setInterval(() => Atomics.wait(sleeper, 0, 0, 60), 10);
+    const armedAt = performance.now();
+    const fired = await new Promise<number>((resolve) => {
+      const e: Expiring = { deadlineSlot: undefined, expire: () => resolve(performance.now()) };
+      deadlines.arm(e, 1_000);
+    });
+    clearInterval(lag);
+    expect(fired - armedAt).toBeGreaterThanOrEqual(1_000);
+    expect(fired - armedAt).toBeLessThan(1_400);
   });
 });

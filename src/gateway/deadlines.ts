@@ -4,8 +4,8 @@
  * when an instance hangs. `TIMERS` gives each its own timer (exact; what
  * Workers need, whose timers belong to one request). `SweptDeadlines`, on
  * Node, checks every long one from a single ticking timer, so arming and
- * disarming cost an array push and a field write instead of a `setTimeout`
- * and a `clearTimeout` (Node allocates and links a timer object for each).
+ * disarming cost an array push and a swap instead of a `setTimeout` and a
+ * `clearTimeout` (Node allocates and links a timer object for each).
  */
 
 /** What waits for a deadline: `expire` is called once when it passes, unless disarmed first. */
@@ -16,7 +16,7 @@ export interface Expiring {
 }
 
 export interface Deadlines {
-  /** Calls `entry.expire()` once `ms` have passed (a swept entry possibly up to two ticks later), unless disarmed first. */
+  /** Calls `entry.expire()` once `ms` have passed (a swept entry up to a tick later), unless disarmed first. */
   arm(entry: Expiring, ms: number): void;
   /** Cancels the entry's deadline; harmless when it is not armed. */
   disarm(entry: Expiring): void;
@@ -49,24 +49,31 @@ export interface SweptDeadlinesOptions {
   onError?: (error: unknown) => void;
 }
 
+/** The timer of a short deadline on a sweep: boxed, so the slot never holds a bare timer id a runtime may give as a number. */
+class OwnTimer {
+  constructor(readonly timer: ReturnType<typeof setTimeout>) {}
+}
+
+/** The slot of an entry taken off the sweep to expire: `disarm` or `arm` before its turn clears it, and it is skipped. */
+const DUE = Symbol('due');
+
 /**
  * Deadlines of a second or more checked by one timer, which ticks every
  * `tickMs` while any is armed and is unref'd (it never keeps a process up).
- * An entry is due after the tick that ends at least `ms` after it was armed:
- * never early, at most two ticks (200 ms by default) late. Armed entries sit
- * in an array, their slot holding their index there, so disarming swaps the
- * last one into the gap at once: a finished request is not kept alive until
- * the next tick (holding thousands of them made young-generation GC copy
- * them, costing more than the timers saved). For runtimes whose
- * `setTimeout` returns an object (Node): a number in the slot is an index.
+ * Each entry keeps the time it is due (`performance.now`), and a tick expires
+ * those whose time has come: never early, late by at most one tick plus
+ * however late the event loop ran the tick (as a `setTimeout` would be).
+ * Armed entries sit in an array, their slot holding their index there, so
+ * disarming swaps the last one into the gap at once: a finished request is
+ * not kept alive until the next tick (holding thousands of them made
+ * young-generation GC copy them, costing more than the timers saved).
  */
 export class SweptDeadlines implements Deadlines {
   readonly #tickMs: number;
   readonly #minMs: number;
   readonly #onError: (error: unknown) => void;
-  #tick = 0;
   readonly #armed: Expiring[] = [];
-  /** The tick each armed entry is due at, by the same index. */
+  /** When each armed entry is due (`performance.now`), by the same index. */
   readonly #dueAt: number[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -78,10 +85,13 @@ export class SweptDeadlines implements Deadlines {
 
   arm(entry: Expiring, ms: number): void {
     this.disarm(entry);
-    if (ms < this.#minMs) return TIMERS.arm(entry, ms);
+    if (ms < this.#minMs) {
+      entry.deadlineSlot = new OwnTimer(setTimeout(fire, ms, entry));
+      return;
+    }
     entry.deadlineSlot = this.#armed.length;
     this.#armed.push(entry);
-    this.#dueAt.push(this.#tick + Math.ceil(ms / this.#tickMs) + 1);
+    this.#dueAt.push(performance.now() + ms);
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.#sweep(), this.#tickMs);
       this.#timer.unref?.();
@@ -91,7 +101,8 @@ export class SweptDeadlines implements Deadlines {
   disarm(entry: Expiring): void {
     const slot = entry.deadlineSlot;
     if (typeof slot === 'number') this.#remove(slot);
-    else TIMERS.disarm(entry);
+    else if (slot instanceof OwnTimer) clearTimeout(slot.timer);
+    entry.deadlineSlot = undefined;
   }
 
   /** How many entries are armed on the sweep, for tests. */
@@ -113,22 +124,26 @@ export class SweptDeadlines implements Deadlines {
   }
 
   #sweep(): void {
-    const tick = ++this.#tick;
+    const now = performance.now();
     const armed = this.#armed;
     let due: Expiring[] | undefined;
     // From the end, so the entry swapped into a gap has been looked at already.
     for (let i = armed.length - 1; i >= 0; i--) {
-      if (this.#dueAt[i]! > tick) continue;
-      (due ??= []).push(armed[i]!);
+      if (this.#dueAt[i]! > now) continue;
+      const entry = armed[i]!;
       this.#remove(i);
+      entry.deadlineSlot = DUE;
+      (due ??= []).push(entry);
     }
     if (armed.length === 0) {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
-    // After the list is settled: an entry may arm itself again as it expires.
+    // After the list is settled: an entry may arm itself again as it expires, or disarm another due one.
     if (due === undefined) return;
     for (const entry of due) {
+      if (entry.deadlineSlot !== DUE) continue;
+      entry.deadlineSlot = undefined;
       try {
         entry.expire();
       } catch (error) {

@@ -96,11 +96,13 @@ describe('etcdEdge: the gateway composed into an app of ones own', () => {
       onError: (error) => failures.push(error),
       hooks: {
         clientIp: (c) => {
+          paths.push(c.req.path);
           if (c.req.header('x-break') !== undefined) throw new Error('hook broke');
           return undefined;
         },
       },
     });
+    const paths: string[] = [];
     const direct = await edge.proxyFetch(new Request('http://gw.test/svc/orders/list?x=1'));
     expect(direct.status).toBe(200);
     expect(await direct.text()).toBe('from orders');
@@ -112,6 +114,12 @@ describe('etcdEdge: the gateway composed into an app of ones own', () => {
     expect([viaApp.status, viaProxy.status]).toEqual([500, 500]);
     expect(await viaProxy.json()).toEqual(await viaApp.json());
     expect(failures).toHaveLength(2);
+    // Hooks see the request's path, as through the app.
+    expect(paths).toEqual(['/svc/orders/list', '/svc/orders/list', '/svc/orders/list']);
+    // HEAD: the gateway's error answer without its body, as the app answers it.
+    const [headApp, headProxy] = await Promise.all([edge.app.request('http://gw.test/svc/nobody/x', { method: 'HEAD' }), edge.proxyFetch(new Request('http://gw.test/svc/nobody/x', { method: 'HEAD' }))]);
+    expect([headProxy.status, headProxy.headers.get('content-type'), await headProxy.text()]).toEqual([headApp.status, headApp.headers.get('content-type'), '']);
+    expect(headProxy.status).toBe(503);
   });
 
   it('typed changes after the variables, and a configuration error naming the variable', async () => {

@@ -1,6 +1,6 @@
 import { Context, type ExecutionContext } from 'hono';
 import { Hono } from 'hono/tiny';
-import { createGatewayCore, DOT_SEGMENT, errorResponse, fieldsOf, requestIdOf, type CoreOptions, type GatewayCore } from '../gateway/index.js';
+import { createGatewayCore, DOT_SEGMENT, errorResponse, fieldsOf, pathOf, requestIdOf, type CoreOptions, type GatewayCore } from '../gateway/index.js';
 import { adminDashboard, adminRoutes, type AdminDeps } from './admin.js';
 import type { RuntimeHooks } from './hooks.js';
 import { proxyRoute } from './proxy-route.js';
@@ -76,11 +76,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   const route = proxyRoute(core.proxy, options.hooks);
   app.all('/svc/*', route);
   const proxyFetch = async (request: Request, env?: unknown, executionCtx?: ExecutionContext): Promise<Response> => {
+    let response: Response;
     try {
-      return await route(new Context(request, { env, executionCtx }));
+      response = await route(new Context(request, { env, executionCtx, path: pathOf(request.url) }));
     } catch (error) {
-      return failed(options, error);
+      response = failed(options, error);
     }
+    // As Hono answers HEAD: the fields of the answer, no body (the gateway's JSON errors have one).
+    return request.method === 'HEAD' && response.body !== null ? new Response(null, response) : response;
   };
   return { ...core, app, admin: options.adminApart ? adminApp : undefined, proxyFetch, close: core.close };
 }

@@ -28,28 +28,35 @@ export interface WorkerEdge {
 }
 
 /**
- * The isolate's data centre (`request.cf.colo`), read from its first request:
- * an isolate runs in one place, and each read of `cf` costs the runtime a
- * fresh object (~5 µs, a tenth of the gateway's own CPU per request). Null
- * until read; undefined where requests carry none (workerd outside Cloudflare).
+ * The isolate's data centre (`request.cf.colo`), read until a request
+ * carries it: an isolate runs in one place, and each read of `cf` costs the
+ * runtime a fresh object (~5 µs, a tenth of the gateway's own CPU per
+ * request). Requests without `cf` (a service binding's, one made by
+ * middleware) do not settle it; after `COLO_TRIES` of them in a row the
+ * isolate is taken to have none (workerd outside Cloudflare). Under Smart
+ * Placement `cf.colo` names where the request entered, not where the Worker
+ * runs: give `hooks.zone` of one's own there.
  */
-let isolateColo: string | undefined | null = null;
+let isolateColo: string | undefined;
+let coloMisses = 0;
+const COLO_TRIES = 100;
 
 /** Set by Cloudflare's edge for every request; a client cannot forge it there. */
 const WORKER_HOOKS: RuntimeHooks = {
   clientIp: (c: Context) => c.req.header('cf-connecting-ip'),
   zone: (c: Context) => {
-    if (isolateColo === null) {
-      const colo = (c.req.raw as Request & { cf?: { colo?: unknown } }).cf?.colo;
-      isolateColo = typeof colo === 'string' ? colo : undefined;
-    }
+    if (isolateColo !== undefined || coloMisses >= COLO_TRIES) return isolateColo;
+    const colo = (c.req.raw as Request & { cf?: { colo?: unknown } }).cf?.colo;
+    if (typeof colo === 'string') isolateColo = colo;
+    else coloMisses++;
     return isolateColo;
   },
   waitUntil: (c: Context) => {
     const ctx = executionContextOf(c);
     return ctx ? (promise) => ctx.waitUntil(promise) : undefined;
   },
-  // Workers end a request's subrequests when its client goes away; request.signal fires only under enable_request_signal.
+  // Workers end a request's subrequests when its client goes away; request.signal fires only under the
+  // enable_request_signal flag (a Worker with it may give `hooks: { clientSignal: true }`).
   clientSignal: false,
 };
 

@@ -86,7 +86,7 @@ describe('etcdEdge: the gateway composed into an app of ones own', () => {
     expect(await (await app.request('/')).text()).toBe('home');
   });
 
-  it('proxyFetch answers a /svc/ request as the app does, past the router, and a failure inside as the app does', async () => {
+  it('fetch answers a /svc/ request as the app does, past the router, and a failure inside as the app does', async () => {
     const r = await registry();
     const failures: unknown[] = [];
     const edge = edgeOf({
@@ -103,13 +103,13 @@ describe('etcdEdge: the gateway composed into an app of ones own', () => {
       },
     });
     const paths: string[] = [];
-    const direct = await edge.proxyFetch(new Request('http://gw.test/svc/orders/list?x=1'));
+    const direct = await edge.fetch(new Request('http://gw.test/svc/orders/list?x=1'));
     expect(direct.status).toBe(200);
     expect(await direct.text()).toBe('from orders');
     expect(r.reached).toEqual(['GET http://10.0.0.5:8080/list?x=1']);
     const [viaApp, viaProxy] = await Promise.all([
       edge.app.request('http://gw.test/svc/orders/list', { headers: { 'x-break': '1' } }),
-      edge.proxyFetch(new Request('http://gw.test/svc/orders/list', { headers: { 'x-break': '1' } })),
+      edge.fetch(new Request('http://gw.test/svc/orders/list', { headers: { 'x-break': '1' } })),
     ]);
     expect([viaApp.status, viaProxy.status]).toEqual([500, 500]);
     expect(await viaProxy.json()).toEqual(await viaApp.json());
@@ -117,9 +117,17 @@ describe('etcdEdge: the gateway composed into an app of ones own', () => {
     // Hooks see the request's path, as through the app.
     expect(paths).toEqual(['/svc/orders/list', '/svc/orders/list', '/svc/orders/list']);
     // HEAD: the gateway's error answer without its body, as the app answers it.
-    const [headApp, headProxy] = await Promise.all([edge.app.request('http://gw.test/svc/nobody/x', { method: 'HEAD' }), edge.proxyFetch(new Request('http://gw.test/svc/nobody/x', { method: 'HEAD' }))]);
+    const [headApp, headProxy] = await Promise.all([edge.app.request('http://gw.test/svc/nobody/x', { method: 'HEAD' }), edge.fetch(new Request('http://gw.test/svc/nobody/x', { method: 'HEAD' }))]);
     expect([headProxy.status, headProxy.headers.get('content-type'), await headProxy.text()]).toEqual([headApp.status, headApp.headers.get('content-type'), '']);
     expect(headProxy.status).toBe(503);
+  });
+
+  it('fetch runs the raw-path check first where hooks give raw paths, as the app does', async () => {
+    const r = await registry();
+    const edge = edgeOf({ env: { ETCD_ENDPOINTS: r.etcd.endpoints.join(',') }, etcdFetch: r.etcdFetch, upstreamFetch: r.upstreamFetch, hooks: { rawPath: () => '/svc/other/../orders/list' } });
+    const refused = await edge.fetch(new Request('http://gw.test/svc/orders/list'));
+    expect(refused.status).toBe(400);
+    expect(r.reached).toEqual([]);
   });
 
   it('typed changes after the variables, and a configuration error naming the variable', async () => {

@@ -57,7 +57,7 @@ export function etcdEdge(options: EdgeOptions = {}): Edge {
     upstream: upstream ?? new FetchUpstream(upstreamFetch),
     hooks: { clientIp: () => undefined, ...hooks },
   });
-  return { ...gateway, middleware: middlewareOf((request, env, ctx) => gateway.app.fetch(request, env, ctx)) };
+  return { ...gateway, middleware: middlewareOf((request, env, ctx) => gateway.fetch(request, env, ctx)) };
 }
 
 /** A gateway as middleware: its own paths answered by `serve`, every other one passed on. */

@@ -1,7 +1,7 @@
 import type { Context, ExecutionContext, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono/tiny';
 import type { FetchLike } from '../../etcd/index.js';
-import { FetchUpstream, SERVICE_PREFIX, type Env } from '../../gateway/index.js';
+import { FetchUpstream, type Env } from '../../gateway/index.js';
 import { executionContextOf, middlewareOf, type RuntimeHooks } from '../../http/index.js';
 import { EnvGateway } from '../from-env.js';
 import { HubSource } from './hub-source.js';
@@ -60,12 +60,6 @@ const WORKER_HOOKS: RuntimeHooks = {
   clientSignal: false,
 };
 
-/** Whether a request URL's path starts with `/svc/`. */
-function proxied(url: string): boolean {
-  const path = url.indexOf('/', url.indexOf('://') + 3);
-  return path !== -1 && url.startsWith(SERVICE_PREFIX, path);
-}
-
 /**
  * The gateway for a Worker: configuration from `env` (vars and secrets),
  * built once per isolate and kept while `env` says the same; production
@@ -80,12 +74,9 @@ function proxied(url: string): boolean {
  * export default app;
  */
 export function workerEdge(options: WorkerEdgeOptions = {}): WorkerEdge {
-  const hooks = { ...WORKER_HOOKS, ...options.hooks };
-  // Hooks that check raw paths run in the app, before any route.
-  const routerless = hooks.rawPath === undefined;
   const gateways = new EnvGateway(
     (env) => ({ watch: false, watchable: false, ipLiterals: 'loopback-only', hub: hubBinding(env) !== undefined }),
-    hooks,
+    { ...WORKER_HOOKS, ...options.hooks },
     (_config, env) => new FetchUpstream(options.upstreamFetch?.(env) ?? mtlsFetch(env, 'ETCD_EDGE_UPSTREAM_MTLS')),
     (env, config) => {
       const own = options.etcdFetch?.(env);
@@ -108,8 +99,8 @@ export function workerEdge(options: WorkerEdgeOptions = {}): WorkerEdge {
   const serve = (request: Request, env: Env, ctx: ExecutionContext | undefined): Response | Promise<Response> => {
     const gateway = gateways.for(env);
     if (gateway instanceof Response) return gateway;
-    // Most requests are proxied: straight to the proxy route, past Hono's router (~5 µs of a Worker's request).
-    return routerless && proxied(request.url) ? gateway.proxyFetch(request, env, ctx) : gateway.app.fetch(request, env, ctx);
+    // Proxied requests go straight to the proxy route, past Hono's router.
+    return gateway.fetch(request, env, ctx);
   };
   const app = new Hono();
   app.all('*', (c) => serve(c.req.raw, c.env as Env, executionContextOf(c)));

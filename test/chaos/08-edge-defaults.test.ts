@@ -192,4 +192,23 @@ describe('hostile input: the edge defaults', () => {
     expect(new URL(strictAdmin).hostname).toBe('127.0.0.1');
     expect((await fetch(`${dev.url}/_edge/health`, { headers: auth })).status).toBe(200);
   });
+
+  it('takes the admin listener from --admin-port and --admin-host as from the variables; writes the access log to stdout', async () => {
+    const flagged = await startServeProcess({ ETCD_ENDPOINTS: cluster.endpoints.join(','), ADMIN_TOKEN, ETCD_EDGE_ACCESS_LOG: 'stdout' }, ['--admin-port', '0', '--admin-host', '127.0.0.2']);
+    try {
+      await until(() => /admin on http:\/\/\S+\/_edge\//.test(flagged.process.stderr), 5_000);
+      const admin = /admin on (http:\/\/\S+)\/_edge\//.exec(flagged.process.stderr)![1]!;
+      expect(new URL(admin).hostname).toBe('127.0.0.2');
+      const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+      expect((await fetch(`${admin}/_edge/health`, { headers: auth })).status).toBe(200);
+      expect((await fetch(`${flagged.url}/_edge/health`, { headers: auth })).status).toBe(404);
+      // Loopback instances are denied here: a 503, logged as one JSON line on stdout beside the banner.
+      expect((await fetch(`${flagged.url}/svc/edge-a/logged?q=1`)).status).toBe(503);
+      await until(() => flagged.process.stdout.includes('"service":"edge-a"'), 5_000);
+      const line = flagged.process.stdout.split('\n').find((l) => l.includes('"service":"edge-a"'))!;
+      expect(JSON.parse(line)).toMatchObject({ method: 'GET', path: '/svc/edge-a/logged', service: 'edge-a', status: 503, attempts: 0 });
+    } finally {
+      await flagged.close();
+    }
+  });
 });

@@ -4,8 +4,8 @@ import { createGateway, type Gateway, type GatewayOptions, type RuntimeHooks } f
 /**
  * What a runtime adds to the gateway from its environment: a source in front
  * (the Workers hub), how etcd and the relay are reached (a Worker's mTLS
- * binding), how attempts' timeouts are kept (swept on Lambda, as on Node). Throwing a `ConfigError` here is a configuration error like a
- * bad variable.
+ * binding), how attempts' timeouts are kept (swept on Lambda, as on Node).
+ * Throwing a `ConfigError` here is a configuration error like a bad variable.
  */
 export type RuntimeOptions = Pick<GatewayOptions, 'source' | 'etcdFetch' | 'relayFetch' | 'deadlines'>;
 

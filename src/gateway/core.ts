@@ -6,9 +6,9 @@ import type { AccessLogSink } from './access-log.js';
 import { AddressPolicy, RoutableCache } from './address-policy.js';
 import { ColdLookupLimiter, DEFAULT_COLD_LIMITS } from './cold-limiter.js';
 import type { GatewayConfig } from './config.js';
+import type { Deadlines } from './deadlines.js';
 import { GatewayMetrics } from './metrics.js';
 import type { ProxyHandler } from './outcome.js';
-import type { Deadlines } from './deadlines.js';
 import { createProxy } from './proxy.js';
 import type { Upstream } from './upstream.js';
 

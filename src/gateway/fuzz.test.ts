@@ -31,7 +31,13 @@ const segment = fc.oneof(
   fc.string({ maxLength: 10 }),
   fc.string({ unit: 'grapheme', maxLength: 6 }),
 );
-const serviceName = fc.oneof(fc.constantFrom(...SERVICES, 'unknown', '.', '..', '', '%2e%2e', 'a b', 'ördërs', 'x'.repeat(129)), fc.string({ unit: charFrom('abc.-_%2eE'), maxLength: 8 }));
+// Half the requests name a registered service, so every run sends plenty upstream (at one in ten, a run of 200 sent
+// nothing about once in a hundred runs, and the closing check failed by chance).
+const serviceName = fc.oneof(
+  { arbitrary: fc.constantFrom(...SERVICES), weight: 2 },
+  { arbitrary: fc.constantFrom('unknown', '.', '..', '', '%2e%2e', 'a b', 'ördërs', 'x'.repeat(129)), weight: 1 },
+  { arbitrary: fc.string({ unit: charFrom('abc.-_%2eE'), maxLength: 8 }), weight: 1 },
+);
 // No scripted 500: any 500 is then the gateway's own failure.
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.constantFrom(200, 201, 204, 301, 304, 404, 502, 503, 504, 101, 700).map((status) => ({ status, body: 'b' })),

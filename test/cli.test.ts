@@ -192,8 +192,9 @@ describe('etcd-edge command end to end', () => {
     const killedAt = Date.now();
     const gone = (r: Resolver) => until(async () => (await r.resolve('dies')).instances.length === 0, 15_000).then(() => Date.now() - killedAt);
     const [watchMs, cacheMs] = await Promise.all([gone(watching), gone(caching)]);
-    expect(watchMs).toBeLessThan(ttlMs + 1_000);
-    expect(cacheMs).toBeLessThan(ttlMs + cacheTtlMs + 1_000);
+    // etcd looks for expired leases every 500 ms; the rest is room for a loaded machine.
+    expect(watchMs).toBeLessThan(ttlMs + 2_000);
+    expect(cacheMs).toBeLessThan(ttlMs + cacheTtlMs + 2_000);
   });
 
   it('says in one line that etcd is unreachable', async () => {

@@ -155,7 +155,8 @@ describe('registrar against etcd', () => {
     const revokedAt = Date.now();
     etcdctl(cluster.endpoints, 'lease', 'revoke', BigInt(old).toString(16));
     await until(() => events.some((e) => e.type === 're-registered'), 5_000);
-    expect(Date.now() - revokedAt).toBeLessThan(500 + 1_000);
+    // The retry delay, plus room for etcdctl's own run on a loaded machine.
+    expect(Date.now() - revokedAt).toBeLessThan(500 + 2_000);
     expect(instance.leaseId).not.toBe(old);
     expect((await etcd.range(instance.key)).kvs[0]?.lease).toBe(instance.leaseId);
     expect(events.map((e) => e.type)).toEqual(['registered', 'lost', 're-registered']);

@@ -56,7 +56,8 @@ describe('etcd-edge serve', () => {
     const name = await service([{ url: b.url }]);
     const gateway = await serve();
     const slow = fetch(`${gateway.url}/svc/${name}/slow/800`);
-    await new Promise((r) => setTimeout(r, 200));
+    // In flight once the instance has it: a fixed wait could signal before a slow start had read the request.
+    await until(() => b.requests === 1, 5_000);
     const exited = gateway.process.kill('SIGTERM');
     expect((await slow).status).toBe(200);
     expect((await exited).code).toBe(0);

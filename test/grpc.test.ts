@@ -214,6 +214,8 @@ function rawCall(path: string, fields: Record<string, string>, body: Buffer): Pr
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => resolve({ ...seen, body: Buffer.concat(chunks).toString('hex') }));
     stream.on('error', reject);
+    // A session that fails (a reset connection) fails the call, not the test run with an uncaught error.
+    session.on('error', reject);
     stream.end(body);
   }).finally(() => session.close());
 }

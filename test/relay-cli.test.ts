@@ -40,7 +40,8 @@ describe('etcd-edge relay', () => {
       expect((await fetch(`${url}/health`)).status).toBe(401);
       const etag = response.headers.get('etag')!;
       const poll = fetch(`${url}/v1/services/orders?wait=60000`, { headers: { ...headers, 'if-none-match': etag } });
-      await new Promise((r) => setTimeout(r, 300));
+      // Held once the relay counts it: a fixed wait could signal before the relay had read the request.
+      await until(async () => /^etcd_edge_relay_long_polls 1$/m.test(await (await fetch(`${url}/metrics`, { headers })).text()), 5_000);
       const exited = relay.kill('SIGTERM');
       expect((await poll).status).toBe(304);
       expect((await exited).code).toBe(0);

@@ -221,7 +221,7 @@ describe('etcd-edge serve --workers', { timeout: 60_000 }, () => {
     const gateway = await serve();
     const workers = descendants(gateway.pid!);
     const slow = [fresh(gateway, `/svc/${name}/slow/800`), fresh(gateway, `/svc/${name}/slow/800`)];
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => backend.requests === 2, 5_000);
     const exited = gateway.process.kill('SIGTERM');
     for (const answer of await Promise.all(slow)) expect(answer.status).toBe(200);
     expect((await exited).code).toBe(0);

@@ -93,7 +93,8 @@ describe('Resolver (cache mode)', () => {
     // Known to be failing: served at once, no wait for another failing read.
     const started = Date.now();
     expect(await resolver.resolve('orders')).toBe(first);
-    expect(Date.now() - started).toBeLessThan(50);
+    // A read that waited would take the fake's failure time; the bound leaves room for a pause of the test process.
+    expect(Date.now() - started).toBeLessThan(500);
     await expect(resolver.resolve('payments')).rejects.toBeInstanceOf(EtcdUnavailableError);
     // Within errorBackoffMs a cold name gets the same answer without another read.
     const refreshes = resolver.stats.refreshes;

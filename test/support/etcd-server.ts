@@ -55,13 +55,19 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdClu
   requireEtcdBinary();
   const size = options.size ?? 1;
   const root = await mkdtemp(join(tmpdir(), 'etcd-edge-test-'));
-  const specs: MemberSpec[] = [];
-  for (let i = 0; i < size; i++) {
-    specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `m${i}`) });
+  let members: Member[] = [];
+  // A port free a moment ago may be taken before etcd binds it (by another test file's listener): new ports then.
+  for (let tries = 1; ; tries++) {
+    members = await membersOn(root, size, options, tries);
+    const started = await Promise.allSettled(members.map((m) => m.start()));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (!failed) break;
+    await Promise.all(members.map((m) => m.stop('SIGKILL')));
+    if (tries === 3 || !/address already in use/.test(String(failed.reason))) {
+      await rm(root, { recursive: true, force: true });
+      throw failed.reason;
+    }
   }
-  const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
-  const members = specs.map((spec) => new Member(spec, initialCluster, options));
-  await Promise.all(members.map((m) => m.start()));
   return {
     members,
     endpoints: members.map((m) => m.endpoint),
@@ -70,6 +76,17 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdClu
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** `size` members on fresh ports, their data in `root` (a directory per try, so a failed try leaves no cluster state behind). */
+async function membersOn(root: string, size: number, options: EtcdStartOptions, tryNumber: number): Promise<Member[]> {
+  const specs: MemberSpec[] = [];
+  for (let i = 0; i < size; i++) {
+    const dataDir = join(root, tryNumber === 1 ? `m${i}` : `try${tryNumber}-m${i}`);
+    specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir });
+  }
+  const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
+  return specs.map((spec) => new Member(spec, initialCluster, options));
 }
 
 class Member implements EtcdMember {
@@ -115,7 +132,13 @@ class Member implements EtcdMember {
       if (this.#process === child) this.#process = undefined;
     });
     this.#process = child;
-    await this.#waitReady(child);
+    try {
+      await this.#waitReady(child);
+    } catch (error) {
+      // Not left running (and using a core) for the rest of the suite.
+      await this.stop('SIGKILL');
+      throw error;
+    }
   }
 
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -137,7 +160,8 @@ class Member implements EtcdMember {
         continue;
       }
       try {
-        const res = await fetch(`${this.endpoint}/v3/maintenance/status`, { method: 'POST', body: '{}' });
+        // Bounded: a port taken by another listener may accept and never answer.
+        const res = await fetch(`${this.endpoint}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(2_000) });
         const body = (await res.json()) as { leader?: string; error?: string };
         if (res.ok && body.leader && body.leader !== '0') return;
         // With auth on, status needs a token; any etcd JSON answer means it is serving.

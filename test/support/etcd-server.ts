@@ -60,12 +60,13 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdClu
   for (let tries = 1; ; tries++) {
     members = await membersOn(root, size, options, tries);
     const started = await Promise.allSettled(members.map((m) => m.start()));
-    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (!failed) break;
+    const failed = started.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed.length === 0) break;
     await Promise.all(members.map((m) => m.stop('SIGKILL')));
-    if (tries === 3 || !/address already in use/.test(String(failed.reason))) {
+    // In a cluster the other members then fail for want of a quorum: any member's taken port is reason to retry.
+    if (tries === 3 || !failed.some((f) => /address already in use/.test(String(f.reason)))) {
       await rm(root, { recursive: true, force: true });
-      throw failed.reason;
+      throw failed[0]!.reason;
     }
   }
   return {

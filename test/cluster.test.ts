@@ -75,7 +75,7 @@ describe('3-member cluster', () => {
       });
       for await (const batch of watch) for (const e of batch.events) seen.push(utf8(e.kv.value));
     })();
-    await expect.poll(() => seen).toEqual(['before']);
+    await expect.poll(() => seen, { timeout: 10_000 }).toEqual(['before']);
     const [a, b] = cluster.members;
     await Promise.all([a!.stop('SIGKILL'), b!.stop('SIGKILL')]);
     await expect.poll(() => retries.some((m) => m.includes('no leader')), { timeout: 15_000 }).toBe(true);

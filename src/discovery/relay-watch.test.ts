@@ -144,8 +144,9 @@ describe('a relay refusing the token in watch mode', () => {
     await until(() => resolver.status('orders')?.watchDownSince !== undefined);
     relay.set('orders', [instance('c', 8082)]);
     const refusedAt = calls.length;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    // A transient failure would have been asked again within 5-40 ms, many times over: a refused token waits (200-400 ms here).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A transient failure would have been asked again within 5-40 ms, many times over: a refused token waits (200-400 ms
+    // here, from the refusal, which came up to a poll of `until` before this wait: 100 ms leaves room for a late timer).
     expect(calls.length).toBe(refusedAt);
     expect(refusals.map((e) => e.code)).toEqual(['RELAY_UNAUTHORIZED']);
     expect((await resolver.resolve('orders')).instances[0]?.id).toBe('b');

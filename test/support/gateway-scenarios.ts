@@ -245,8 +245,9 @@ export function describeGatewayScenarios(runtime: GatewayRuntime): void {
       }
       const endAt = Date.now();
       for (let i = 0; i < 75; i++) expect(text).toContain(`data: event ${i} from sse\n`);
-      // A buffering proxy would deliver it all at once.
-      if (runtime.streamsResponses !== false) expect(endAt - firstAt).toBeGreaterThan(1_000);
+      // A buffering proxy would deliver it all at once; the events span ~1.5 s, and a slow first read on a loaded
+      // machine may take some of that.
+      if (runtime.streamsResponses !== false) expect(endAt - firstAt).toBeGreaterThan(500);
     });
 
     it('waits for a body that comes after the headers, past the upstream timeout', async () => {

@@ -79,12 +79,11 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdClu
   };
 }
 
-/** `size` members on fresh ports, their data in `root` (a directory per try, so a failed try leaves no cluster state behind). */
+/** `size` members on fresh ports, their data in `root` (directories of their own per try, so a failed try leaves no cluster state behind). */
 async function membersOn(root: string, size: number, options: EtcdStartOptions, tryNumber: number): Promise<Member[]> {
   const specs: MemberSpec[] = [];
   for (let i = 0; i < size; i++) {
-    const dataDir = join(root, tryNumber === 1 ? `m${i}` : `try${tryNumber}-m${i}`);
-    specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir });
+    specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `try${tryNumber}-m${i}`) });
   }
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
   return specs.map((spec) => new Member(spec, initialCluster, options));
